@@ -1,0 +1,2 @@
+//! Placeholder, replaced by the permutation benchmark.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Criterion benchmarks for Sonde live in `benches/`; this library is empty on purpose.

@@ -1,0 +1,52 @@
+//! `sonde-scanner`: what to probe, in which order, how fast, and the engines that probe.
+//!
+//! It knows nothing of actors, stores or the web. The appliance and `sonde scan` drive it.
+//!
+//! # Layout
+//! - [`TargetSet`]: IPv4 targets parsed from addresses, CIDRs, ranges, hostnames and files,
+//!   minus exclusions ([`default_excludes`] covers reserved space).
+//! - [`PortList`]: ports parsed from `22,80,8000-8100` or taken from [`PortList::top`].
+//! - [`Permutation`]: a keyed pseudo-random bijection over `0..n`, computed, never stored.
+//! - [`ScanPlan`]: targets x ports in permuted order; probe `i` is computed on demand.
+//! - [`Pacer`]: a token bucket that holds a global probe rate.
+//! - [`ConnectEngine`]: TCP-connect probing with bounded concurrency, timeouts and retries.
+//! - [`read_banner`]: the first bytes a service sends after the handshake.
+//! - [`Progress`]: lock-free counters shared with whoever reports progress.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use sonde_scanner::{ConnectConfig, ConnectEngine, PortList, Progress, ScanPlan, TargetSet};
+//! let targets = TargetSet::parse(&["127.0.0.1".to_string()])?;
+//! let plan = ScanPlan::new(targets, PortList::parse("22,80")?, 7);
+//! let engine = ConnectEngine::new(ConnectConfig::default());
+//! let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+//! let progress = Progress::default();
+//! let cancel = tokio_util::sync::CancellationToken::new();
+//! tokio::spawn(async move { while let Some(f) = rx.recv().await { println!("{f:?}"); } });
+//! engine.run(&plan, &progress, tx, cancel).await;
+//! # Ok(()) }
+//! ```
+
+mod banner;
+mod connect;
+mod engine;
+mod error;
+mod finding;
+mod pacing;
+mod permutation;
+mod plan;
+mod ports;
+mod progress;
+mod targets;
+
+pub use banner::{BannerConfig, read_banner};
+pub use connect::{ConnectConfig, ConnectEngine};
+pub use engine::EngineKind;
+pub use error::{PortError, ScanError, TargetError};
+pub use finding::{Finding, PortState, Proto};
+pub use pacing::Pacer;
+pub use permutation::Permutation;
+pub use plan::{Probe, ScanPlan};
+pub use ports::PortList;
+pub use progress::{Progress, ProgressSnapshot};
+pub use targets::{Ipv4Range, MAX_ADDRESSES_WITHOUT_CONFIRMATION, TargetSet, default_excludes, read_target_file};

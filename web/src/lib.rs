@@ -1,0 +1,31 @@
+//! `sonde-web`: the HTTP face of Sonde.
+//!
+//! It serves the REST API under `/api/v1`, the server-sent event stream at `/api/v1/events`
+//! and the console at `/`. It knows nothing of actors or of the store: the appliance provides a
+//! [`Backend`], and tests provide a fake one.
+//!
+//! # Layout
+//! - [`api`]: the JSON types of requests, responses and events (the API contract).
+//! - [`Backend`]: what the web layer asks of the appliance.
+//! - [`ApiError`]: domain errors, mapped to HTTP status and a JSON body in one place.
+//! - [`server`] binds the listener; [`configure`] mounts the routes on any actix `App`.
+//!
+//! ```no_run
+//! # async fn run<B: sonde_web::Backend + Send + Sync>(backend: std::sync::Arc<B>) -> std::io::Result<()> {
+//! let server = sonde_web::server(backend, "127.0.0.1:8080".parse().unwrap())?;
+//! server.await
+//! # }
+//! ```
+
+pub mod api;
+mod auth;
+mod backend;
+mod error;
+mod routes;
+mod server;
+mod sse;
+
+pub use backend::{Backend, Caller, Subscription};
+pub use error::ApiError;
+pub use routes::configure;
+pub use server::server;
