@@ -3,6 +3,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use tokio::io::AsyncReadExt;
+use tokio::time::{Instant, timeout_at};
+
+use crate::connect::connect_reset_on_close;
+
+/// After the first bytes, how long more of a multi-line greeting may take to arrive.
+const GRACE: Duration = Duration::from_millis(50);
+
 /// Limits of a banner read.
 #[derive(Debug, Clone, Copy)]
 pub struct BannerConfig {
@@ -20,7 +28,115 @@ impl Default for BannerConfig {
 
 /// Connects to `addr` and returns what the service sends unprompted before the timeout, up to
 /// `max_bytes`. `None` when it refuses, says nothing, or the connection fails.
+///
+/// Once the first bytes are in, reading goes on for up to 50 ms more (within the timeout) so
+/// that greetings written in several pieces arrive whole. The connection closes with a reset.
 pub async fn read_banner(addr: SocketAddr, config: BannerConfig) -> Option<Vec<u8>> {
-    let _ = (addr, config);
-    todo!()
+    if config.max_bytes == 0 {
+        return None;
+    }
+    let deadline = Instant::now() + config.timeout;
+    let mut stream = timeout_at(deadline, connect_reset_on_close(addr)).await.ok()?.ok()?;
+    let mut banner = vec![0; config.max_bytes];
+    let mut len = match timeout_at(deadline, stream.read(&mut banner)).await {
+        Ok(Ok(read)) if read > 0 => read,
+        _ => return None,
+    };
+    let grace_end = deadline.min(Instant::now() + GRACE);
+    while len < banner.len() {
+        match timeout_at(grace_end, stream.read(&mut banner[len..])).await {
+            Ok(Ok(read)) if read > 0 => len += read,
+            _ => break,
+        }
+    }
+    banner.truncate(len);
+    Some(banner)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A loopback service that writes `chunks` to every client, pausing between them, then
+    /// keeps the connection open until the client leaves.
+    async fn service(chunks: Vec<(Duration, Vec<u8>)>) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let chunks = chunks.clone();
+                tokio::spawn(async move {
+                    for (pause, bytes) in chunks {
+                        tokio::time::sleep(pause).await;
+                        if stream.write_all(&bytes).await.is_err() {
+                            return;
+                        }
+                    }
+                    let mut sink = [0; 64];
+                    while matches!(stream.read(&mut sink).await, Ok(1..)) {}
+                });
+            }
+        });
+        addr
+    }
+
+    fn config(timeout_ms: u64, max_bytes: usize) -> BannerConfig {
+        BannerConfig { timeout: Duration::from_millis(timeout_ms), max_bytes }
+    }
+
+    #[tokio::test]
+    async fn reads_what_services_say_first() {
+        let now = Duration::ZERO;
+        let ms = Duration::from_millis;
+        let ssh = b"SSH-2.0-OpenSSH_9.6\r\n".to_vec();
+        let cases: Vec<(&str, Vec<(Duration, Vec<u8>)>, BannerConfig, Option<&[u8]>)> = vec![
+            ("one line", vec![(now, ssh.clone())], config(1000, 1024), Some(&ssh)),
+            (
+                "a greeting in two writes",
+                vec![(now, b"220-first\r\n".to_vec()), (ms(10), b"220 second\r\n".to_vec())],
+                config(1000, 1024),
+                Some(b"220-first\r\n220 second\r\n"),
+            ),
+            ("after a pause", vec![(ms(100), b"+OK\r\n".to_vec())], config(1000, 1024), Some(b"+OK\r\n")),
+            ("cut at max_bytes", vec![(now, vec![b'x'; 5000])], config(1000, 100), Some(&[b'x'; 100])),
+            ("silence", vec![], config(200, 1024), None),
+            ("too late", vec![(ms(400), ssh.clone())], config(150, 1024), None),
+            ("nothing wanted", vec![(now, ssh.clone())], config(1000, 0), None),
+        ];
+        for (name, chunks, config, want) in cases {
+            let addr = service(chunks).await;
+            let got = read_banner(addr, config).await;
+            assert_eq!(got.as_deref(), want, "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_late_second_piece_is_left_out() {
+        let addr = service(vec![
+            (Duration::ZERO, b"first\n".to_vec()),
+            (Duration::from_millis(300), b"second\n".to_vec()),
+        ])
+        .await;
+        let got = read_banner(addr, config(2000, 1024)).await;
+        assert_eq!(got.as_deref(), Some(&b"first\n"[..]));
+    }
+
+    #[tokio::test]
+    async fn refused_and_closed_connections_have_no_banner() {
+        let closed = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+        assert_eq!(read_banner(closed, config(500, 1024)).await, None);
+
+        // A service that hangs up without a word.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                drop(stream);
+            }
+        });
+        assert_eq!(read_banner(addr, config(500, 1024)).await, None);
+    }
 }

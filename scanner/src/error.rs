@@ -4,6 +4,13 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TargetError {
+    /// The spec list names nothing. An empty *exclude* list is not an error: callers that accept
+    /// one use [`TargetSet::default`](crate::TargetSet::default) instead of parsing it.
+    #[error(
+        "no targets given: name at least one address, CIDR, range or hostname, \
+         e.g. 192.0.2.0/24 or 192.0.2.1-20"
+    )]
+    NoTargets,
     /// A spec is not an address, CIDR, range or resolvable hostname.
     #[error("invalid target `{spec}`: {reason}")]
     Invalid {

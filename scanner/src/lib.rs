@@ -38,6 +38,7 @@ mod plan;
 mod ports;
 mod progress;
 mod targets;
+mod top_ports;
 
 pub use banner::{BannerConfig, read_banner};
 pub use connect::{ConnectConfig, ConnectEngine};

@@ -305,3 +305,19 @@ pub struct Event {
     #[serde(flatten)]
     pub payload: EventPayload,
 }
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, inside [`ErrorBody`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// `bad_request`, `unauthorized`, `not_found`, `conflict`, `unavailable` or `internal`.
+    pub code: String,
+    /// A sentence for a person; clients branch on `code`, not on this.
+    pub message: String,
+}

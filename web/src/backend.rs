@@ -48,8 +48,11 @@ pub trait Backend: 'static {
     /// One scan; `ApiError::NotFound` when unknown.
     fn scan(&self, id: i64) -> impl Future<Output = Result<ScanView, ApiError>>;
     /// Asks a queued or running scan to stop; answers the scan as it is after the request.
-    fn cancel_scan(&self, caller: &Caller, id: i64)
-    -> impl Future<Output = Result<ScanView, ApiError>>;
+    fn cancel_scan(
+        &self,
+        caller: &Caller,
+        id: i64,
+    ) -> impl Future<Output = Result<ScanView, ApiError>>;
     /// Hosts with at least one open port, filtered and paged.
     fn hosts(&self, query: HostQuery) -> impl Future<Output = Result<Page<HostSummary>, ApiError>>;
     /// One host; `ApiError::NotFound` when unknown.

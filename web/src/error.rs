@@ -1,5 +1,11 @@
 //! Domain errors of the API and their one mapping to HTTP.
 
+use actix_web::http::StatusCode;
+use actix_web::http::header::WWW_AUTHENTICATE;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::api::{ErrorBody, ErrorDetail};
+
 /// An error the API reports as `{ "error": { "code", "message" } }`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -8,7 +14,9 @@ pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
     /// No or an unknown bearer token (401, `unauthorized`).
-    #[error("a valid `Authorization: Bearer <token>` header is required; create a token with `sonde token create`")]
+    #[error(
+        "a valid `Authorization: Bearer <token>` header is required; create a token with `sonde token create`"
+    )]
     Unauthorized,
     /// The resource does not exist (404, `not_found`).
     #[error("{0}")]
@@ -22,4 +30,138 @@ pub enum ApiError {
     /// Anything else (500, `internal`); the message is logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl ApiError {
+    /// The `code` of the JSON body, stable for clients to branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::Unauthorized => "unauthorized",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let message = match self {
+            // The detail may name paths, queries or peers: it is for the operator's log, not
+            // for whoever sent the request.
+            Self::Internal(detail) => {
+                tracing::error!(detail = %detail, "A request failed with an internal error.");
+                "internal error; the appliance log has the details".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, Self::Unauthorized) {
+            // RFC 6750 section 3: a 401 names the scheme the client should use.
+            response.insert_header((WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::to_bytes;
+    use actix_web::http::header::{CONTENT_TYPE, HeaderMap};
+
+    use super::*;
+
+    /// Renders `error` as the server would and parses the body back.
+    async fn render(error: &ApiError) -> (StatusCode, HeaderMap, ErrorBody) {
+        let response = error.error_response();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let bytes = to_bytes(response.into_body())
+            .await
+            .expect("error bodies are in memory");
+        let body = serde_json::from_slice(&bytes).expect("error bodies are JSON");
+        (status, headers, body)
+    }
+
+    #[actix_rt::test]
+    async fn every_variant_has_its_status_code_and_message() {
+        let table = [
+            (
+                ApiError::BadRequest("bad port list".into()),
+                400,
+                "bad_request",
+                "bad port list",
+            ),
+            (
+                ApiError::Unauthorized,
+                401,
+                "unauthorized",
+                "a valid `Authorization: Bearer <token>` header is required; \
+                 create a token with `sonde token create`",
+            ),
+            (
+                ApiError::NotFound("no scan 7".into()),
+                404,
+                "not_found",
+                "no scan 7",
+            ),
+            (
+                ApiError::Conflict("scan 7 is completed".into()),
+                409,
+                "conflict",
+                "scan 7 is completed",
+            ),
+            (
+                ApiError::Unavailable("queue full".into()),
+                503,
+                "unavailable",
+                "queue full",
+            ),
+            (
+                ApiError::Internal("sqlite: disk I/O error at /var/lib/sonde/db".into()),
+                500,
+                "internal",
+                "internal error; the appliance log has the details",
+            ),
+        ];
+        for (error, status, code, message) in table {
+            let (actual_status, headers, body) = render(&error).await;
+            assert_eq!(actual_status.as_u16(), status, "{error:?}");
+            assert_eq!(body.error.code, code, "{error:?}");
+            assert_eq!(body.error.message, message, "{error:?}");
+            assert_eq!(
+                headers.get(CONTENT_TYPE).map(|v| v.as_bytes()),
+                Some(&b"application/json"[..]),
+                "{error:?}",
+            );
+        }
+    }
+
+    #[actix_rt::test]
+    async fn only_unauthorized_asks_for_a_bearer_token() {
+        let (_, headers, _) = render(&ApiError::Unauthorized).await;
+        assert_eq!(
+            headers.get(WWW_AUTHENTICATE).map(|v| v.as_bytes()),
+            Some(&b"Bearer"[..])
+        );
+        let (_, headers, _) = render(&ApiError::NotFound("x".into())).await;
+        assert!(headers.get(WWW_AUTHENTICATE).is_none());
+    }
 }

@@ -8,7 +8,7 @@
 //! - [`api`]: the JSON types of requests, responses and events (the API contract).
 //! - [`Backend`]: what the web layer asks of the appliance.
 //! - [`ApiError`]: domain errors, mapped to HTTP status and a JSON body in one place.
-//! - [`server`] binds the listener; [`configure`] mounts the routes on any actix `App`.
+//! - [`server()`] binds the listener; [`configure`] mounts the routes on any actix `App`.
 //!
 //! ```no_run
 //! # async fn run<B: sonde_web::Backend + Send + Sync>(backend: std::sync::Arc<B>) -> std::io::Result<()> {
@@ -17,6 +17,8 @@
 //! # }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 mod auth;
 mod backend;
@@ -24,6 +26,8 @@ mod error;
 mod routes;
 mod server;
 mod sse;
+#[cfg(test)]
+mod tests;
 
 pub use backend::{Backend, Caller, Subscription};
 pub use error::ApiError;

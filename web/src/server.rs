@@ -2,13 +2,53 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, HttpServer, web};
 
-use crate::Backend;
+use crate::{Backend, configure, routes};
+
+/// Worker threads: the API is light next to the scan, which needs the cores.
+const WORKERS: usize = 2;
+
+/// How long a graceful stop waits for open connections. Event streams only end when the
+/// appliance closes its event bus, so this bounds how long they can delay a shutdown.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Binds `listen` now (so a taken port is reported at once) and returns the server to await.
-pub fn server<B: Backend + Send + Sync>(backend: Arc<B>, listen: SocketAddr) -> std::io::Result<Server> {
-    let _ = (backend, listen);
-    todo!("server")
+///
+/// The server ignores signals: the appliance handles them and stops the server through
+/// [`Server::handle`].
+pub fn server<B: Backend + Send + Sync>(
+    backend: Arc<B>,
+    listen: SocketAddr,
+) -> std::io::Result<Server> {
+    let backend = web::Data::from(backend);
+    let server = HttpServer::new(move || app(backend.clone()))
+        .workers(WORKERS)
+        .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
+        .disable_signals()
+        .bind(listen)?
+        .run();
+    Ok(server)
+}
+
+/// The app every worker runs; tests drive it without a socket.
+pub(crate) fn app<B: Backend>(
+    backend: web::Data<B>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    // `configure`'s routes carry the headers already; this covers the app's own 404s.
+    App::new()
+        .wrap(routes::security_headers())
+        .configure(|cfg| configure(cfg, backend))
 }

@@ -1,0 +1,254 @@
+//! The Persister: the only writer of scans and results. One transaction per batch.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use sonde_web::api::{EventPayload, PortView, ScanCounters, ScanStatus};
+use tracing::{error, warn};
+
+use super::{EventBus, PERSISTER_MAILBOX};
+use crate::store::{NewScan, PortRecord, Store, StoreError, printable_banner};
+
+/// How long to wait before writing again to a full disk.
+const DISK_FULL_RETRY: Duration = Duration::from_secs(5);
+
+/// Records a new scan as queued; answers its id.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<i64, StoreError>")]
+pub struct CreateScan(pub NewScan);
+
+/// A scan started running.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct MarkRunning {
+    /// Scan id.
+    pub scan_id: i64,
+}
+
+/// Progress counters to keep (a few per minute; the event stream gets them more often).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct StoreCounters {
+    /// Scan id.
+    pub scan_id: i64,
+    /// Counters now.
+    pub counters: ScanCounters,
+}
+
+/// A batch of identified open ports.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PersistPorts {
+    /// Scan id.
+    pub scan_id: i64,
+    /// The ports.
+    pub records: Vec<PortRecord>,
+}
+
+/// The end of a scan. Travels Prober -> Matcher -> Persister behind the scan's last results.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct FinishScan {
+    /// Scan id.
+    pub scan_id: i64,
+    /// `Completed`, `Cancelled` or `Failed`.
+    pub status: ScanStatus,
+    /// Final engine counters (open ports and hosts are recounted from the store).
+    pub counters: ScanCounters,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
+/// Writes what the pipeline produces and announces it on the bus once it is stored.
+#[derive(Debug)]
+pub struct Persister {
+    store: Store,
+    bus: Arc<EventBus>,
+    /// Scans whose results could not all be stored: they end `failed` with this reason.
+    broken: HashMap<i64, String>,
+}
+
+impl Persister {
+    /// A persister writing to `store`.
+    pub fn new(store: Store, bus: Arc<EventBus>) -> Self {
+        Self { store, bus, broken: HashMap::new() }
+    }
+}
+
+impl Actor for Persister {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(PERSISTER_MAILBOX);
+    }
+}
+
+impl Handler<CreateScan> for Persister {
+    type Result = AtomicResponse<Self, Result<i64, StoreError>>;
+
+    fn handle(&mut self, msg: CreateScan, _: &mut Self::Context) -> Self::Result {
+        let store = self.store.clone();
+        let bus = self.bus.clone();
+        AtomicResponse::new(Box::pin(
+            async move {
+                let id = store.create_scan(&msg.0).await?;
+                bus.publish([EventPayload::ScanStatus {
+                    scan_id: id,
+                    status: ScanStatus::Queued,
+                    error: None,
+                }]);
+                Ok(id)
+            }
+            .into_actor(self),
+        ))
+    }
+}
+
+impl Handler<MarkRunning> for Persister {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: MarkRunning, _: &mut Self::Context) -> Self::Result {
+        let store = self.store.clone();
+        let bus = self.bus.clone();
+        AtomicResponse::new(Box::pin(
+            async move {
+                match store.mark_running(msg.scan_id).await {
+                    Ok(()) => bus.publish([EventPayload::ScanStatus {
+                        scan_id: msg.scan_id,
+                        status: ScanStatus::Running,
+                        error: None,
+                    }]),
+                    Err(e) => error!(scan_id = msg.scan_id, error = %e, "Could not mark the scan running."),
+                }
+            }
+            .into_actor(self),
+        ))
+    }
+}
+
+impl Handler<StoreCounters> for Persister {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: StoreCounters, _: &mut Self::Context) -> Self::Result {
+        let store = self.store.clone();
+        AtomicResponse::new(Box::pin(
+            async move {
+                // Counters are advisory until the scan ends; a failed update is retried by the
+                // next one.
+                if let Err(e) = store.update_counters(msg.scan_id, &msg.counters).await {
+                    warn!(scan_id = msg.scan_id, error = %e, "Could not store scan counters.");
+                }
+            }
+            .into_actor(self),
+        ))
+    }
+}
+
+impl Handler<PersistPorts> for Persister {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: PersistPorts, _: &mut Self::Context) -> Self::Result {
+        let store = self.store.clone();
+        let bus = self.bus.clone();
+        let scan_id = msg.scan_id;
+        AtomicResponse::new(Box::pin(
+            async move { write_with_retry(&store, &bus, &msg).await.err() }.into_actor(self).map(
+                move |failure, act, _| {
+                    if let Some(reason) = failure {
+                        act.broken.entry(scan_id).or_insert(reason);
+                    }
+                },
+            ),
+        ))
+    }
+}
+
+impl Handler<FinishScan> for Persister {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, mut msg: FinishScan, _: &mut Self::Context) -> Self::Result {
+        if let Some(reason) = self.broken.remove(&msg.scan_id) {
+            msg.status = ScanStatus::Failed;
+            msg.error = Some(reason);
+        }
+        let store = self.store.clone();
+        let bus = self.bus.clone();
+        AtomicResponse::new(Box::pin(
+            async move {
+                match store.finish_scan(msg.scan_id, msg.status, &msg.counters, msg.error.as_deref()).await {
+                    Ok(view) => bus.publish([
+                        EventPayload::ScanStatus {
+                            scan_id: msg.scan_id,
+                            status: view.status,
+                            error: view.error.clone(),
+                        },
+                        EventPayload::ScanFinished {
+                            scan_id: msg.scan_id,
+                            status: view.status,
+                            counters: view.counters,
+                        },
+                    ]),
+                    Err(e) => error!(scan_id = msg.scan_id, error = %e, "Could not record the end of the scan; it will show as failed after a restart."),
+                }
+            }
+            .into_actor(self),
+        ))
+    }
+}
+
+/// Writes one batch; waits out a full disk (the pipeline stalls behind it, nothing is lost),
+/// and gives up on other errors with a reason for the scan.
+async fn write_with_retry(store: &Store, bus: &EventBus, msg: &PersistPorts) -> Result<(), String> {
+    loop {
+        match store.persist(msg.scan_id, &msg.records).await {
+            Ok(outcome) => {
+                let hosts = outcome
+                    .new_hosts
+                    .into_iter()
+                    .map(|ip| EventPayload::HostFound { scan_id: msg.scan_id, ip });
+                let stored_at = outcome.stored_at;
+                let ports = msg.records.iter().map(|r| EventPayload::PortFound {
+                    scan_id: msg.scan_id,
+                    ip: r.ip,
+                    port: port_view(msg.scan_id, r, &stored_at),
+                });
+                bus.publish(hosts.chain(ports));
+                return Ok(());
+            }
+            Err(StoreError::DiskFull) => {
+                warn!(
+                    scan_id = msg.scan_id,
+                    ports = msg.records.len(),
+                    retry_in_s = DISK_FULL_RETRY.as_secs(),
+                    "The disk holding the store is full; holding the results and retrying."
+                );
+                tokio::time::sleep(DISK_FULL_RETRY).await;
+            }
+            Err(e) => {
+                error!(scan_id = msg.scan_id, ports = msg.records.len(), error = %e, "Could not store results.");
+                return Err(format!("results could not be stored: {e}"));
+            }
+        }
+    }
+}
+
+/// The port as the event stream announces it; `first_seen` is this sighting, the API has the
+/// stored history.
+fn port_view(scan_id: i64, r: &PortRecord, stored_at: &str) -> PortView {
+    PortView {
+        port: r.port,
+        proto: "tcp".to_string(),
+        state: "open".to_string(),
+        service: r.service.clone(),
+        product: r.product.clone(),
+        version: r.version.clone(),
+        confidence: r.confidence,
+        banner: r.banner.as_deref().map(printable_banner),
+        rtt_ms: Some(r.rtt_ms),
+        last_scan_id: scan_id,
+        first_seen: stored_at.to_string(),
+        last_seen: stored_at.to_string(),
+    }
+}

@@ -1,0 +1,305 @@
+//! The Prober: follow-up connections on open ports. For now it reads the banner a service
+//! sends unprompted; protocol probes come with identification.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::dev::SendError;
+use actix::prelude::*;
+use sonde_scanner::{BannerConfig, Finding, read_banner};
+use tokio::sync::Semaphore;
+
+use super::matcher::IdentifyPorts;
+use super::persister::FinishScan;
+use super::{BATCH, PROBER_MAILBOX};
+
+/// How often partial batches and a full Matcher mailbox are retried.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Open ports found by a subnet scanner.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct ProbePorts {
+    /// Scan id.
+    pub scan_id: i64,
+    /// The open ports.
+    pub findings: Vec<Finding>,
+}
+
+/// An open port and what it said.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// The open port.
+    pub finding: Finding,
+    /// Its banner, if it sent one.
+    pub banner: Option<Vec<u8>>,
+}
+
+/// A banner read finished (sent by the Prober's own tasks).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+struct BannerRead {
+    scan_id: i64,
+    observed: Observed,
+}
+
+/// The Prober's bookkeeping, free of actix: what is in flight per scan, what is ready, and
+/// what must go to the Matcher in which order.
+#[derive(Debug, Default)]
+pub(crate) struct ProberState {
+    scans: HashMap<i64, ScanProbes>,
+    /// Messages for the Matcher, in the order they must arrive.
+    outbox: VecDeque<ToMatcher>,
+}
+
+#[derive(Debug, Default)]
+struct ScanProbes {
+    in_flight: usize,
+    ready: Vec<Observed>,
+    finish: Option<FinishScan>,
+}
+
+/// What the Prober sends to the Matcher.
+#[derive(Debug)]
+pub(crate) enum ToMatcher {
+    /// A batch to identify.
+    Identify(IdentifyPorts),
+    /// The end of a scan, after its last batch.
+    Finish(FinishScan),
+}
+
+impl ProberState {
+    /// `n` reads of `scan_id` started.
+    pub(crate) fn started(&mut self, scan_id: i64, n: usize) {
+        self.scans.entry(scan_id).or_default().in_flight += n;
+    }
+
+    /// A read finished; a full batch moves to the outbox.
+    pub(crate) fn finished(&mut self, scan_id: i64, observed: Observed) {
+        let scan = self.scans.entry(scan_id).or_default();
+        scan.in_flight = scan.in_flight.saturating_sub(1);
+        scan.ready.push(observed);
+        if scan.ready.len() >= BATCH {
+            let batch = std::mem::take(&mut scan.ready);
+            self.outbox.push_back(ToMatcher::Identify(IdentifyPorts { scan_id, observed: batch }));
+        }
+        self.settle(scan_id);
+    }
+
+    /// The scan will send nothing more; its end follows its last results.
+    pub(crate) fn finish(&mut self, msg: FinishScan) {
+        let scan_id = msg.scan_id;
+        self.scans.entry(scan_id).or_default().finish = Some(msg);
+        self.settle(scan_id);
+    }
+
+    /// Moves partial batches to the outbox (on each tick, so results flow while a scan runs).
+    pub(crate) fn flush_partial(&mut self) {
+        for (&scan_id, scan) in &mut self.scans {
+            if !scan.ready.is_empty() {
+                let batch = std::mem::take(&mut scan.ready);
+                self.outbox.push_back(ToMatcher::Identify(IdentifyPorts { scan_id, observed: batch }));
+            }
+        }
+    }
+
+    /// The next message for the Matcher.
+    pub(crate) fn pop(&mut self) -> Option<ToMatcher> {
+        self.outbox.pop_front()
+    }
+
+    /// Puts back a message the Matcher had no room for; it stays first.
+    pub(crate) fn unpop(&mut self, msg: ToMatcher) {
+        self.outbox.push_front(msg);
+    }
+
+    /// When a finished scan has nothing in flight, its rest and its end go out.
+    fn settle(&mut self, scan_id: i64) {
+        let Some(scan) = self.scans.get(&scan_id) else { return };
+        if scan.in_flight > 0 || scan.finish.is_none() {
+            return;
+        }
+        let Some(mut scan) = self.scans.remove(&scan_id) else { return };
+        if !scan.ready.is_empty() {
+            let batch = std::mem::take(&mut scan.ready);
+            self.outbox.push_back(ToMatcher::Identify(IdentifyPorts { scan_id, observed: batch }));
+        }
+        if let Some(finish) = scan.finish.take() {
+            self.outbox.push_back(ToMatcher::Finish(finish));
+        }
+    }
+}
+
+/// Reads banners with a global bound on connections in flight.
+#[derive(Debug)]
+pub struct Prober {
+    banner: BannerConfig,
+    /// Bounds banner reads in flight across all scans; `ProbePorts` waits for permits, which is
+    /// how a busy prober slows the scanners.
+    limit: Arc<Semaphore>,
+    identify: Recipient<IdentifyPorts>,
+    finish: Recipient<FinishScan>,
+    state: ProberState,
+}
+
+impl Prober {
+    /// A prober with at most `concurrency` reads in flight, feeding the Matcher.
+    pub fn new(
+        banner: BannerConfig,
+        concurrency: usize,
+        identify: Recipient<IdentifyPorts>,
+        finish: Recipient<FinishScan>,
+    ) -> Self {
+        Self { banner, limit: Arc::new(Semaphore::new(concurrency)), identify, finish, state: ProberState::default() }
+    }
+
+    /// Sends what the Matcher has room for, in order.
+    fn drain(&mut self) {
+        while let Some(msg) = self.state.pop() {
+            let full = match msg {
+                ToMatcher::Identify(m) => match self.identify.try_send(m) {
+                    Err(SendError::Full(m)) => Some(ToMatcher::Identify(m)),
+                    Err(SendError::Closed(_)) => {
+                        tracing::error!("The matcher is gone; results are lost.");
+                        None
+                    }
+                    Ok(()) => None,
+                },
+                ToMatcher::Finish(m) => match self.finish.try_send(m) {
+                    Err(SendError::Full(m)) => Some(ToMatcher::Finish(m)),
+                    Err(SendError::Closed(_)) => {
+                        tracing::error!("The matcher is gone; a scan's end is lost.");
+                        None
+                    }
+                    Ok(()) => None,
+                },
+            };
+            if let Some(msg) = full {
+                self.state.unpop(msg);
+                return;
+            }
+        }
+    }
+}
+
+impl Actor for Prober {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(PROBER_MAILBOX);
+        ctx.run_interval(TICK, |act, _| {
+            act.state.flush_partial();
+            act.drain();
+        });
+    }
+}
+
+impl Handler<ProbePorts> for Prober {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, msg: ProbePorts, ctx: &mut Self::Context) -> Self::Result {
+        self.state.started(msg.scan_id, msg.findings.len());
+        let me = ctx.address();
+        let limit = self.limit.clone();
+        let config = self.banner;
+        Box::pin(async move {
+            for finding in msg.findings {
+                // A closed semaphore only happens at shutdown; dropping the read is then fine.
+                let Ok(permit) = limit.clone().acquire_owned().await else { return };
+                let me = me.clone();
+                let scan_id = msg.scan_id;
+                tokio::spawn(async move {
+                    let banner = read_banner(SocketAddr::from((finding.ip, finding.port)), config).await;
+                    drop(permit);
+                    me.do_send(BannerRead { scan_id, observed: Observed { finding, banner } });
+                });
+            }
+        })
+    }
+}
+
+impl Handler<BannerRead> for Prober {
+    type Result = ();
+
+    fn handle(&mut self, msg: BannerRead, _: &mut Self::Context) {
+        self.state.finished(msg.scan_id, msg.observed);
+        self.drain();
+    }
+}
+
+impl Handler<FinishScan> for Prober {
+    type Result = ();
+
+    fn handle(&mut self, msg: FinishScan, _: &mut Self::Context) {
+        self.state.finish(msg);
+        self.drain();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sonde_scanner::{PortState, Proto};
+    use sonde_web::api::{ScanCounters, ScanStatus};
+
+    use super::*;
+
+    fn observed(port: u16) -> Observed {
+        Observed {
+            finding: Finding {
+                ip: [10, 0, 0, 1].into(),
+                port,
+                proto: Proto::Tcp,
+                state: PortState::Open,
+                rtt: Duration::ZERO,
+            },
+            banner: None,
+        }
+    }
+
+    fn finish(scan_id: i64) -> FinishScan {
+        FinishScan { scan_id, status: ScanStatus::Completed, counters: ScanCounters::default(), error: None }
+    }
+
+    fn drain(state: &mut ProberState) -> Vec<String> {
+        std::iter::from_fn(|| state.pop())
+            .map(|m| match m {
+                ToMatcher::Identify(b) => format!("batch {} x{}", b.scan_id, b.observed.len()),
+                ToMatcher::Finish(f) => format!("finish {}", f.scan_id),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_end_of_a_scan_waits_for_its_reads() {
+        let mut s = ProberState::default();
+        s.started(1, 2);
+        s.finished(1, observed(22));
+        s.finish(finish(1));
+        assert!(drain(&mut s).is_empty(), "one read still in flight");
+        s.finished(1, observed(80));
+        assert_eq!(drain(&mut s), ["batch 1 x2", "finish 1"]);
+    }
+
+    #[test]
+    fn full_batches_leave_at_once_and_partial_ones_on_tick() {
+        let mut s = ProberState::default();
+        s.started(7, BATCH + 1);
+        for p in 0..=BATCH as u16 {
+            s.finished(7, observed(p + 1));
+        }
+        assert_eq!(drain(&mut s), [format!("batch 7 x{BATCH}")]);
+        s.flush_partial();
+        assert_eq!(drain(&mut s), ["batch 7 x1"]);
+    }
+
+    #[test]
+    fn a_scan_with_nothing_open_ends_at_once_and_unpop_keeps_order() {
+        let mut s = ProberState::default();
+        s.finish(finish(3));
+        let first = s.pop().unwrap();
+        s.unpop(first);
+        assert_eq!(drain(&mut s), ["finish 3"]);
+    }
+}

@@ -1,0 +1,127 @@
+//! A SubnetScanner: drives the engine over one subnet and batches what it finds.
+
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use actix::prelude::*;
+use sonde_scanner::{ConnectEngine, Finding, Progress, ScanPlan};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::BATCH;
+use super::prober::ProbePorts;
+
+/// Longest time a found port waits in a partial batch.
+const BATCH_WINDOW: Duration = Duration::from_millis(100);
+
+/// Counters of one subnet, shared with the Supervisor that aggregates them.
+#[derive(Debug, Default)]
+pub(crate) struct SubnetProgress {
+    /// The engine's counters.
+    pub probes: Progress,
+    /// Distinct hosts with an open port (subnets are disjoint, so sums are exact).
+    pub hosts_up: AtomicU64,
+}
+
+/// This subnet is done (all sent, all found ports handed to the Prober).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct SubnetDone {
+    /// Scan id.
+    pub scan_id: i64,
+    /// Which subnet of the scan.
+    pub subnet: usize,
+}
+
+/// Everything a SubnetScanner needs; a struct so the constructor stays readable.
+#[derive(Debug)]
+pub(crate) struct SubnetTask {
+    /// Scan id.
+    pub scan_id: i64,
+    /// Index of the subnet in its scan.
+    pub subnet: usize,
+    /// The subnet's targets x ports in scan order.
+    pub plan: ScanPlan,
+    /// The scan's engine; clones share its rate and concurrency budget.
+    pub engine: ConnectEngine,
+    /// Counters read by the Supervisor.
+    pub progress: Arc<SubnetProgress>,
+    /// Fired by a cancel.
+    pub cancel: CancellationToken,
+}
+
+/// Scans one subnet, then stops.
+#[derive(Debug)]
+pub(crate) struct SubnetScanner {
+    task: Option<SubnetTask>,
+    prober: Recipient<ProbePorts>,
+    done: Recipient<SubnetDone>,
+}
+
+impl SubnetScanner {
+    /// A scanner for `task`, sending open ports to `prober` and its end to `done`.
+    pub(crate) fn new(task: SubnetTask, prober: Recipient<ProbePorts>, done: Recipient<SubnetDone>) -> Self {
+        Self { task: Some(task), prober, done }
+    }
+}
+
+impl Actor for SubnetScanner {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let Some(task) = self.task.take() else { return };
+        let prober = self.prober.clone();
+        let done = self.done.clone();
+        let (scan_id, subnet) = (task.scan_id, task.subnet);
+        ctx.spawn(
+            async move {
+                scan_subnet(task, prober).await;
+                done.do_send(SubnetDone { scan_id, subnet });
+            }
+            .into_actor(self)
+            .map(|_, _, ctx| ctx.stop()),
+        );
+    }
+}
+
+/// Runs the engine on the multi-threaded runtime and hands found ports to the Prober in
+/// batches, awaiting each hand-over so a busy Prober slows the scan.
+async fn scan_subnet(task: SubnetTask, prober: Recipient<ProbePorts>) {
+    let (tx, mut rx) = mpsc::channel::<Finding>(BATCH * 4);
+    let SubnetTask { scan_id, plan, engine, progress, cancel, .. } = task;
+    let engine_progress = progress.clone();
+    let engine_cancel = cancel.clone();
+    let engine_task = tokio::spawn(async move {
+        engine.run(&plan, &engine_progress.probes, tx, engine_cancel).await;
+    });
+
+    let mut hosts: HashSet<Ipv4Addr> = HashSet::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        let next = tokio::time::timeout(BATCH_WINDOW, rx.recv()).await;
+        let closed = matches!(next, Ok(None));
+        if let Ok(Some(finding)) = next {
+            if hosts.insert(finding.ip) {
+                progress.hosts_up.fetch_add(1, Ordering::Relaxed);
+            }
+            batch.push(finding);
+        }
+        if !batch.is_empty() && (closed || batch.len() >= BATCH || next.is_err()) {
+            let findings = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if prober.send(ProbePorts { scan_id, findings }).await.is_err() {
+                tracing::error!(scan_id, "The prober is gone; stopping this subnet.");
+                cancel.cancel();
+            }
+        }
+        if closed {
+            break;
+        }
+    }
+    if let Err(e) = engine_task.await {
+        // The engine's task panicked: the process-wide panic hook already stops Sonde.
+        tracing::error!(scan_id, error = %e, "The scan engine stopped abnormally.");
+    }
+}

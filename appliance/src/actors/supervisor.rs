@@ -1,0 +1,390 @@
+//! The Supervisor: owns scan jobs, splits them into subnets, runs a bounded number of
+//! SubnetScanners per scan, and aggregates their progress.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use sonde_scanner::{ConnectConfig, ConnectEngine, PortList, ScanPlan, TargetSet};
+use sonde_web::api::{EventPayload, ScanCounters, ScanStatus};
+use tokio_util::sync::CancellationToken;
+
+use super::EventBus;
+use super::persister::{FinishScan, MarkRunning, StoreCounters};
+use super::prober::ProbePorts;
+use super::subnet_scanner::{SubnetDone, SubnetProgress, SubnetScanner, SubnetTask};
+
+/// How often progress goes to the event stream (at most a few events per second per scan).
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+/// Progress ticks between two writes of the counters to the store.
+const STORE_EVERY_TICKS: u32 = 10;
+/// Weight of the newest interval in the smoothed rate.
+const RATE_SMOOTHING: f64 = 0.3;
+
+/// A validated scan, ready to run.
+#[derive(Debug, Clone)]
+pub struct ScanJob {
+    /// Scan id in the store.
+    pub scan_id: i64,
+    /// Targets, exclusions already applied.
+    pub targets: TargetSet,
+    /// Ports.
+    pub ports: PortList,
+    /// Seed of the order.
+    pub seed: u64,
+    /// Probes per second for the whole scan.
+    pub rate: u64,
+}
+
+/// Starts a queued scan.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct StartScan(pub ScanJob);
+
+/// Asks a scan to stop.
+#[derive(Debug, Message)]
+#[rtype(result = "CancelOutcome")]
+pub struct CancelScan {
+    /// Scan id.
+    pub scan_id: i64,
+}
+
+/// What a cancel did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, MessageResponse)]
+pub enum CancelOutcome {
+    /// The scan is stopping; it ends `cancelled` once its results are stored.
+    Cancelling,
+    /// The supervisor does not run this scan (unknown, or already finished).
+    NotRunning,
+}
+
+/// Limits of the supervisor.
+#[derive(Debug, Clone)]
+pub struct SupervisorConfig {
+    /// Subnet size, as a prefix length.
+    pub subnet_prefix: u8,
+    /// SubnetScanners running at once per scan.
+    pub parallel_subnets: usize,
+    /// Engine settings; the rate comes from each scan.
+    pub connect: ConnectConfig,
+}
+
+/// The supervisor's bookkeeping, free of actix.
+#[derive(Debug)]
+pub(crate) struct Jobs {
+    config: SupervisorConfig,
+    jobs: HashMap<i64, Job>,
+}
+
+#[derive(Debug)]
+struct Job {
+    ports: PortList,
+    seed: u64,
+    engine: ConnectEngine,
+    pending: VecDeque<(usize, TargetSet)>,
+    running: HashMap<usize, Arc<SubnetProgress>>,
+    finished: ScanCounters,
+    total: u64,
+    cancel: CancellationToken,
+    rate: RateMeter,
+}
+
+#[derive(Debug)]
+struct RateMeter {
+    at: Instant,
+    sent: u64,
+    pps: f64,
+}
+
+impl Jobs {
+    /// No jobs yet.
+    pub(crate) fn new(config: SupervisorConfig) -> Self {
+        Self { config, jobs: HashMap::new() }
+    }
+
+    /// Registers a scan and returns its first subnet tasks, or its end when it has nothing to
+    /// probe.
+    pub(crate) fn start(&mut self, job: ScanJob, now: Instant) -> Result<Vec<SubnetTask>, FinishScan> {
+        let total = job.targets.len() * job.ports.len() as u64;
+        if total == 0 {
+            return Err(finish(job.scan_id, ScanStatus::Completed, ScanCounters::default()));
+        }
+        let pending = job.targets.split_by_prefix(self.config.subnet_prefix).into_iter().enumerate().collect();
+        let engine = ConnectEngine::new(ConnectConfig { rate: job.rate, ..self.config.connect.clone() });
+        let entry = Job {
+            ports: job.ports,
+            seed: job.seed,
+            engine,
+            pending,
+            running: HashMap::new(),
+            finished: ScanCounters { probes_total: total, ..ScanCounters::default() },
+            total,
+            cancel: CancellationToken::new(),
+            rate: RateMeter { at: now, sent: 0, pps: 0.0 },
+        };
+        self.jobs.insert(job.scan_id, entry);
+        Ok(self.launch(job.scan_id))
+    }
+
+    /// A subnet finished: its counters join the totals; the next subnets start, or the scan
+    /// ends when none is left.
+    pub(crate) fn subnet_done(&mut self, scan_id: i64, subnet: usize) -> Result<Vec<SubnetTask>, FinishScan> {
+        let Some(job) = self.jobs.get_mut(&scan_id) else { return Ok(Vec::new()) };
+        if let Some(progress) = job.running.remove(&subnet) {
+            add_progress(&mut job.finished, &progress);
+        }
+        if job.cancel.is_cancelled() {
+            job.pending.clear();
+        }
+        if job.running.is_empty() && job.pending.is_empty() {
+            let Some(job) = self.jobs.remove(&scan_id) else { return Ok(Vec::new()) };
+            let status = if job.cancel.is_cancelled() { ScanStatus::Cancelled } else { ScanStatus::Completed };
+            return Err(finish(scan_id, status, job.finished));
+        }
+        Ok(self.launch(scan_id))
+    }
+
+    /// Stops a scan: running subnets stop sending, pending ones never start.
+    pub(crate) fn cancel(&mut self, scan_id: i64) -> CancelOutcome {
+        match self.jobs.get(&scan_id) {
+            Some(job) => {
+                job.cancel.cancel();
+                CancelOutcome::Cancelling
+            }
+            None => CancelOutcome::NotRunning,
+        }
+    }
+
+    /// Counters of every running scan, with the rate smoothed since the previous call.
+    pub(crate) fn progress(&mut self, now: Instant) -> Vec<(i64, ScanCounters)> {
+        let mut out = Vec::with_capacity(self.jobs.len());
+        for (&scan_id, job) in &mut self.jobs {
+            let mut c = job.finished;
+            for progress in job.running.values() {
+                add_progress(&mut c, progress);
+            }
+            let elapsed = now.duration_since(job.rate.at).as_secs_f64();
+            if elapsed > 0.0 {
+                let instant = c.probes_sent.saturating_sub(job.rate.sent) as f64 / elapsed;
+                job.rate.pps = if job.rate.sent == 0 {
+                    instant
+                } else {
+                    RATE_SMOOTHING * instant + (1.0 - RATE_SMOOTHING) * job.rate.pps
+                };
+                job.rate = RateMeter { at: now, sent: c.probes_sent, pps: job.rate.pps };
+            }
+            c.rate_pps = job.rate.pps;
+            let remaining = job.total.saturating_sub(c.probes_done);
+            // Retries make `sent` run ahead of `done`; pairs per second is the honest ETA basis.
+            let pairs_per_sent = if c.probes_sent > 0 { c.probes_done as f64 / c.probes_sent as f64 } else { 1.0 };
+            let pairs_rate = job.rate.pps * pairs_per_sent;
+            c.eta_seconds = (pairs_rate > 0.0).then(|| remaining as f64 / pairs_rate);
+            out.push((scan_id, c));
+        }
+        out
+    }
+
+    /// Starts subnets until the scan's parallel budget is used.
+    fn launch(&mut self, scan_id: i64) -> Vec<SubnetTask> {
+        let Some(job) = self.jobs.get_mut(&scan_id) else { return Vec::new() };
+        let mut tasks = Vec::new();
+        while job.running.len() < self.config.parallel_subnets {
+            let Some((subnet, targets)) = job.pending.pop_front() else { break };
+            let progress = Arc::new(SubnetProgress::default());
+            job.running.insert(subnet, progress.clone());
+            // Each subnet gets its own order, still determined by the scan's seed.
+            let seed = job.seed ^ (subnet as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            tasks.push(SubnetTask {
+                scan_id,
+                subnet,
+                plan: ScanPlan::new(targets, job.ports.clone(), seed),
+                engine: job.engine.clone(),
+                progress,
+                cancel: job.cancel.child_token(),
+            });
+        }
+        tasks
+    }
+}
+
+fn add_progress(c: &mut ScanCounters, p: &SubnetProgress) {
+    let s = p.probes.snapshot();
+    c.probes_sent += s.sent;
+    c.probes_done += s.done;
+    c.replies += s.replies;
+    c.open_ports += s.open;
+    c.hosts_up += p.hosts_up.load(Ordering::Relaxed);
+}
+
+fn finish(scan_id: i64, status: ScanStatus, counters: ScanCounters) -> FinishScan {
+    FinishScan { scan_id, status, counters, error: None }
+}
+
+/// The actor around [`Jobs`].
+#[derive(Debug)]
+pub struct Supervisor {
+    jobs: Jobs,
+    prober: Recipient<ProbePorts>,
+    finish: Recipient<FinishScan>,
+    mark_running: Recipient<MarkRunning>,
+    store_counters: Recipient<StoreCounters>,
+    bus: Arc<EventBus>,
+    ticks: u32,
+}
+
+impl Supervisor {
+    /// A supervisor whose scanners feed `prober`; scan ends go to `finish` (the Prober too),
+    /// status and counters to the Persister.
+    pub fn new(
+        config: SupervisorConfig,
+        prober: Recipient<ProbePorts>,
+        finish: Recipient<FinishScan>,
+        mark_running: Recipient<MarkRunning>,
+        store_counters: Recipient<StoreCounters>,
+        bus: Arc<EventBus>,
+    ) -> Self {
+        Self { jobs: Jobs::new(config), prober, finish, mark_running, store_counters, bus, ticks: 0 }
+    }
+
+    fn spawn_or_finish(&self, next: Result<Vec<SubnetTask>, FinishScan>, ctx: &mut Context<Self>) {
+        match next {
+            Ok(tasks) => {
+                for task in tasks {
+                    SubnetScanner::new(task, self.prober.clone(), ctx.address().recipient()).start();
+                }
+            }
+            Err(end) => {
+                tracing::info!(scan_id = end.scan_id, status = end.status.as_str(), probes = end.counters.probes_done, "Scan finished sending; storing its last results.");
+                self.finish.do_send(end);
+            }
+        }
+    }
+}
+
+impl Actor for Supervisor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(PROGRESS_EVERY, |act, _| {
+            act.ticks = act.ticks.wrapping_add(1);
+            let progress = act.jobs.progress(Instant::now());
+            let store = act.ticks % STORE_EVERY_TICKS == 0;
+            for &(scan_id, counters) in &progress {
+                // Counters in the store are advisory until the end; skip a write when busy.
+                if store {
+                    let _ = act.store_counters.try_send(StoreCounters { scan_id, counters });
+                }
+            }
+            act.bus.publish(
+                progress.into_iter().map(|(scan_id, counters)| EventPayload::ScanProgress { scan_id, counters }),
+            );
+        });
+    }
+}
+
+impl Handler<StartScan> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, msg: StartScan, ctx: &mut Self::Context) {
+        let scan_id = msg.0.scan_id;
+        tracing::info!(scan_id, addresses = msg.0.targets.len(), ports = msg.0.ports.len(), rate = msg.0.rate, "Scan starting.");
+        self.mark_running.do_send(MarkRunning { scan_id });
+        let next = self.jobs.start(msg.0, Instant::now());
+        self.spawn_or_finish(next, ctx);
+    }
+}
+
+impl Handler<SubnetDone> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SubnetDone, ctx: &mut Self::Context) {
+        let next = self.jobs.subnet_done(msg.scan_id, msg.subnet);
+        self.spawn_or_finish(next, ctx);
+    }
+}
+
+impl Handler<CancelScan> for Supervisor {
+    type Result = CancelOutcome;
+
+    fn handle(&mut self, msg: CancelScan, _: &mut Self::Context) -> CancelOutcome {
+        self.jobs.cancel(msg.scan_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(parallel: usize) -> SupervisorConfig {
+        SupervisorConfig { subnet_prefix: 24, parallel_subnets: parallel, connect: ConnectConfig::default() }
+    }
+
+    fn job(targets: &str) -> ScanJob {
+        ScanJob {
+            scan_id: 1,
+            targets: TargetSet::parse(&[targets.to_string()]).unwrap(),
+            ports: PortList::parse("22,80").unwrap(),
+            seed: 5,
+            rate: 1000,
+        }
+    }
+
+    #[test]
+    fn subnets_run_within_the_parallel_budget_until_all_are_done() {
+        let mut jobs = Jobs::new(config(2));
+        let now = Instant::now();
+        let first = jobs.start(job("10.0.0.0/22"), now).unwrap();
+        assert_eq!(first.iter().map(|t| t.subnet).collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(first[0].plan.len(), 256 * 2);
+        let next = jobs.subnet_done(1, 0).unwrap();
+        assert_eq!(next.iter().map(|t| t.subnet).collect::<Vec<_>>(), vec![2]);
+        let next = jobs.subnet_done(1, 1).unwrap();
+        assert_eq!(next.iter().map(|t| t.subnet).collect::<Vec<_>>(), vec![3]);
+        assert!(jobs.subnet_done(1, 2).unwrap().is_empty());
+        let end = jobs.subnet_done(1, 3).unwrap_err();
+        assert_eq!(end.status, ScanStatus::Completed);
+        assert_eq!(end.counters.probes_total, 1024 * 2);
+        assert_eq!(jobs.cancel(1), CancelOutcome::NotRunning);
+    }
+
+    #[test]
+    fn a_cancelled_scan_starts_nothing_more_and_ends_cancelled() {
+        let mut jobs = Jobs::new(config(1));
+        let first = jobs.start(job("10.0.0.0/23"), Instant::now()).unwrap();
+        assert_eq!(jobs.cancel(1), CancelOutcome::Cancelling);
+        assert!(first[0].cancel.is_cancelled(), "running subnets see the cancel");
+        let end = jobs.subnet_done(1, 0).unwrap_err();
+        assert_eq!(end.status, ScanStatus::Cancelled);
+    }
+
+    #[test]
+    fn progress_sums_running_and_finished_subnets() {
+        let mut jobs = Jobs::new(config(2));
+        let t0 = Instant::now();
+        let tasks = jobs.start(job("10.0.0.0/23"), t0).unwrap();
+        tasks[0].progress.probes.sent.store(100, Ordering::Relaxed);
+        tasks[0].progress.probes.done.store(100, Ordering::Relaxed);
+        tasks[1].progress.probes.sent.store(50, Ordering::Relaxed);
+        tasks[1].progress.probes.done.store(50, Ordering::Relaxed);
+        tasks[1].progress.hosts_up.store(3, Ordering::Relaxed);
+        let p = jobs.progress(t0 + Duration::from_secs(1));
+        let (_, c) = p[0];
+        assert_eq!((c.probes_sent, c.probes_done, c.hosts_up), (150, 150, 3));
+        assert!((c.rate_pps - 150.0).abs() < 1e-6);
+        let eta = c.eta_seconds.unwrap();
+        assert!((eta - (1024.0 - 150.0) / 150.0).abs() < 1e-6, "{eta}");
+        assert!(jobs.subnet_done(1, 0).unwrap().is_empty());
+        let (_, c) = jobs.progress(t0 + Duration::from_secs(2))[0];
+        assert_eq!(c.probes_sent, 150, "a finished subnet's counters are kept");
+    }
+
+    #[test]
+    fn nothing_to_probe_ends_at_once() {
+        let mut jobs = Jobs::new(config(2));
+        let mut empty = job("10.0.0.1");
+        empty.ports = PortList::default();
+        assert_eq!(jobs.start(empty, Instant::now()).unwrap_err().status, ScanStatus::Completed);
+    }
+}

@@ -1,0 +1,188 @@
+//! The command line: what each subcommand accepts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Sonde: a high-throughput network scanning appliance.
+///
+/// `sonde scan` scans from the command line, like masscan or nmap. `sonde serve` runs the
+/// appliance: the scanners, the store and the console.
+#[derive(Debug, Parser)]
+#[command(name = "sonde", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Log filter (`info`, `debug`, `sonde=trace`...); also from SONDE_LOG.
+    #[arg(long, global = true, env = "SONDE_LOG", default_value = "info")]
+    pub log: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// nmap and masscan spell the target-file flag `-iL`, which no single-letter flag can be.
+pub fn normalize_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    args.into_iter().map(|a| if a == "-iL" { "--input-list".into() } else { a }).collect()
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan targets once and print the open ports (no daemon needed).
+    Scan(ScanArgs),
+    /// Run the appliance: actors, store, REST API, event stream and console.
+    Serve(ServeArgs),
+    /// Check a configuration file and say what is wrong with it.
+    Validate(ValidateArgs),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `sonde scan`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  sonde scan 127.0.0.1 -p 22,80,8000-8100\n  \
+    sonde scan 10.0.0.0/16 --top-ports 100 --rate 20000 -o ndjson\n  \
+    sonde scan -iL targets.txt --exclude 10.0.5.0/24 -p 443 -o csv")]
+pub struct ScanArgs {
+    /// Targets: addresses, CIDRs (10.0.0.0/16), ranges (10.0.0.1-10.0.0.50) or hostnames.
+    #[arg(value_name = "TARGETS")]
+    pub targets: Vec<String>,
+    /// Read more targets from a file (one or more per line, `#` comments); also `-iL FILE`.
+    #[arg(long = "input-list", value_name = "FILE")]
+    pub input_list: Vec<PathBuf>,
+    /// Ports: lists and ranges, e.g. 22,80,8000-8100.
+    #[arg(short, long, value_name = "PORTS")]
+    pub ports: Option<String>,
+    /// Scan the N most common TCP ports (default 100 when no -p is given).
+    #[arg(long, value_name = "N", conflicts_with = "ports")]
+    pub top_ports: Option<usize>,
+    /// Never probe these targets (addresses, CIDRs, ranges).
+    #[arg(long, value_name = "TARGETS", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Never probe the targets listed in this file.
+    #[arg(long, value_name = "FILE")]
+    pub exclude_file: Vec<PathBuf>,
+    /// Also probe multicast, reserved space and 0.0.0.0/8 (excluded by default).
+    #[arg(long)]
+    pub no_default_excludes: bool,
+    /// Probing engine.
+    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+    pub engine: EngineArg,
+    /// Probes per second.
+    #[arg(long, value_name = "PPS", default_value_t = 10_000)]
+    pub rate: u64,
+    /// Milliseconds to wait for an answer to one probe.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub timeout: u64,
+    /// Extra attempts for ports that stay silent.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub retries: u8,
+    /// Connections in flight at most (connect engine).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub concurrency: usize,
+    /// Seed of the probe order; the same seed gives the same order.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Output format on stdout.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Confirm a scan of more than 2^24 addresses.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// Engines as named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// SYN where raw sockets are allowed and the target is not local, connect otherwise.
+    Auto,
+    /// TCP connect: no privilege needed.
+    Connect,
+    /// Raw-socket SYN: needs CAP_NET_RAW.
+    Syn,
+}
+
+/// Output formats of `sonde scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns for people, at the end.
+    Table,
+    /// One JSON document at the end.
+    Json,
+    /// One JSON object per open port, as soon as it is found.
+    Ndjson,
+    /// CSV with a header, one row per open port as found.
+    Csv,
+}
+
+/// `sonde serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (default: /etc/sonde/sonde.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of the store (overrides the config).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address and port of the console and API (overrides the config).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+}
+
+/// `sonde validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Configuration file to check.
+    #[arg(long, value_name = "FILE", default_value = crate::config::PACKAGED_CONFIG)]
+    pub config: PathBuf,
+}
+
+/// `sonde token ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token; prints it alone on the last line of stdout. Only its hash is
+    /// stored: keep it now.
+    Create(TokenCreateArgs),
+}
+
+/// `sonde token create`.
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// Configuration file, for its data directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of the store (overrides the config).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A name that says who or what uses the token.
+    #[arg(long)]
+    pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn scan_accepts_the_documented_flags() {
+        let cli = Cli::try_parse_from(normalize_args([
+            "sonde", "scan", "10.0.0.0/24", "-p", "22,80", "--exclude", "10.0.0.5,10.0.0.6",
+            "-iL", "t.txt", "--engine", "connect", "--rate", "500", "--timeout", "300",
+            "--retries", "2", "--seed", "7", "-o", "ndjson",
+        ].map(Into::into)))
+        .unwrap();
+        let Command::Scan(a) = cli.command else { panic!("not scan") };
+        assert_eq!(a.targets, ["10.0.0.0/24"]);
+        assert_eq!(a.exclude, ["10.0.0.5", "10.0.0.6"]);
+        assert_eq!(a.input_list, [PathBuf::from("t.txt")]);
+        assert_eq!(a.engine, EngineArg::Connect);
+        assert_eq!(a.output, OutputFormat::Ndjson);
+        assert_eq!(a.seed, Some(7));
+    }
+}

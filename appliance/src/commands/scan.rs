@@ -1,0 +1,275 @@
+//! `sonde scan`: a one-shot scan from the command line, no daemon needed.
+
+use std::io::{BufWriter, IsTerminal};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sonde_scanner::{
+    ConnectConfig, ConnectEngine, MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, Progress, ScanPlan,
+    TargetSet, default_excludes, read_target_file,
+};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{EngineArg, ScanArgs};
+use crate::error::UsageError;
+use crate::output::{Printer, ScanSummary, human_duration};
+
+/// Exit code after an interrupt, as shells expect for SIGINT.
+const INTERRUPTED: i32 = 130;
+
+/// A scan checked and ready to run.
+#[derive(Debug)]
+struct ValidScan {
+    specs: Vec<String>,
+    plan: ScanPlan,
+    connect: ConnectConfig,
+}
+
+/// Runs the scan; returns the process exit code.
+pub fn run(args: &ScanArgs) -> anyhow::Result<i32> {
+    let scan = validate(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(execute(args, scan))
+}
+
+/// Everything that can be wrong with the command line, found before any packet is sent.
+fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
+    if args.engine == EngineArg::Syn {
+        return Err(UsageError::new(
+            "the syn engine is not built yet: use --engine connect (auto uses connect for now)",
+        )
+        .into());
+    }
+    if args.rate == 0 {
+        return Err(UsageError::new("--rate must be at least 1 probe per second").into());
+    }
+    if !(10..=60_000).contains(&args.timeout) {
+        return Err(UsageError::new(format!("--timeout {} is out of range: use 10 to 60000 ms", args.timeout)).into());
+    }
+    if args.retries > 10 {
+        return Err(UsageError::new(format!("--retries {} is too many: use 0 to 10", args.retries)).into());
+    }
+    if args.concurrency == 0 {
+        return Err(UsageError::new("--concurrency must be at least 1").into());
+    }
+    let ports = match (&args.ports, args.top_ports) {
+        (Some(spec), _) => PortList::parse(spec)?,
+        (None, Some(n)) => PortList::top(n)?,
+        (None, None) => PortList::top(100)?,
+    };
+
+    let mut specs = args.targets.clone();
+    for file in &args.input_list {
+        specs.extend(read_target_file(file)?);
+    }
+    if specs.is_empty() {
+        return Err(UsageError::new(
+            "no targets given: name addresses, CIDRs, ranges or hostnames, or a file with -iL FILE",
+        )
+        .into());
+    }
+    let mut exclude_specs = args.exclude.clone();
+    for file in &args.exclude_file {
+        exclude_specs.extend(read_target_file(file)?);
+    }
+    let mut excludes = if exclude_specs.is_empty() { TargetSet::default() } else { TargetSet::parse(&exclude_specs)? };
+    if !args.no_default_excludes {
+        excludes = excludes.union(&default_excludes());
+    }
+    let targets = TargetSet::parse(&specs)?.exclude(&excludes);
+    if targets.is_empty() {
+        return Err(UsageError::new(
+            "every target is excluded (multicast, reserved and 0.0.0.0/8 are excluded unless --no-default-excludes)",
+        )
+        .into());
+    }
+    if targets.len() > MAX_ADDRESSES_WITHOUT_CONFIRMATION && !args.yes {
+        return Err(UsageError::new(format!(
+            "this scan covers {} addresses, more than 2^24: add --yes to confirm",
+            targets.len()
+        ))
+        .into());
+    }
+    let seed = match args.seed {
+        Some(seed) => seed,
+        None => {
+            let mut bytes = [0u8; 8];
+            getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for the seed: {e}"))?;
+            u64::from_le_bytes(bytes)
+        }
+    };
+    Ok(ValidScan {
+        specs,
+        plan: ScanPlan::new(targets, ports, seed),
+        connect: ConnectConfig {
+            concurrency: args.concurrency,
+            timeout: Duration::from_millis(args.timeout),
+            retries: args.retries,
+            rate: args.rate,
+        },
+    })
+}
+
+async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
+    crate::limits::raise_open_files(scan.connect.concurrency);
+    let ValidScan { specs, plan, connect } = scan;
+    let plan = Arc::new(plan);
+    let engine = ConnectEngine::new(connect);
+    let progress = Arc::new(Progress::default());
+    let cancel = CancellationToken::new();
+    let (tx, mut rx) = mpsc::channel(4096);
+    let started = Instant::now();
+
+    let engine_task = {
+        let (plan, progress, cancel) = (plan.clone(), progress.clone(), cancel.clone());
+        tokio::spawn(async move { engine.run(&plan, &progress, tx, cancel).await })
+    };
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let (cancel, interrupted) = (cancel.clone(), interrupted.clone());
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupted.store(true, std::sync::atomic::Ordering::Relaxed);
+                cancel.cancel();
+            }
+        });
+    }
+    let bar = progress_bar(plan.len());
+    let ticker = {
+        let (bar, progress) = (bar.clone(), progress.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(200));
+            loop {
+                every.tick().await;
+                let s = progress.snapshot();
+                let secs = started.elapsed().as_secs_f64().max(1e-3);
+                bar.set_position(s.done);
+                bar.set_message(format!("{:.0} probes/s, {} sent, {} open", s.sent as f64 / secs, s.sent, s.open));
+            }
+        })
+    };
+
+    let mut printer = Printer::new(args.output, BufWriter::new(std::io::stdout().lock()))?;
+    let mut found = 0u64;
+    let mut hosts = std::collections::HashSet::new();
+    while let Some(finding) = rx.recv().await {
+        printer.found(&finding)?;
+        found += 1;
+        hosts.insert(finding.ip);
+        // Streaming formats show each port as soon as nothing more is waiting.
+        if rx.is_empty() {
+            printer.flush()?;
+        }
+    }
+    engine_task.await?;
+    ticker.abort();
+    bar.finish_and_clear();
+
+    let elapsed = started.elapsed();
+    let snapshot = progress.snapshot();
+    let was_interrupted = interrupted.load(std::sync::atomic::Ordering::Relaxed);
+    printer.finish(&ScanSummary {
+        targets: specs,
+        ports: plan.ports().to_spec(),
+        engine: "connect",
+        seed: plan.seed(),
+        addresses: plan.targets().len(),
+        probes: plan.len(),
+        sent: snapshot.sent,
+        duration_s: elapsed.as_secs_f64(),
+        complete: !was_interrupted,
+    })?;
+    eprintln!(
+        "sonde: {found} open port{} on {} host{}; {} probes ({} addresses x {} ports) in {} ({:.0}/s){}",
+        if found == 1 { "" } else { "s" },
+        hosts.len(),
+        if hosts.len() == 1 { "" } else { "s" },
+        snapshot.done,
+        plan.targets().len(),
+        plan.ports().len(),
+        human_duration(elapsed),
+        snapshot.sent as f64 / elapsed.as_secs_f64().max(1e-3),
+        if was_interrupted { "; interrupted, results are partial" } else { "" },
+    );
+    Ok(if was_interrupted { INTERRUPTED } else { 0 })
+}
+
+/// A bar on stderr when it is a terminal; hidden otherwise so logs and pipes stay clean.
+fn progress_bar(total: u64) -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+    let bar = ProgressBar::with_draw_target(Some(total), target);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% {pos}/{len} pairs, {msg}, ETA {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn args(line: &[&str]) -> ScanArgs {
+        let argv = ["sonde", "scan"].iter().chain(line).map(Into::into);
+        match Cli::try_parse_from(crate::cli::normalize_args(argv)).unwrap().command {
+            Command::Scan(a) => a,
+            _ => unreachable!("scan parses as scan"),
+        }
+    }
+
+    fn error(line: &[&str]) -> String {
+        let e = validate(&args(line)).unwrap_err();
+        assert_eq!(crate::error::exit_code(&e), 2, "{e:#}");
+        crate::error::one_line(&e)
+    }
+
+    #[test]
+    fn bad_input_is_named_and_exits_2() {
+        assert!(error(&["10.0.0.0/33", "-p", "80"]).contains("10.0.0.0/33"));
+        assert!(error(&["127.0.0.1", "-p", "70000"]).contains("70000"));
+        assert!(error(&["-p", "80"]).contains("no targets"));
+        assert!(error(&["127.0.0.1", "-p", "80", "--engine", "syn"]).contains("--engine connect"));
+        assert!(error(&["127.0.0.1", "-p", "80", "--rate", "0"]).contains("--rate"));
+        assert!(error(&["224.0.0.1", "-p", "80"]).contains("excluded"));
+        assert!(error(&["127.0.0.1", "--top-ports", "5000"]).contains("top-ports"));
+    }
+
+    #[test]
+    fn more_than_2_pow_24_addresses_needs_yes() {
+        assert!(error(&["10.0.0.0/7", "-p", "80"]).contains("--yes"));
+        let ok = validate(&args(&["10.0.0.0/7", "-p", "80", "--yes"])).unwrap();
+        assert_eq!(ok.plan.targets().len(), 1 << 25);
+    }
+
+    #[test]
+    fn excludes_and_files_shape_the_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("t.txt");
+        std::fs::write(&list, "# lab\n127.0.0.0/30\n").unwrap();
+        let ex = dir.path().join("x.txt");
+        std::fs::write(&ex, "127.0.0.3\n").unwrap();
+        let a = args(&[
+            "127.0.0.10",
+            "-iL",
+            list.to_str().unwrap(),
+            "--exclude-file",
+            ex.to_str().unwrap(),
+            "--exclude",
+            "127.0.0.0",
+            "-p",
+            "22,80",
+            "--seed",
+            "3",
+        ]);
+        let scan = validate(&a).unwrap();
+        assert_eq!(scan.plan.targets().len(), 3, "127.0.0.1, .2 and .10");
+        assert_eq!(scan.plan.len(), 6);
+        assert_eq!(scan.plan.seed(), 3);
+    }
+}

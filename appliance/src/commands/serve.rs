@@ -1,0 +1,133 @@
+//! `sonde serve`: the actor system and the console server in one process.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use anyhow::Context as _;
+use sonde_matcher::Identifier;
+use sonde_scanner::ConnectConfig;
+use tracing::info;
+
+use crate::actors::{EventBus, Matcher, Persister, Prober, Supervisor, SupervisorConfig};
+use crate::backend::ApplianceBackend;
+use crate::cli::ServeArgs;
+use crate::config::{Config, Overrides, PACKAGED_CONFIG, Settings};
+use crate::store::Store;
+
+/// Loads `config` (or the packaged file when it exists, or defaults) and validates it with
+/// the command-line overrides.
+pub fn load_settings(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Settings> {
+    let file = match config {
+        Some(path) => Config::load(path)?,
+        None if Path::new(PACKAGED_CONFIG).exists() => Config::load(Path::new(PACKAGED_CONFIG))?,
+        None => Config::default(),
+    };
+    Ok(file.validate(overrides)?)
+}
+
+/// Runs until SIGINT or SIGTERM.
+pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    let settings = load_settings(
+        args.config.as_deref(),
+        &Overrides { listen: args.listen.clone(), data_dir: args.data_dir.clone() },
+    )?;
+    let lock = crate::data_dir::lock(&settings.data_dir)?;
+    crate::limits::raise_open_files(settings.scan.concurrency + settings.probe.concurrency);
+
+    let system = actix_rt::System::with_tokio_rt(|| {
+        // Scan engines run on this multi-threaded runtime; actors live on the system's
+        // local set within it.
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("sonde-engine")
+            .build()
+            .unwrap_or_else(|e| {
+                eprintln!("sonde: error: cannot start the runtime: {e}");
+                std::process::exit(1)
+            })
+    });
+    system.block_on(serve(settings, lock.path()))
+}
+
+async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
+    let store = Store::open(data_dir).await.context("opening the store")?;
+    let interrupted = store.fail_interrupted_scans().await?;
+    if interrupted > 0 {
+        tracing::warn!(scans = interrupted, "Scans left running by a previous process are marked failed; their results so far are kept.");
+    }
+    let bus = Arc::new(EventBus::new());
+
+    let persister = Persister::new(store.clone(), bus.clone()).start();
+    let identifier = Identifier::builtin();
+    let (persist, finish) = (persister.clone().recipient(), persister.clone().recipient());
+    let matcher = Matcher::new(identifier, persist, finish).start();
+    let prober = Prober::new(
+        settings.probe.banner,
+        settings.probe.concurrency,
+        matcher.clone().recipient(),
+        matcher.recipient(),
+    )
+    .start();
+    let supervisor = Supervisor::new(
+        SupervisorConfig {
+            subnet_prefix: settings.scan.subnet_prefix,
+            parallel_subnets: settings.scan.parallel_subnets,
+            connect: ConnectConfig {
+                concurrency: settings.scan.concurrency,
+                timeout: settings.scan.timeout,
+                retries: settings.scan.retries,
+                rate: settings.scan.rate,
+            },
+        },
+        prober.clone().recipient(),
+        prober.recipient(),
+        persister.clone().recipient(),
+        persister.clone().recipient(),
+        bus.clone(),
+    )
+    .start();
+
+    let backend = Arc::new(ApplianceBackend::new(
+        store.clone(),
+        supervisor,
+        persister,
+        bus,
+        settings.scan.clone(),
+    ));
+    let server = sonde_web::server(backend, settings.listen).map_err(|e| {
+        crate::error::UsageError::new(format!(
+            "cannot listen on {}: {e}; choose another address with --listen",
+            settings.listen
+        ))
+    })?;
+    let handle = server.handle();
+    info!(
+        listen = %settings.listen,
+        data_dir = %data_dir.display(),
+        "Sonde is serving the console at http://{}/ (API under /api/v1; create a token with `sonde token create`).",
+        settings.listen
+    );
+    tokio::select! {
+        result = server => result.context("the HTTP server stopped")?,
+        signal = shutdown_signal() => {
+            info!(signal, "Stopping: no new requests; scans in progress will show as failed after a restart.");
+            handle.stop(true).await;
+        }
+    }
+    store.close().await;
+    System::current().stop();
+    Ok(())
+}
+
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        // Without signal handlers the process still stops on the default action.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}

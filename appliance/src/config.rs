@@ -1,0 +1,333 @@
+//! The appliance's configuration: parsed from TOML, then validated once into [`Settings`],
+//! values that cannot be invalid.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use sonde_scanner::{BannerConfig, PortList, TargetSet, default_excludes};
+
+use crate::error::UsageError;
+
+/// Where packaged installs keep their configuration.
+pub const PACKAGED_CONFIG: &str = "/etc/sonde/sonde.toml";
+
+/// The file as written by the operator. Every field is optional; absent ones take defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The HTTP server and the state directory.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Defaults for scans started from the API.
+    #[serde(default)]
+    pub scan: ScanConfig,
+    /// Follow-up probes on open ports.
+    #[serde(default)]
+    pub probe: ProbeConfig,
+}
+
+/// `[server]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address and port of the console and API (default `127.0.0.1:8080`).
+    pub listen: Option<String>,
+    /// Directory of the SQLite store and the lock file.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `[scan]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanConfig {
+    /// Probes per second for scans that do not set their own rate (default 10000).
+    pub rate: Option<u64>,
+    /// Milliseconds one connect attempt may wait (default 1000).
+    pub timeout_ms: Option<u64>,
+    /// Extra attempts for silent ports (default 1).
+    pub retries: Option<u8>,
+    /// Connections in flight per scan at most (default 1024).
+    pub concurrency: Option<usize>,
+    /// Ports of scans that do not name any (default: the top 100).
+    pub ports: Option<String>,
+    /// Addresses no scan may touch, on top of the default exclusions.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Whether multicast, reserved space and 0.0.0.0/8 are excluded (default true).
+    pub default_excludes: Option<bool>,
+    /// Size of the subnets scans are split into, one scanner each (default 24).
+    pub subnet_prefix: Option<u8>,
+    /// Subnet scanners running at once per scan (default 16).
+    pub parallel_subnets: Option<usize>,
+}
+
+/// `[probe]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeConfig {
+    /// Milliseconds to wait for a banner (default 1500).
+    pub banner_timeout_ms: Option<u64>,
+    /// Banner reads in flight at most (default 256).
+    pub concurrency: Option<usize>,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the server listens.
+    pub listen: SocketAddr,
+    /// Where the store lives.
+    pub data_dir: PathBuf,
+    /// Scan defaults and limits.
+    pub scan: ScanSettings,
+    /// Prober limits.
+    pub probe: ProbeSettings,
+}
+
+/// Validated `[scan]`.
+#[derive(Debug, Clone)]
+pub struct ScanSettings {
+    /// Default rate, probes per second.
+    pub rate: u64,
+    /// Per-attempt timeout.
+    pub timeout: Duration,
+    /// Extra attempts.
+    pub retries: u8,
+    /// Connections in flight per scan.
+    pub concurrency: usize,
+    /// Default ports.
+    pub ports: PortList,
+    /// Everything excluded, defaults included when enabled.
+    pub excludes: TargetSet,
+    /// Subnet size for the scanners.
+    pub subnet_prefix: u8,
+    /// Subnet scanners at once per scan.
+    pub parallel_subnets: usize,
+}
+
+/// Validated `[probe]`.
+#[derive(Debug, Clone, Copy)]
+pub struct ProbeSettings {
+    /// Banner read limits.
+    pub banner: BannerConfig,
+    /// Reads in flight.
+    pub concurrency: usize,
+}
+
+/// Overrides from the command line; they win over the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads and parses a config file. Errors name the file, line and column.
+    pub fn load(path: &Path) -> Result<Self, UsageError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            UsageError::new(format!("cannot read config {}: {e}", path.display()))
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses config text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, UsageError> {
+        toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|span| {
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                    format!(":{line}:{column}")
+                })
+                .unwrap_or_default();
+            UsageError::new(format!("{origin}{at}: {}", e.message().trim()))
+        })
+    }
+
+    /// Checks every value and builds the settings, command-line overrides first.
+    pub fn validate(self, overrides: &Overrides) -> Result<Settings, UsageError> {
+        let listen_text = overrides
+            .listen
+            .clone()
+            .or(self.server.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            UsageError::new(format!(
+                "listen address `{listen_text}` is not ADDRESS:PORT (e.g. 127.0.0.1:8080)"
+            ))
+        })?;
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .or(self.server.data_dir)
+            .unwrap_or_else(default_data_dir);
+
+        let s = self.scan;
+        let rate = s.rate.unwrap_or(10_000);
+        if rate == 0 {
+            return Err(UsageError::new("scan.rate must be at least 1 probe per second"));
+        }
+        let timeout_ms = s.timeout_ms.unwrap_or(1000);
+        if !(10..=60_000).contains(&timeout_ms) {
+            return Err(UsageError::new(format!(
+                "scan.timeout_ms = {timeout_ms} is out of range: use 10 to 60000"
+            )));
+        }
+        let retries = s.retries.unwrap_or(1);
+        if retries > 10 {
+            return Err(UsageError::new(format!("scan.retries = {retries} is too many: use 0 to 10")));
+        }
+        let concurrency = s.concurrency.unwrap_or(1024);
+        if !(1..=65_536).contains(&concurrency) {
+            return Err(UsageError::new(format!(
+                "scan.concurrency = {concurrency} is out of range: use 1 to 65536"
+            )));
+        }
+        let ports = match &s.ports {
+            Some(spec) => PortList::parse(spec)
+                .map_err(|e| UsageError::new(format!("scan.ports: {e}")))?,
+            None => PortList::top(100).map_err(|e| UsageError::new(e.to_string()))?,
+        };
+        let mut excludes = if s.exclude.is_empty() {
+            TargetSet::default()
+        } else {
+            TargetSet::parse(&s.exclude).map_err(|e| UsageError::new(format!("scan.exclude: {e}")))?
+        };
+        if s.default_excludes.unwrap_or(true) {
+            excludes = excludes.union(&default_excludes());
+        }
+        let subnet_prefix = s.subnet_prefix.unwrap_or(24);
+        if !(8..=32).contains(&subnet_prefix) {
+            return Err(UsageError::new(format!(
+                "scan.subnet_prefix = {subnet_prefix} is out of range: use 8 to 32"
+            )));
+        }
+        let parallel_subnets = s.parallel_subnets.unwrap_or(16);
+        if !(1..=1024).contains(&parallel_subnets) {
+            return Err(UsageError::new(format!(
+                "scan.parallel_subnets = {parallel_subnets} is out of range: use 1 to 1024"
+            )));
+        }
+
+        let p = self.probe;
+        let banner_timeout_ms = p.banner_timeout_ms.unwrap_or(1500);
+        if !(10..=60_000).contains(&banner_timeout_ms) {
+            return Err(UsageError::new(format!(
+                "probe.banner_timeout_ms = {banner_timeout_ms} is out of range: use 10 to 60000"
+            )));
+        }
+        let probe_concurrency = p.concurrency.unwrap_or(256);
+        if !(1..=65_536).contains(&probe_concurrency) {
+            return Err(UsageError::new(format!(
+                "probe.concurrency = {probe_concurrency} is out of range: use 1 to 65536"
+            )));
+        }
+
+        Ok(Settings {
+            listen,
+            data_dir,
+            scan: ScanSettings {
+                rate,
+                timeout: Duration::from_millis(timeout_ms),
+                retries,
+                concurrency,
+                ports,
+                excludes,
+                subnet_prefix,
+                parallel_subnets,
+            },
+            probe: ProbeSettings {
+                banner: BannerConfig {
+                    timeout: Duration::from_millis(banner_timeout_ms),
+                    ..BannerConfig::default()
+                },
+                concurrency: probe_concurrency,
+            },
+        })
+    }
+}
+
+/// `$XDG_DATA_HOME/sonde`, else `~/.local/share/sonde`, else `./sonde-data`. Packaged installs
+/// set `data_dir = "/var/lib/sonde"` in their config.
+fn default_data_dir() -> PathBuf {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("sonde");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(home).join(".local/share/sonde");
+    }
+    PathBuf::from("sonde-data")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_takes_defaults() {
+        let s = Config::parse("", "t").unwrap().validate(&Overrides::default()).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(s.scan.rate, 10_000);
+        assert_eq!(s.scan.ports.len(), 100);
+        assert!(s.scan.excludes.contains("224.0.0.1".parse().unwrap()));
+        assert!(!s.scan.excludes.contains("127.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn overrides_win_over_the_file() {
+        let c = Config::parse("[server]\nlisten = \"127.0.0.1:9000\"\ndata_dir = \"/a\"\n", "t").unwrap();
+        let s = c
+            .validate(&Overrides {
+                listen: Some("127.0.0.2:9001".into()),
+                data_dir: Some("/b".into()),
+            })
+            .unwrap();
+        assert_eq!(s.listen, "127.0.0.2:9001".parse().unwrap());
+        assert_eq!(s.data_dir, PathBuf::from("/b"));
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_position() {
+        let e = Config::parse("[server]\nlisten = \"127.0.0.1:8080\"\nbogus = 1\n", "f.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("f.toml:3:1: "), "{e}");
+        assert!(e.contains("bogus"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn invalid_values_say_what_to_use() {
+        let cases = [
+            ("[server]\nlisten = \"nope\"", "not ADDRESS:PORT"),
+            ("[scan]\nrate = 0", "scan.rate"),
+            ("[scan]\ntimeout_ms = 1", "scan.timeout_ms"),
+            ("[scan]\nports = \"70000\"", "scan.ports"),
+            ("[scan]\nexclude = [\"10.0.0.0/33\"]", "scan.exclude"),
+            ("[scan]\nsubnet_prefix = 40", "scan.subnet_prefix"),
+            ("[probe]\nconcurrency = 0", "probe.concurrency"),
+        ];
+        for (text, expected) in cases {
+            let e = Config::parse(text, "t")
+                .and_then(|c| c.validate(&Overrides::default()))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(expected), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn default_excludes_can_be_turned_off() {
+        let s = Config::parse("[scan]\ndefault_excludes = false", "t")
+            .unwrap()
+            .validate(&Overrides::default())
+            .unwrap();
+        assert!(s.scan.excludes.is_empty());
+    }
+}

@@ -1,0 +1,212 @@
+//! Output formats of `sonde scan`: streaming ones write each open port as it is found, the
+//! others at the end.
+
+use std::io::{self, Write};
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use serde::Serialize;
+use sonde_matcher::{Identifier, Observation};
+use sonde_scanner::{Finding, PortState, Proto};
+
+use crate::cli::OutputFormat;
+
+/// One open port as printed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// Address.
+    pub ip: Ipv4Addr,
+    /// Port.
+    pub port: u16,
+    /// `tcp`.
+    pub proto: Proto,
+    /// `open`.
+    pub state: PortState,
+    /// Round-trip time in milliseconds, rounded to microseconds.
+    pub rtt_ms: f64,
+}
+
+impl From<&Finding> for Row {
+    fn from(f: &Finding) -> Self {
+        Self {
+            ip: f.ip,
+            port: f.port,
+            proto: f.proto,
+            state: f.state,
+            rtt_ms: (f.rtt.as_secs_f64() * 1_000_000.0).round() / 1000.0,
+        }
+    }
+}
+
+/// What the JSON document says about the scan itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanSummary {
+    /// Targets as given.
+    pub targets: Vec<String>,
+    /// Canonical port list.
+    pub ports: String,
+    /// Engine used.
+    pub engine: &'static str,
+    /// Seed of the order.
+    pub seed: u64,
+    /// Addresses probed (after exclusions).
+    pub addresses: u64,
+    /// (address, port) pairs.
+    pub probes: u64,
+    /// Probes sent, retries included.
+    pub sent: u64,
+    /// Wall time in seconds.
+    pub duration_s: f64,
+    /// False when the scan was interrupted.
+    pub complete: bool,
+}
+
+/// Writes results in one format.
+#[derive(Debug)]
+pub struct Printer<W: Write> {
+    format: OutputFormat,
+    out: W,
+    rows: Vec<Row>,
+}
+
+impl<W: Write> Printer<W> {
+    /// A printer; CSV writes its header now.
+    pub fn new(format: OutputFormat, mut out: W) -> io::Result<Self> {
+        if format == OutputFormat::Csv {
+            writeln!(out, "ip,port,proto,state,rtt_ms")?;
+        }
+        Ok(Self { format, out, rows: Vec::new() })
+    }
+
+    /// Records one open port; streaming formats write it now.
+    pub fn found(&mut self, finding: &Finding) -> io::Result<()> {
+        let row = Row::from(finding);
+        match self.format {
+            OutputFormat::Ndjson => {
+                serde_json::to_writer(&mut self.out, &row)?;
+                writeln!(self.out)?;
+            }
+            OutputFormat::Csv => writeln!(self.out, "{},{},tcp,open,{}", row.ip, row.port, row.rtt_ms)?,
+            OutputFormat::Json | OutputFormat::Table => self.rows.push(row),
+        }
+        Ok(())
+    }
+
+    /// Makes what was written visible (streaming formats call it when they go idle).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Writes what the end-of-scan formats hold.
+    pub fn finish(mut self, summary: &ScanSummary) -> io::Result<()> {
+        self.rows.sort_by_key(|r| (r.ip, r.port));
+        match self.format {
+            OutputFormat::Json => {
+                #[derive(Serialize)]
+                struct Document<'a> {
+                    scan: &'a ScanSummary,
+                    results: &'a [Row],
+                }
+                serde_json::to_writer_pretty(&mut self.out, &Document { scan: summary, results: &self.rows })?;
+                writeln!(self.out)?;
+            }
+            OutputFormat::Table => write_table(&mut self.out, &self.rows)?,
+            OutputFormat::Ndjson | OutputFormat::Csv => {}
+        }
+        self.out.flush()
+    }
+}
+
+fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
+    if rows.is_empty() {
+        return writeln!(out, "No open ports found.");
+    }
+    let identifier = Identifier::builtin();
+    writeln!(out, "{:<15}  {:>5}  {:<5}  {:<5}  {:>9}  SERVICE", "HOST", "PORT", "PROTO", "STATE", "RTT")?;
+    for r in rows {
+        let service = identifier
+            .identify(&Observation { port: r.port, banner: None })
+            .map_or("-", |m| m.service);
+        let rtt = format!("{:.1}ms", r.rtt_ms);
+        writeln!(out, "{:<15}  {:>5}  {:<5}  {:<5}  {:>9}  {}", r.ip, r.port, "tcp", "open", rtt, service)?;
+    }
+    Ok(())
+}
+
+/// `1.5s`, `2m05s`, `1h02m`.
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{:.1}s", d.as_secs_f64()),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(ip: [u8; 4], port: u16) -> Finding {
+        Finding { ip: ip.into(), port, proto: Proto::Tcp, state: PortState::Open, rtt: Duration::from_micros(212) }
+    }
+
+    fn summary() -> ScanSummary {
+        ScanSummary {
+            targets: vec!["127.0.0.1".into()],
+            ports: "22,80".into(),
+            engine: "connect",
+            seed: 1,
+            addresses: 1,
+            probes: 2,
+            sent: 2,
+            duration_s: 0.1,
+            complete: true,
+        }
+    }
+
+    fn print(format: OutputFormat, findings: &[Finding]) -> String {
+        let mut buf = Vec::new();
+        let mut p = Printer::new(format, &mut buf).unwrap();
+        for f in findings {
+            p.found(f).unwrap();
+        }
+        p.finish(&summary()).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn ndjson_is_one_object_per_port() {
+        let out = print(OutputFormat::Ndjson, &[finding([127, 0, 0, 1], 8080)]);
+        assert_eq!(out, "{\"ip\":\"127.0.0.1\",\"port\":8080,\"proto\":\"tcp\",\"state\":\"open\",\"rtt_ms\":0.212}\n");
+    }
+
+    #[test]
+    fn csv_has_a_header_and_rows() {
+        let out = print(OutputFormat::Csv, &[finding([127, 0, 0, 1], 22)]);
+        assert_eq!(out, "ip,port,proto,state,rtt_ms\n127.0.0.1,22,tcp,open,0.212\n");
+    }
+
+    #[test]
+    fn json_is_one_sorted_document() {
+        let out = print(OutputFormat::Json, &[finding([10, 0, 0, 2], 80), finding([10, 0, 0, 1], 443), finding([10, 0, 0, 1], 22)]);
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let ports: Vec<_> = doc["results"].as_array().unwrap().iter().map(|r| r["port"].as_u64().unwrap()).collect();
+        assert_eq!(ports, vec![22, 443, 80]);
+        assert_eq!(doc["scan"]["engine"], "connect");
+    }
+
+    #[test]
+    fn table_names_services_and_says_when_empty() {
+        let out = print(OutputFormat::Table, &[finding([127, 0, 0, 1], 22)]);
+        assert!(out.lines().nth(1).unwrap().contains("127.0.0.1") && out.contains("ssh"), "{out}");
+        assert_eq!(print(OutputFormat::Table, &[]), "No open ports found.\n");
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(human_duration(Duration::from_secs(125)), "2m05s");
+        assert_eq!(human_duration(Duration::from_secs(3720)), "1h02m");
+    }
+}

@@ -1,0 +1,168 @@
+//! Writing what scans found: one transaction per batch.
+
+use std::net::Ipv4Addr;
+
+use super::{NOW, Store, StoreError};
+
+/// An open port with what the prober and matcher learned about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortRecord {
+    /// Address.
+    pub ip: Ipv4Addr,
+    /// Port.
+    pub port: u16,
+    /// Round-trip time of the probe that found it.
+    pub rtt_ms: f64,
+    /// What the service sent first, bounded by the prober.
+    pub banner: Option<Vec<u8>>,
+    /// Service name.
+    pub service: Option<String>,
+    /// Product.
+    pub product: Option<String>,
+    /// Version.
+    pub version: Option<String>,
+    /// 0..=100.
+    pub confidence: Option<u8>,
+}
+
+/// What a batch changed, for the event stream.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PersistOutcome {
+    /// Hosts this scan had not stored before this batch.
+    pub new_hosts: Vec<Ipv4Addr>,
+    /// When the batch was stored (RFC 3339).
+    pub stored_at: String,
+}
+
+impl Store {
+    /// Stores a batch of open ports found by `scan_id` in one transaction: all or nothing.
+    pub async fn persist(
+        &self,
+        scan_id: i64,
+        records: &[PortRecord],
+    ) -> Result<PersistOutcome, StoreError> {
+        let mut outcome = PersistOutcome::default();
+        if records.is_empty() {
+            return Ok(outcome);
+        }
+        let mut tx = self.pool.begin().await?;
+        let now: String = sqlx::query_scalar(&format!("SELECT {NOW}")).fetch_one(&mut *tx).await?;
+        for r in records {
+            let ip = i64::from(u32::from(r.ip));
+            let seen_by_scan: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM scan_results WHERE scan_id = ? AND ip = ? LIMIT 1")
+                    .bind(scan_id)
+                    .bind(ip)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if seen_by_scan.is_none() {
+                outcome.new_hosts.push(r.ip);
+            }
+            sqlx::query(
+                "INSERT INTO hosts (ip, first_seen, last_seen, last_scan_id) VALUES (?1, ?2, ?2, ?3) \
+                 ON CONFLICT (ip) DO UPDATE SET last_seen = excluded.last_seen, \
+                 last_scan_id = excluded.last_scan_id",
+            )
+            .bind(ip)
+            .bind(&now)
+            .bind(scan_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO ports (ip, port, proto, state, service, product, version, confidence, \
+                 banner, rtt_ms, first_seen, last_seen, last_scan_id) \
+                 VALUES (?1, ?2, 'tcp', 'open', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) \
+                 ON CONFLICT (ip, port, proto) DO UPDATE SET state = 'open', \
+                 service = excluded.service, product = excluded.product, version = excluded.version, \
+                 confidence = excluded.confidence, banner = COALESCE(excluded.banner, ports.banner), \
+                 rtt_ms = excluded.rtt_ms, last_seen = excluded.last_seen, \
+                 last_scan_id = excluded.last_scan_id",
+            )
+            .bind(ip)
+            .bind(i64::from(r.port))
+            .bind(&r.service)
+            .bind(&r.product)
+            .bind(&r.version)
+            .bind(r.confidence.map(i64::from))
+            .bind(&r.banner)
+            .bind(r.rtt_ms)
+            .bind(&now)
+            .bind(scan_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO scan_results (scan_id, ip, port, proto) VALUES (?, ?, ?, 'tcp') \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(scan_id)
+            .bind(ip)
+            .bind(i64::from(r.port))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        outcome.stored_at = now;
+        Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::super::{NewScan, test_store};
+    use super::*;
+
+    pub(crate) fn record(ip: [u8; 4], port: u16) -> PortRecord {
+        PortRecord {
+            ip: ip.into(),
+            port,
+            rtt_ms: 0.5,
+            banner: None,
+            service: None,
+            product: None,
+            version: None,
+            confidence: None,
+        }
+    }
+
+    pub(crate) async fn scan(store: &Store) -> i64 {
+        store
+            .create_scan(&NewScan {
+                targets: vec!["10.0.0.0/24".into()],
+                exclude: vec![],
+                ports: "22".into(),
+                rate: 1,
+                seed: 1,
+                probes_total: 256,
+                created_by: None,
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn new_hosts_are_reported_once_per_scan() {
+        let (store, _dir) = test_store().await;
+        let first = scan(&store).await;
+        let out = store.persist(first, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 1], 80)]).await.unwrap();
+        assert_eq!(out.new_hosts, vec![Ipv4Addr::new(10, 0, 0, 1)]);
+        assert!(out.stored_at.ends_with('Z'));
+        let out = store.persist(first, &[record([10, 0, 0, 1], 443), record([10, 0, 0, 2], 22)]).await.unwrap();
+        assert_eq!(out.new_hosts, vec![Ipv4Addr::new(10, 0, 0, 2)]);
+        let second = scan(&store).await;
+        let out = store.persist(second, &[record([10, 0, 0, 1], 22)]).await.unwrap();
+        assert_eq!(out.new_hosts, vec![Ipv4Addr::new(10, 0, 0, 1)], "new to the second scan");
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_leaves_nothing_behind() {
+        let (store, _dir) = test_store().await;
+        let id = scan(&store).await;
+        // Port 0 violates the ports CHECK constraint half-way through the batch.
+        let err = store.persist(id, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 2], 0)]).await;
+        assert!(err.is_err());
+        let hosts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hosts").fetch_one(&store.pool).await.unwrap();
+        let results: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM scan_results").fetch_one(&store.pool).await.unwrap();
+        assert_eq!((hosts, results), (0, 0));
+    }
+}

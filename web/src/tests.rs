@@ -1,0 +1,746 @@
+//! The HTTP surface end to end, against an in-memory [`Backend`].
+
+use std::future::poll_fn;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::pin::{Pin, pin};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::header::{AUTHORIZATION, HeaderMap};
+use actix_web::http::{Method, StatusCode};
+use actix_web::test::{self, TestRequest};
+use actix_web::web;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use crate::api::{
+    ErrorBody, ErrorDetail, Event, EventPayload, Health, HostDetail, HostQuery, HostSummary, Page,
+    ScanCounters, ScanCreated, ScanRequest, ScanStatus, ScanView, ServiceCount,
+};
+use crate::server::app;
+use crate::{ApiError, Backend, Caller, Subscription, server};
+
+/// The one token [`Fake`] accepts.
+const TOKEN: &str = "s3cret";
+
+/// A scan id for which [`Fake::scan`] fails the way a broken store would.
+const BROKEN_SCAN: i64 = 500;
+
+/// A target that [`Fake::start_scan`] turns away as if the queue were full.
+const BUSY_TARGET: &str = "busy.example";
+
+/// An in-memory appliance.
+#[derive(Debug, Default)]
+struct Fake {
+    scans: Mutex<Vec<ScanView>>,
+    /// The last query `GET /hosts` passed on.
+    host_query: Mutex<Option<HostQuery>>,
+    /// The sending end of the last subscription, for tests to play the event bus.
+    live: Mutex<Option<mpsc::Sender<Event>>>,
+}
+
+/// A response read to its end.
+#[derive(Debug)]
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Fake {
+    /// The events the bus still buffers.
+    fn buffered_events() -> Vec<Event> {
+        vec![
+            status_event(1, ScanStatus::Queued),
+            status_event(2, ScanStatus::Running),
+            Event {
+                id: 3,
+                payload: EventPayload::HostFound {
+                    scan_id: 1,
+                    ip: Ipv4Addr::new(10, 0, 0, 1),
+                },
+            },
+        ]
+    }
+
+    fn all_hosts() -> Vec<HostSummary> {
+        (1..=5)
+            .map(|last| HostSummary {
+                ip: Ipv4Addr::new(10, 0, 0, last),
+                open_ports: vec![22, 80],
+                first_seen: "2025-01-01T00:00:00Z".into(),
+                last_seen: "2025-01-02T00:00:00Z".into(),
+            })
+            .collect()
+    }
+
+    fn find(&self, id: i64) -> Result<ScanView, ApiError> {
+        let scans = self.scans.lock().unwrap();
+        scans
+            .iter()
+            .find(|scan| scan.id == id)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("no scan {id}")))
+    }
+}
+
+impl Backend for Fake {
+    async fn authenticate(&self, token: &str) -> Result<Option<Caller>, ApiError> {
+        Ok((token == TOKEN).then(|| Caller {
+            token_id: 1,
+            token_name: "ci".into(),
+        }))
+    }
+
+    async fn start_scan(&self, _: &Caller, request: ScanRequest) -> Result<ScanCreated, ApiError> {
+        if request.targets.is_empty() {
+            return Err(ApiError::BadRequest("no targets".into()));
+        }
+        if request.targets.iter().any(|target| target == BUSY_TARGET) {
+            return Err(ApiError::Unavailable("the scan queue is full".into()));
+        }
+        let mut scans = self.scans.lock().unwrap();
+        let id = i64::try_from(scans.len()).unwrap() + 1;
+        scans.push(ScanView {
+            id,
+            status: ScanStatus::Queued,
+            targets: request.targets,
+            ports: request.ports.unwrap_or_else(|| "1-100".into()),
+            rate: request.rate.unwrap_or(1000),
+            seed: request.seed.unwrap_or(42),
+            counters: ScanCounters::default(),
+            error: None,
+            created_at: "2025-01-01T00:00:00Z".into(),
+            started_at: None,
+            finished_at: None,
+        });
+        Ok(ScanCreated {
+            id,
+            status: ScanStatus::Queued,
+        })
+    }
+
+    async fn scans(&self) -> Result<Vec<ScanView>, ApiError> {
+        Ok(self.scans.lock().unwrap().iter().rev().cloned().collect())
+    }
+
+    async fn scan(&self, id: i64) -> Result<ScanView, ApiError> {
+        if id == BROKEN_SCAN {
+            return Err(ApiError::Internal(
+                "sqlite: disk I/O error in /var/lib/sonde/sonde.db".into(),
+            ));
+        }
+        self.find(id)
+    }
+
+    async fn cancel_scan(&self, _: &Caller, id: i64) -> Result<ScanView, ApiError> {
+        let mut scans = self.scans.lock().unwrap();
+        let scan = scans
+            .iter_mut()
+            .find(|scan| scan.id == id)
+            .ok_or_else(|| ApiError::NotFound(format!("no scan {id}")))?;
+        if scan.status.is_final() {
+            return Err(ApiError::Conflict(format!(
+                "scan {id} is already {}",
+                scan.status.as_str()
+            )));
+        }
+        scan.status = ScanStatus::Cancelled;
+        Ok(scan.clone())
+    }
+
+    async fn hosts(&self, query: HostQuery) -> Result<Page<HostSummary>, ApiError> {
+        let hosts = Self::all_hosts();
+        let offset = query.offset.unwrap_or(0);
+        let limit = query.limit.unwrap_or(100);
+        *self.host_query.lock().unwrap() = Some(query);
+        Ok(Page {
+            total: hosts.len() as u64,
+            offset,
+            limit,
+            items: hosts
+                .into_iter()
+                .skip(usize::try_from(offset).unwrap())
+                .take(usize::try_from(limit).unwrap())
+                .collect(),
+        })
+    }
+
+    async fn host(&self, ip: Ipv4Addr) -> Result<HostDetail, ApiError> {
+        if ip != Ipv4Addr::new(10, 0, 0, 1) {
+            return Err(ApiError::NotFound(format!("no host {ip}")));
+        }
+        Ok(HostDetail {
+            ip,
+            first_seen: "2025-01-01T00:00:00Z".into(),
+            last_seen: "2025-01-02T00:00:00Z".into(),
+            ports: Vec::new(),
+        })
+    }
+
+    async fn services(&self) -> Result<Vec<ServiceCount>, ApiError> {
+        Ok(vec![ServiceCount {
+            service: "ssh".into(),
+            ports: 3,
+            hosts: 2,
+        }])
+    }
+
+    async fn health(&self) -> Result<Health, ApiError> {
+        Ok(Health {
+            status: "ok".into(),
+            version: "0.1.0".into(),
+        })
+    }
+
+    fn subscribe(&self, last_event_id: Option<u64>) -> Subscription {
+        let (sender, live) = mpsc::channel(8);
+        *self.live.lock().unwrap() = Some(sender);
+        let replay = Self::buffered_events()
+            .into_iter()
+            .filter(|event| last_event_id.is_none_or(|last| event.id > last))
+            .collect();
+        Subscription { replay, live }
+    }
+}
+
+impl Reply {
+    fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            panic!("{error}: {}", String::from_utf8_lossy(&self.body));
+        })
+    }
+
+    /// The error of an error response, checking that its shape is the API's.
+    fn error(&self) -> ErrorDetail {
+        assert_eq!(self.header("content-type"), Some("application/json"));
+        self.json::<ErrorBody>().error
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|value| value.to_str().unwrap())
+    }
+}
+
+fn status_event(id: u64, status: ScanStatus) -> Event {
+    Event {
+        id,
+        payload: EventPayload::ScanStatus {
+            scan_id: 1,
+            status,
+            error: None,
+        },
+    }
+}
+
+/// `request` with the right token.
+fn authed(request: TestRequest) -> TestRequest {
+    request.insert_header((AUTHORIZATION, format!("Bearer {TOKEN}")))
+}
+
+/// Sends `request` to `service` and reads the whole response.
+async fn call<S, R, B>(service: &S, request: R) -> Reply
+where
+    S: Service<R, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let response = test::call_service(service, request).await;
+    let (status, headers) = (response.status(), response.headers().clone());
+    Reply {
+        status,
+        headers,
+        body: test::read_body(response).await,
+    }
+}
+
+/// The next chunk of a streamed body, `None` at its end; fails if none comes in 5 s.
+async fn next_chunk<B: MessageBody>(body: &mut Pin<&mut B>) -> Option<Bytes> {
+    let next = poll_fn(|cx| body.as_mut().poll_next(cx));
+    match tokio::time::timeout(Duration::from_secs(5), next).await {
+        Err(_) => panic!("the stream sent nothing for 5 s"),
+        Ok(None) => None,
+        Ok(Some(Ok(chunk))) => Some(chunk),
+        Ok(Some(Err(_))) => panic!("the stream failed"),
+    }
+}
+
+/// Reads chunks until `expected.len()` bytes came, then compares them with `expected`.
+async fn expect_text<B: MessageBody>(body: &mut Pin<&mut B>, expected: &str) {
+    let mut received = Vec::new();
+    while received.len() < expected.len() {
+        let chunk = next_chunk(body).await.expect("the stream is open");
+        received.extend_from_slice(&chunk);
+    }
+    assert_eq!(String::from_utf8(received).unwrap(), expected);
+}
+
+#[actix_rt::test]
+async fn health_is_open() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let reply = call(
+        &service,
+        TestRequest::get().uri("/api/v1/health").to_request(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json::<Health>().status, "ok");
+}
+
+#[actix_rt::test]
+async fn every_other_api_route_needs_the_right_token() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let routes = [
+        (Method::GET, "/api/v1/scans"),
+        (Method::POST, "/api/v1/scans"),
+        (Method::GET, "/api/v1/scans/1"),
+        (Method::POST, "/api/v1/scans/1/cancel"),
+        (Method::GET, "/api/v1/hosts"),
+        (Method::GET, "/api/v1/hosts/10.0.0.1"),
+        (Method::GET, "/api/v1/services"),
+        (Method::GET, "/api/v1/events"),
+    ];
+    let wrong = [
+        None,
+        Some("Bearer wrong".to_owned()),
+        Some(format!("Basic {TOKEN}")),
+        Some(format!("Bearer{TOKEN}")),
+    ];
+    for (method, path) in routes {
+        for authorization in &wrong {
+            let mut request = TestRequest::default().method(method.clone()).uri(path);
+            if let Some(authorization) = authorization {
+                request = request.insert_header((AUTHORIZATION, authorization.as_str()));
+            }
+            let reply = call(&service, request.to_request()).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::UNAUTHORIZED,
+                "{path} {authorization:?}"
+            );
+            assert_eq!(reply.header("www-authenticate"), Some("Bearer"), "{path}");
+            assert_eq!(reply.error().code, "unauthorized", "{path}");
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn the_right_token_is_let_in() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let reply = call(
+        &service,
+        authed(TestRequest::get().uri("/api/v1/scans")).to_request(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json::<Vec<ScanView>>(), []);
+}
+
+#[actix_rt::test]
+async fn a_started_scan_is_created_queued_and_listed() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let request = authed(TestRequest::post().uri("/api/v1/scans"))
+        .set_json(serde_json::json!({ "targets": ["10.0.0.0/24"], "ports": "22,80" }));
+    let reply = call(&service, request.to_request()).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!(reply.header("location"), Some("/api/v1/scans/1"));
+    assert_eq!(
+        reply.json::<serde_json::Value>(),
+        serde_json::json!({ "id": 1, "status": "queued" })
+    );
+
+    let reply = call(
+        &service,
+        authed(TestRequest::get().uri("/api/v1/scans/1")).to_request(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let scan: ScanView = reply.json();
+    assert_eq!(
+        (scan.targets, scan.ports),
+        (vec!["10.0.0.0/24".to_owned()], "22,80".to_owned())
+    );
+
+    let reply = call(
+        &service,
+        authed(TestRequest::get().uri("/api/v1/scans")).to_request(),
+    )
+    .await;
+    assert_eq!(reply.json::<Vec<ScanView>>().len(), 1);
+}
+
+#[actix_rt::test]
+async fn malformed_scan_requests_get_the_error_shape() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let bodies: [(&str, &[u8], &str); 5] = [
+        (
+            "unknown field",
+            br#"{"targets":["10.0.0.1"],"speed":9}"#,
+            "unknown field `speed`",
+        ),
+        ("wrong type", br#"{"targets":"10.0.0.1"}"#, "invalid type"),
+        ("missing field", br#"{}"#, "missing field `targets`"),
+        ("not JSON", b"<scan/>", "expected value"),
+        ("too large", &[b' '; 65 * 1024], "larger than allowed"),
+    ];
+    for (case, body, message) in bodies {
+        let request = authed(TestRequest::post().uri("/api/v1/scans"))
+            .insert_header(("content-type", "application/json"))
+            .set_payload(body.to_vec());
+        let reply = call(&service, request.to_request()).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{case}");
+        let error = reply.error();
+        assert_eq!(error.code, "bad_request", "{case}");
+        assert!(error.message.contains(message), "{case}: {}", error.message);
+    }
+
+    let request = authed(TestRequest::post().uri("/api/v1/scans"))
+        .insert_header(("content-type", "text/plain"))
+        .set_payload(r#"{"targets":["10.0.0.1"]}"#);
+    let reply = call(&service, request.to_request()).await;
+    assert_eq!(
+        (reply.status, reply.error().code.as_str()),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+}
+
+#[actix_rt::test]
+async fn backend_errors_keep_their_status_and_shape() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let start = |targets: serde_json::Value| {
+        authed(TestRequest::post().uri("/api/v1/scans"))
+            .set_json(serde_json::json!({ "targets": targets }))
+            .to_request()
+    };
+    let table = [
+        (
+            start(serde_json::json!([])),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "no targets",
+        ),
+        (
+            start(serde_json::json!([BUSY_TARGET])),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the scan queue is full",
+        ),
+        (
+            authed(TestRequest::get().uri("/api/v1/scans/7")).to_request(),
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no scan 7",
+        ),
+        (
+            authed(TestRequest::get().uri(&format!("/api/v1/scans/{BROKEN_SCAN}"))).to_request(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the appliance log has the details",
+        ),
+        (
+            authed(TestRequest::get().uri("/api/v1/scans/seven")).to_request(),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "seven",
+        ),
+    ];
+    for (request, status, code, message) in table {
+        let reply = call(&service, request).await;
+        assert_eq!(reply.status, status, "{code}");
+        let error = reply.error();
+        assert_eq!(error.code, code);
+        assert!(error.message.contains(message), "{code}: {}", error.message);
+    }
+}
+
+#[actix_rt::test]
+async fn cancel_stops_a_scan_once() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let request = authed(TestRequest::post().uri("/api/v1/scans"))
+        .set_json(serde_json::json!({ "targets": ["10.0.0.1"] }));
+    assert_eq!(
+        call(&service, request.to_request()).await.status,
+        StatusCode::CREATED
+    );
+
+    let cancel = || authed(TestRequest::post().uri("/api/v1/scans/1/cancel")).to_request();
+    let reply = call(&service, cancel()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json::<ScanView>().status, ScanStatus::Cancelled);
+
+    let reply = call(&service, cancel()).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.error().code, "conflict");
+
+    let reply = call(
+        &service,
+        authed(TestRequest::post().uri("/api/v1/scans/9/cancel")).to_request(),
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.error().code.as_str()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+}
+
+#[actix_rt::test]
+async fn hosts_are_paged_and_filters_passed_on() {
+    let fake = web::Data::new(Fake::default());
+    let service = test::init_service(app(fake.clone())).await;
+    let uri = "/api/v1/hosts?subnet=10.0.0.0/24&port=22&service=ssh&limit=2&offset=1";
+    let reply = call(&service, authed(TestRequest::get().uri(uri)).to_request()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let page: Page<HostSummary> = reply.json();
+    assert_eq!((page.total, page.offset, page.limit), (5, 1, 2));
+    let ips: Vec<Ipv4Addr> = page.items.iter().map(|host| host.ip).collect();
+    assert_eq!(
+        ips,
+        [Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 3)]
+    );
+    assert_eq!(
+        fake.host_query.lock().unwrap().take(),
+        Some(HostQuery {
+            subnet: Some("10.0.0.0/24".into()),
+            port: Some(22),
+            service: Some("ssh".into()),
+            limit: Some(2),
+            offset: Some(1),
+        })
+    );
+
+    for limit in [1, 1000] {
+        let uri = format!("/api/v1/hosts?limit={limit}");
+        let reply = call(&service, authed(TestRequest::get().uri(&uri)).to_request()).await;
+        assert_eq!(reply.status, StatusCode::OK, "limit {limit}");
+    }
+}
+
+#[actix_rt::test]
+async fn bad_host_queries_are_rejected() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let queries = [
+        ("limit=0", "limit must be between 1 and 1000, not 0"),
+        ("limit=1001", "limit must be between 1 and 1000, not 1001"),
+        ("limit=-1", "invalid digit"),
+        ("port=ssh", "invalid digit"),
+        ("port=65536", "number too large"),
+        ("colour=red", "unknown field `colour`"),
+    ];
+    for (query, message) in queries {
+        let uri = format!("/api/v1/hosts?{query}");
+        let reply = call(&service, authed(TestRequest::get().uri(&uri)).to_request()).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}");
+        let error = reply.error();
+        assert_eq!(error.code, "bad_request", "{query}");
+        assert!(
+            error.message.contains(message),
+            "{query}: {}",
+            error.message
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn a_host_is_looked_up_by_ipv4_address() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let get =
+        |ip: &str| authed(TestRequest::get().uri(&format!("/api/v1/hosts/{ip}"))).to_request();
+
+    let reply = call(&service, get("10.0.0.1")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json::<HostDetail>().ip, Ipv4Addr::new(10, 0, 0, 1));
+
+    let reply = call(&service, get("10.0.0.9")).await;
+    assert_eq!(
+        (reply.status, reply.error().code.as_str()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+
+    for bad in ["10.0.0", "10.0.0.256", "example.com", "%3Cscript%3E", "::1"] {
+        let reply = call(&service, get(bad)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(
+            reply.error().message.contains("is not an IPv4 address"),
+            "{bad}"
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn services_are_counted() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let reply = call(
+        &service,
+        authed(TestRequest::get().uri("/api/v1/services")).to_request(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.json::<serde_json::Value>(),
+        serde_json::json!([{ "service": "ssh", "ports": 3, "hosts": 2 }])
+    );
+}
+
+#[actix_rt::test]
+async fn unknown_api_routes_are_json_404s_even_without_a_token() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    for request in [
+        TestRequest::get().uri("/api/v1/nope"),
+        authed(TestRequest::get().uri("/api/v1/scans/1/nope")),
+        TestRequest::get().uri("/api/v1"),
+    ] {
+        let reply = call(&service, request.to_request()).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        assert_eq!(reply.error().code, "not_found");
+    }
+}
+
+#[actix_rt::test]
+async fn the_console_page_is_static_html() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let reply = call(&service, TestRequest::get().uri("/").to_request()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let page = String::from_utf8(reply.body.to_vec()).unwrap();
+    assert!(page.contains("<title>Sonde</title>"));
+    assert!(page.contains(r#"href="/api/v1/health""#));
+}
+
+#[actix_rt::test]
+async fn every_response_carries_the_security_headers() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let requests = [
+        TestRequest::get().uri("/"),
+        TestRequest::get().uri("/api/v1/health"),
+        TestRequest::get().uri("/api/v1/scans"),
+        authed(TestRequest::get().uri("/api/v1/scans/7")),
+        TestRequest::get().uri("/api/v1/nope"),
+        TestRequest::get().uri("/favicon.ico"),
+        TestRequest::delete().uri("/api/v1/health"),
+    ];
+    for request in requests {
+        let reply = call(&service, request.to_request()).await;
+        let status = reply.status;
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{status}"
+        );
+        assert_eq!(
+            reply.header("referrer-policy"),
+            Some("no-referrer"),
+            "{status}"
+        );
+        assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{status}");
+        let csp = reply.header("content-security-policy").unwrap_or_default();
+        assert!(csp.starts_with("default-src 'none';"), "{status}: {csp}");
+    }
+}
+
+#[actix_rt::test]
+async fn events_replay_after_last_event_id_then_go_live() {
+    let fake = web::Data::new(Fake::default());
+    let service = test::init_service(app(fake.clone())).await;
+    let request = authed(TestRequest::get().uri("/api/v1/events"))
+        .insert_header(("last-event-id", "1"))
+        .to_request();
+    let response = test::call_service(&service, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let header = |name| response.headers().get(name).map(|v| v.to_str().unwrap());
+    assert_eq!(header("content-type"), Some("text/event-stream"));
+    assert_eq!(header("cache-control"), Some("no-cache"));
+    let live = fake
+        .live
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the handler subscribed");
+
+    let mut body = pin!(response.into_body());
+    expect_text(
+        &mut body,
+        "id: 2\nevent: scan_status\n\
+         data: {\"id\":2,\"type\":\"scan_status\",\"scan_id\":1,\"status\":\"running\",\"error\":null}\n\n\
+         id: 3\nevent: host_found\n\
+         data: {\"id\":3,\"type\":\"host_found\",\"scan_id\":1,\"ip\":\"10.0.0.1\"}\n\n",
+    )
+    .await;
+
+    live.send(status_event(4, ScanStatus::Completed))
+        .await
+        .unwrap();
+    expect_text(
+        &mut body,
+        "id: 4\nevent: scan_status\n\
+         data: {\"id\":4,\"type\":\"scan_status\",\"scan_id\":1,\"status\":\"completed\",\"error\":null}\n\n",
+    )
+    .await;
+
+    drop(live);
+    assert_eq!(next_chunk(&mut body).await, None);
+}
+
+#[actix_rt::test]
+async fn events_replay_everything_when_last_event_id_is_not_an_id() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let request = authed(TestRequest::get().uri("/api/v1/events"))
+        .insert_header(("last-event-id", "yesterday"))
+        .to_request();
+    let response = test::call_service(&service, request).await;
+    let mut body = pin!(response.into_body());
+    let first = next_chunk(&mut body).await.unwrap();
+    assert!(
+        first.starts_with(b"id: 1\nevent: scan_status\n"),
+        "{first:?}"
+    );
+}
+
+#[actix_rt::test]
+async fn server_reports_a_taken_port_at_once() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let error = server(Arc::new(Fake::default()), taken.local_addr().unwrap())
+        .err()
+        .expect("the port is taken");
+    assert_eq!(error.kind(), std::io::ErrorKind::AddrInUse);
+}
+
+#[actix_rt::test]
+async fn server_serves_the_api_over_tcp() {
+    // Asks the kernel for a free port, then frees it for the server.
+    let listen: SocketAddr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let running = server(Arc::new(Fake::default()), listen).unwrap();
+    let handle = running.handle();
+    let task = actix_rt::spawn(running);
+
+    let mut stream = tokio::net::TcpStream::connect(listen).await.unwrap();
+    stream
+        .write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: sonde\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut response))
+        .await
+        .expect("the server answers")
+        .unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    assert!(
+        response.contains("x-content-type-options: nosniff\r\n"),
+        "{response}"
+    );
+    assert!(
+        response.ends_with(r#"{"status":"ok","version":"0.1.0"}"#),
+        "{response}"
+    );
+
+    handle.stop(true).await;
+    task.await.unwrap().unwrap();
+}
