@@ -59,7 +59,13 @@ fn init_logging(cli: &Cli) {
         eprintln!("sonde: error: invalid --log filter `{default}`: {e}");
         std::process::exit(2)
     });
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
 }
 
 /// A panic anywhere stops the process with a non-zero code: actix restarts stopped actors,

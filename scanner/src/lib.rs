@@ -50,4 +50,6 @@ pub use permutation::Permutation;
 pub use plan::{Probe, ScanPlan};
 pub use ports::PortList;
 pub use progress::{Progress, ProgressSnapshot};
-pub use targets::{Ipv4Range, MAX_ADDRESSES_WITHOUT_CONFIRMATION, TargetSet, default_excludes, read_target_file};
+pub use targets::{
+    Ipv4Range, MAX_ADDRESSES_WITHOUT_CONFIRMATION, TargetSet, default_excludes, read_target_file,
+};

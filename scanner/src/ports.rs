@@ -28,16 +28,25 @@ impl PortList {
         let mut bits = PortBits::new();
         for item in spec.split(',') {
             let item = item.trim();
-            let invalid =
-                |reason: &str| PortError::Invalid { item: item.to_string(), reason: reason.into() };
+            let invalid = |reason: &str| PortError::Invalid {
+                item: item.to_string(),
+                reason: reason.into(),
+            };
             if item.is_empty() {
                 return Err(invalid("empty item: separate ports with single commas"));
             }
             let (first, last) = match item.split_once('-') {
                 Some((first, last)) => {
-                    let first = if first.trim().is_empty() { 1 } else { parse_port(first.trim())? };
-                    let last =
-                        if last.trim().is_empty() { u16::MAX } else { parse_port(last.trim())? };
+                    let first = if first.trim().is_empty() {
+                        1
+                    } else {
+                        parse_port(first.trim())?
+                    };
+                    let last = if last.trim().is_empty() {
+                        u16::MAX
+                    } else {
+                        parse_port(last.trim())?
+                    };
                     if first > last {
                         return Err(invalid(&format!(
                             "the range is reversed: {first} comes after {last}"
@@ -57,7 +66,10 @@ impl PortList {
     /// The `n` most common TCP ports (1..=1000), from a built-in list ordered by frequency.
     pub fn top(n: usize) -> Result<Self, PortError> {
         if !(1..=Self::TOP_MAX).contains(&n) {
-            return Err(PortError::TopOutOfRange { asked: n, max: Self::TOP_MAX });
+            return Err(PortError::TopOutOfRange {
+                asked: n,
+                max: Self::TOP_MAX,
+            });
         }
         Ok(Self::from_ports(TOP_PORTS[..n].iter().copied()))
     }
@@ -146,7 +158,10 @@ impl PortBits {
 }
 
 fn parse_port(text: &str) -> Result<u16, PortError> {
-    let invalid = |reason: &str| PortError::Invalid { item: text.to_string(), reason: reason.into() };
+    let invalid = |reason: &str| PortError::Invalid {
+        item: text.to_string(),
+        reason: reason.into(),
+    };
     if !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid("not a port number or range like 8000-8100"));
     }
@@ -192,8 +207,14 @@ mod tests {
             ("0", "invalid port `0`: port 0 cannot be scanned"),
             ("22,0-10", "invalid port `0`: port 0 cannot be scanned"),
             ("65536", "invalid port `65536`: ports go up to 65535"),
-            ("99999999999999999999", "invalid port `99999999999999999999`: ports go up to 65535"),
-            ("22,100-20", "invalid port `100-20`: the range is reversed: 100 comes after 20"),
+            (
+                "99999999999999999999",
+                "invalid port `99999999999999999999`: ports go up to 65535",
+            ),
+            (
+                "22,100-20",
+                "invalid port `100-20`: the range is reversed: 100 comes after 20",
+            ),
             ("http", "invalid port `http`: not a port number"),
             ("22,8o", "invalid port `8o`: not a port number"),
             ("-22-", "invalid port `22-`: not a port number"),
@@ -203,10 +224,16 @@ mod tests {
         ];
         for (spec, want) in cases {
             let got = PortList::parse(spec).unwrap_err().to_string();
-            assert!(got.starts_with(want), "{spec:?}: got {got:?}, want {want:?}");
+            assert!(
+                got.starts_with(want),
+                "{spec:?}: got {got:?}, want {want:?}"
+            );
         }
         for spec in ["", "  ", "\t"] {
-            assert!(matches!(PortList::parse(spec), Err(PortError::Empty)), "{spec:?}");
+            assert!(
+                matches!(PortList::parse(spec), Err(PortError::Empty)),
+                "{spec:?}"
+            );
         }
     }
 
@@ -216,10 +243,13 @@ mod tests {
         let distinct: HashSet<u16> = TOP_PORTS.iter().copied().collect();
         assert_eq!(distinct.len(), 1000);
         assert!(!distinct.contains(&0));
-        assert_eq!(TOP_PORTS[..20], [
-            80, 23, 443, 21, 22, 25, 3389, 110, 445, 139, 143, 53, 135, 3306, 8080, 1723, 111, 995,
-            993, 5900
-        ]);
+        assert_eq!(
+            TOP_PORTS[..20],
+            [
+                80, 23, 443, 21, 22, 25, 3389, 110, 445, 139, 143, 53, 135, 3306, 8080, 1723, 111,
+                995, 993, 5900
+            ]
+        );
     }
 
     #[test]
@@ -228,7 +258,12 @@ mod tests {
         assert_eq!(PortList::top(5).unwrap().as_slice(), [21, 22, 23, 80, 443]);
         assert_eq!(PortList::top(1000).unwrap().len(), 1000);
         // The set nmap scans by default begins like this.
-        assert!(PortList::top(1000).unwrap().to_spec().starts_with("1,3-4,6-7,9,13,17,19-26,30,"));
+        assert!(
+            PortList::top(1000)
+                .unwrap()
+                .to_spec()
+                .starts_with("1,3-4,6-7,9,13,17,19-26,30,")
+        );
         for n in [0, 1001, usize::MAX] {
             let err = PortList::top(n).unwrap_err();
             assert!(matches!(err, PortError::TopOutOfRange { asked, max: 1000 } if asked == n));
@@ -266,7 +301,10 @@ mod tests {
             (&[], ""),
             (&[22], "22"),
             (&[22, 23], "22-23"),
-            (&[21, 22, 23, 80, 8000, 8001, 8002, 65535], "21-23,80,8000-8002,65535"),
+            (
+                &[21, 22, 23, 80, 8000, 8001, 8002, 65535],
+                "21-23,80,8000-8002,65535",
+            ),
             (&[1, 3, 5], "1,3,5"),
             (&[65534, 65535], "65534-65535"),
         ];

@@ -44,7 +44,10 @@ impl Ipv4Range {
         (u32::from(self.first), u32::from(self.last))
     }
     fn from_bounds((first, last): (u32, u32)) -> Self {
-        Self { first: Ipv4Addr::from(first), last: Ipv4Addr::from(last) }
+        Self {
+            first: Ipv4Addr::from(first),
+            last: Ipv4Addr::from(last),
+        }
     }
 }
 
@@ -69,9 +72,11 @@ impl TargetSet {
         for item in items {
             match item {
                 Spec::Range(first, last) => ranges.push((first, last)),
-                Spec::Host(host) => {
-                    ranges.extend(resolve(&host)?.into_iter().map(|ip| (u32::from(ip), u32::from(ip))))
-                }
+                Spec::Host(host) => ranges.extend(
+                    resolve(&host)?
+                        .into_iter()
+                        .map(|ip| (u32::from(ip), u32::from(ip))),
+                ),
             }
         }
         Ok(Self::from_bounds(ranges))
@@ -98,7 +103,9 @@ impl TargetSet {
             let mut rest = Some(first);
             let mut k = j;
             while let Some(start) = rest {
-                let Some(hole) = cut.get(k).map(Ipv4Range::bounds) else { break };
+                let Some(hole) = cut.get(k).map(Ipv4Range::bounds) else {
+                    break;
+                };
                 if hole.0 > last {
                     break;
                 }
@@ -204,7 +211,10 @@ impl TargetSet {
         if bounds.is_empty() {
             starts.clear();
         }
-        Self { ranges: bounds.into_iter().map(Ipv4Range::from_bounds).collect(), starts }
+        Self {
+            ranges: bounds.into_iter().map(Ipv4Range::from_bounds).collect(),
+            starts,
+        }
     }
 }
 
@@ -225,8 +235,10 @@ pub fn default_excludes() -> TargetSet {
 /// [`TargetSet::parse`].
 pub fn read_target_file(path: &Path) -> Result<Vec<String>, TargetError> {
     let name = || path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| TargetError::File { path: name(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| TargetError::File {
+        path: name(),
+        source,
+    })?;
     let mut specs = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let content = line.split('#').next().unwrap_or_default();
@@ -243,11 +255,15 @@ pub fn read_target_file(path: &Path) -> Result<Vec<String>, TargetError> {
 }
 
 fn split_items(spec: &str) -> impl Iterator<Item = &str> {
-    spec.split(|c: char| c.is_whitespace() || c == ',').filter(|item| !item.is_empty())
+    spec.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|item| !item.is_empty())
 }
 
 fn invalid(spec: &str, reason: impl Into<String>) -> TargetError {
-    TargetError::Invalid { spec: spec.to_string(), reason: reason.into() }
+    TargetError::Invalid {
+        spec: spec.to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// Decides what `spec` denotes without resolving anything.
@@ -258,7 +274,10 @@ fn classify(spec: &str) -> Result<Spec, TargetError> {
     if let Some((addr, prefix)) = spec.split_once('/') {
         let addr = parse_addr(spec, addr)?;
         if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid(spec, "the prefix length after `/` must be a number 0 to 32"));
+            return Err(invalid(
+                spec,
+                "the prefix length after `/` must be a number 0 to 32",
+            ));
         }
         let prefix = match prefix.parse::<u32>() {
             Ok(prefix) if prefix <= 32 => prefix,
@@ -320,7 +339,9 @@ const NOT_AN_ADDRESS: &str =
     "not a valid IPv4 address: use four decimal octets 0 to 255 without leading zeros";
 
 fn parse_addr(spec: &str, text: &str) -> Result<u32, TargetError> {
-    text.parse::<Ipv4Addr>().map(u32::from).map_err(|_| invalid(spec, NOT_AN_ADDRESS))
+    text.parse::<Ipv4Addr>()
+        .map(u32::from)
+        .map_err(|_| invalid(spec, NOT_AN_ADDRESS))
 }
 
 /// Digits and dots only: meant as an address, never to be handed to the resolver, which would
@@ -351,7 +372,10 @@ fn classify_colon(spec: &str) -> TargetError {
         && addr.parse::<Ipv4Addr>().is_ok()
         && port.bytes().all(|b| b.is_ascii_digit())
     {
-        return invalid(spec, "a target names no port: give ports separately (e.g. -p 80)");
+        return invalid(
+            spec,
+            "a target names no port: give ports separately (e.g. -p 80)",
+        );
     }
     invalid(spec, "not an IPv4 address, CIDR, range or hostname")
 }
@@ -365,20 +389,30 @@ fn is_hostname(name: &str) -> bool {
     }
     let label_ok = |label: &str| {
         (1..=63).contains(&label.len())
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             && !label.starts_with('-')
             && !label.ends_with('-')
     };
     name.split('.').all(label_ok)
-        && name.rsplit('.').next().is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()))
+        && name
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// All IPv4 addresses of `host`, from the system resolver.
 // The one sanctioned blocking lookup: targets are resolved once, before any probe is sent.
 #[allow(clippy::disallowed_methods)]
 fn resolve(host: &str) -> Result<Vec<Ipv4Addr>, TargetError> {
-    let error = |reason: String| TargetError::Resolve { host: host.to_string(), reason };
-    let addrs = (host, 0).to_socket_addrs().map_err(|e| error(e.to_string()))?;
+    let error = |reason: String| TargetError::Resolve {
+        host: host.to_string(),
+        reason,
+    };
+    let addrs = (host, 0)
+        .to_socket_addrs()
+        .map_err(|e| error(e.to_string()))?;
     let mut v4: Vec<Ipv4Addr> = addrs
         .filter_map(|addr| match addr {
             SocketAddr::V4(addr) => Some(*addr.ip()),
@@ -388,7 +422,9 @@ fn resolve(host: &str) -> Result<Vec<Ipv4Addr>, TargetError> {
     v4.sort_unstable();
     v4.dedup();
     if v4.is_empty() {
-        return Err(error("it has no IPv4 address (IPv6 targets are not supported yet)".into()));
+        return Err(error(
+            "it has no IPv4 address (IPv6 targets are not supported yet)".into(),
+        ));
     }
     Ok(v4)
 }
@@ -398,6 +434,9 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+
+    /// Ranges as (first, last) text, for tables.
+    type Bounds = &'static [(&'static str, &'static str)];
 
     fn ip(s: &str) -> Ipv4Addr {
         s.parse().unwrap()
@@ -413,12 +452,14 @@ mod tests {
     }
 
     fn parse_err(spec: &str) -> String {
-        TargetSet::parse(&[spec.to_string()]).unwrap_err().to_string()
+        TargetSet::parse(&[spec.to_string()])
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn parses_every_spec_form() {
-        let cases: &[(&str, &[(&str, &str)])] = &[
+        let cases: &[(&str, Bounds)] = &[
             ("192.0.2.7", &[("192.0.2.7", "192.0.2.7")]),
             ("192.0.2.0/24", &[("192.0.2.0", "192.0.2.255")]),
             ("192.0.2.77/24", &[("192.0.2.0", "192.0.2.255")]),
@@ -431,9 +472,18 @@ mod tests {
             ("192.0.2.9-9", &[("192.0.2.9", "192.0.2.9")]),
             ("192.0.2.0-255", &[("192.0.2.0", "192.0.2.255")]),
             ("255.255.255.255", &[("255.255.255.255", "255.255.255.255")]),
-            ("192.0.2.1,192.0.2.2 192.0.2.3", &[("192.0.2.1", "192.0.2.3")]),
-            ("192.0.2.0/25, 192.0.2.128/25", &[("192.0.2.0", "192.0.2.255")]),
-            ("192.0.2.1 192.0.2.9", &[("192.0.2.1", "192.0.2.1"), ("192.0.2.9", "192.0.2.9")]),
+            (
+                "192.0.2.1,192.0.2.2 192.0.2.3",
+                &[("192.0.2.1", "192.0.2.3")],
+            ),
+            (
+                "192.0.2.0/25, 192.0.2.128/25",
+                &[("192.0.2.0", "192.0.2.255")],
+            ),
+            (
+                "192.0.2.1 192.0.2.9",
+                &[("192.0.2.1", "192.0.2.1"), ("192.0.2.9", "192.0.2.9")],
+            ),
         ];
         for (spec, want) in cases {
             let want: Vec<Ipv4Range> = want.iter().map(|(a, b)| range(a, b)).collect();
@@ -450,7 +500,10 @@ mod tests {
             ("192.0.2.0/x", "prefix length after `/` must be a number"),
             ("192.0.2.0/99999999999", "prefix length must be 0 to 32"),
             ("host.example/24", "not a valid IPv4 address"),
-            ("192.0.2.20-192.0.2.1", "range is reversed: 192.0.2.20 comes after 192.0.2.1"),
+            (
+                "192.0.2.20-192.0.2.1",
+                "range is reversed: 192.0.2.20 comes after 192.0.2.1",
+            ),
             ("192.0.2.20-3", "range is reversed"),
             ("192.0.2.1-256", "end of a range must be an address"),
             ("192.0.2.1-", "end of a range must be an address"),
@@ -467,7 +520,10 @@ mod tests {
             ("2001:db8::/32", "IPv6 targets are not supported yet"),
             ("[2001:db8::1]", "IPv6 targets are not supported yet"),
             ("fe80::1%eth0", "IPv6 targets are not supported yet"),
-            ("2001:db8::1-2001:db8::9", "IPv6 targets are not supported yet"),
+            (
+                "2001:db8::1-2001:db8::9",
+                "IPv6 targets are not supported yet",
+            ),
             ("192.0.2.1:80", "names no port"),
             ("a:b", "not an IPv4 address, CIDR, range or hostname"),
             ("-host", "not an address, CIDR"),
@@ -478,14 +534,21 @@ mod tests {
         ];
         for (spec, want) in cases {
             let got = parse_err(spec);
-            assert!(got.contains(want), "spec {spec:?}: got {got:?}, want {want:?}");
+            assert!(
+                got.contains(want),
+                "spec {spec:?}: got {got:?}, want {want:?}"
+            );
             assert!(got.starts_with("invalid target"), "spec {spec:?}: {got}");
         }
     }
 
     #[test]
     fn empty_spec_lists_are_an_error() {
-        for specs in [vec![], vec![String::new()], vec![" , ".to_string(), "\t".to_string()]] {
+        for specs in [
+            vec![],
+            vec![String::new()],
+            vec![" , ".to_string(), "\t".to_string()],
+        ] {
             let err = TargetSet::parse(&specs).unwrap_err();
             assert!(matches!(err, TargetError::NoTargets), "{specs:?}");
             assert!(err.to_string().starts_with("no targets given"));
@@ -526,22 +589,37 @@ mod tests {
 
     #[test]
     fn from_ranges_merges_overlapping_and_adjacent_ranges() {
-        let cases: &[(&[(&str, &str)], &[(&str, &str)])] = &[
+        let cases: &[(Bounds, Bounds)] = &[
             (&[], &[]),
             (&[("10.0.0.5", "10.0.0.1")], &[]),
-            (&[("10.0.0.1", "10.0.0.5"), ("10.0.0.3", "10.0.0.9")], &[("10.0.0.1", "10.0.0.9")]),
-            (&[("10.0.0.6", "10.0.0.9"), ("10.0.0.1", "10.0.0.5")], &[("10.0.0.1", "10.0.0.9")]),
+            (
+                &[("10.0.0.1", "10.0.0.5"), ("10.0.0.3", "10.0.0.9")],
+                &[("10.0.0.1", "10.0.0.9")],
+            ),
+            (
+                &[("10.0.0.6", "10.0.0.9"), ("10.0.0.1", "10.0.0.5")],
+                &[("10.0.0.1", "10.0.0.9")],
+            ),
             (
                 &[("10.0.0.1", "10.0.0.4"), ("10.0.0.6", "10.0.0.9")],
                 &[("10.0.0.1", "10.0.0.4"), ("10.0.0.6", "10.0.0.9")],
             ),
-            (&[("10.0.0.0", "10.0.0.255"), ("10.0.0.7", "10.0.0.7")], &[("10.0.0.0", "10.0.0.255")]),
             (
-                &[("255.255.255.0", "255.255.255.255"), ("255.255.255.255", "255.255.255.255")],
+                &[("10.0.0.0", "10.0.0.255"), ("10.0.0.7", "10.0.0.7")],
+                &[("10.0.0.0", "10.0.0.255")],
+            ),
+            (
+                &[
+                    ("255.255.255.0", "255.255.255.255"),
+                    ("255.255.255.255", "255.255.255.255"),
+                ],
                 &[("255.255.255.0", "255.255.255.255")],
             ),
             (
-                &[("0.0.0.0", "127.255.255.255"), ("128.0.0.0", "255.255.255.255")],
+                &[
+                    ("0.0.0.0", "127.255.255.255"),
+                    ("128.0.0.0", "255.255.255.255"),
+                ],
                 &[("0.0.0.0", "255.255.255.255")],
             ),
         ];
@@ -555,7 +633,9 @@ mod tests {
     #[test]
     fn len_nth_and_contains_agree() {
         let targets = set(&["10.0.0.250-10.0.1.3", "10.0.2.0/31", "10.9.9.9"]);
-        let all: Vec<Ipv4Addr> = (0..targets.len()).map(|i| targets.nth(i).unwrap()).collect();
+        let all: Vec<Ipv4Addr> = (0..targets.len())
+            .map(|i| targets.nth(i).unwrap())
+            .collect();
         let want: Vec<Ipv4Addr> = [
             "10.0.0.250",
             "10.0.0.251",
@@ -581,7 +661,14 @@ mod tests {
         for addr in &want {
             assert!(targets.contains(*addr), "{addr}");
         }
-        for addr in ["10.0.0.249", "10.0.1.4", "10.0.2.2", "10.9.9.8", "10.9.9.10", "0.0.0.0"] {
+        for addr in [
+            "10.0.0.249",
+            "10.0.1.4",
+            "10.0.2.2",
+            "10.9.9.8",
+            "10.9.9.10",
+            "0.0.0.0",
+        ] {
             assert!(!targets.contains(ip(addr)), "{addr}");
         }
     }
@@ -614,22 +701,47 @@ mod tests {
 
     #[test]
     fn exclude_cuts_holes_edges_and_spans() {
-        let cases: &[(&[&str], &[&str], &[(&str, &str)])] = &[
-            (&["10.0.0.0/24"], &["10.0.0.0"], &[("10.0.0.1", "10.0.0.255")]),
-            (&["10.0.0.0/24"], &["10.0.0.255"], &[("10.0.0.0", "10.0.0.254")]),
+        let cases: &[(&[&str], &[&str], Bounds)] = &[
+            (
+                &["10.0.0.0/24"],
+                &["10.0.0.0"],
+                &[("10.0.0.1", "10.0.0.255")],
+            ),
+            (
+                &["10.0.0.0/24"],
+                &["10.0.0.255"],
+                &[("10.0.0.0", "10.0.0.254")],
+            ),
             (
                 &["10.0.0.0/24"],
                 &["10.0.0.10-20", "10.0.0.30-40"],
-                &[("10.0.0.0", "10.0.0.9"), ("10.0.0.21", "10.0.0.29"), ("10.0.0.41", "10.0.0.255")],
+                &[
+                    ("10.0.0.0", "10.0.0.9"),
+                    ("10.0.0.21", "10.0.0.29"),
+                    ("10.0.0.41", "10.0.0.255"),
+                ],
             ),
             (&["10.0.0.0/24"], &["10.0.0.0/16"], &[]),
-            (&["10.0.0.0/24", "10.0.2.0/24"], &["10.0.0.128-10.0.2.127"], &[
-                ("10.0.0.0", "10.0.0.127"),
-                ("10.0.2.128", "10.0.2.255"),
-            ]),
-            (&["10.0.0.0/24"], &["9.0.0.0/8", "11.0.0.0/8"], &[("10.0.0.0", "10.0.0.255")]),
-            (&["0.0.0.0/0"], &["0.0.0.0/1"], &[("128.0.0.0", "255.255.255.255")]),
-            (&["0.0.0.0/0"], &["255.255.255.255"], &[("0.0.0.0", "255.255.255.254")]),
+            (
+                &["10.0.0.0/24", "10.0.2.0/24"],
+                &["10.0.0.128-10.0.2.127"],
+                &[("10.0.0.0", "10.0.0.127"), ("10.0.2.128", "10.0.2.255")],
+            ),
+            (
+                &["10.0.0.0/24"],
+                &["9.0.0.0/8", "11.0.0.0/8"],
+                &[("10.0.0.0", "10.0.0.255")],
+            ),
+            (
+                &["0.0.0.0/0"],
+                &["0.0.0.0/1"],
+                &[("128.0.0.0", "255.255.255.255")],
+            ),
+            (
+                &["0.0.0.0/0"],
+                &["255.255.255.255"],
+                &[("0.0.0.0", "255.255.255.254")],
+            ),
             (
                 &["10.0.0.1", "10.0.0.3", "10.0.0.5"],
                 &["10.0.0.2-4"],
@@ -640,14 +752,24 @@ mod tests {
             let got = set(base).exclude(&set(cut));
             let want: Vec<Ipv4Range> = want.iter().map(|(a, b)| range(a, b)).collect();
             assert_eq!(got.ranges(), want, "{base:?} - {cut:?}");
-            assert_eq!(got.len(), want.iter().map(|r| u64::from(u32::from(r.last) - u32::from(r.first)) + 1).sum());
+            assert_eq!(
+                got.len(),
+                want.iter()
+                    .map(|r| u64::from(u32::from(r.last) - u32::from(r.first)) + 1)
+                    .sum()
+            );
         }
     }
 
     #[test]
     fn exclude_matches_a_brute_force_model() {
         let base = set(&["10.0.0.0-10.0.3.10", "10.0.5.0/25", "10.0.7.7"]);
-        let cut = set(&["10.0.0.5-9", "10.0.1.0/24", "10.0.3.10-10.0.5.3", "10.0.7.0/24"]);
+        let cut = set(&[
+            "10.0.0.5-9",
+            "10.0.1.0/24",
+            "10.0.3.10-10.0.5.3",
+            "10.0.7.0/24",
+        ]);
         let got = base.exclude(&cut);
         for i in 0..base.len() {
             let addr = base.nth(i).unwrap();
@@ -659,21 +781,33 @@ mod tests {
     #[test]
     fn union_merges() {
         let got = set(&["10.0.0.0/25"]).union(&set(&["10.0.0.128/25", "10.0.2.1"]));
-        assert_eq!(got.ranges(), [range("10.0.0.0", "10.0.0.255"), range("10.0.2.1", "10.0.2.1")]);
+        assert_eq!(
+            got.ranges(),
+            [
+                range("10.0.0.0", "10.0.0.255"),
+                range("10.0.2.1", "10.0.2.1")
+            ]
+        );
     }
 
     #[test]
     fn split_by_prefix_follows_aligned_blocks() {
         let targets = set(&["10.0.0.250-10.0.2.5", "10.0.2.9", "10.0.8.0/23"]);
-        let blocks: Vec<Vec<Ipv4Range>> =
-            targets.split_by_prefix(24).iter().map(|s| s.ranges().to_vec()).collect();
-        assert_eq!(blocks, vec![
-            vec![range("10.0.0.250", "10.0.0.255")],
-            vec![range("10.0.1.0", "10.0.1.255")],
-            vec![range("10.0.2.0", "10.0.2.5"), range("10.0.2.9", "10.0.2.9")],
-            vec![range("10.0.8.0", "10.0.8.255")],
-            vec![range("10.0.9.0", "10.0.9.255")],
-        ]);
+        let blocks: Vec<Vec<Ipv4Range>> = targets
+            .split_by_prefix(24)
+            .iter()
+            .map(|s| s.ranges().to_vec())
+            .collect();
+        assert_eq!(
+            blocks,
+            vec![
+                vec![range("10.0.0.250", "10.0.0.255")],
+                vec![range("10.0.1.0", "10.0.1.255")],
+                vec![range("10.0.2.0", "10.0.2.5"), range("10.0.2.9", "10.0.2.9")],
+                vec![range("10.0.8.0", "10.0.8.255")],
+                vec![range("10.0.9.0", "10.0.9.255")],
+            ]
+        );
         let total: u64 = targets.split_by_prefix(24).iter().map(TargetSet::len).sum();
         assert_eq!(total, targets.len());
 
@@ -690,7 +824,13 @@ mod tests {
     #[test]
     fn default_excludes_cover_reserved_space() {
         let ex = default_excludes();
-        for addr in ["0.0.0.0", "0.255.255.255", "224.0.0.1", "239.255.255.255", "240.0.0.1"] {
+        for addr in [
+            "0.0.0.0",
+            "0.255.255.255",
+            "224.0.0.1",
+            "239.255.255.255",
+            "240.0.0.1",
+        ] {
             assert!(ex.contains(ip(addr)), "{addr}");
         }
         assert!(ex.contains(Ipv4Addr::BROADCAST));
@@ -712,17 +852,27 @@ mod tests {
         ];
         for (spec, is_host) in cases {
             let got = classify(spec);
-            assert_eq!(matches!(got, Ok(Spec::Host(ref h)) if h == spec), is_host, "{spec}: {got:?}");
+            assert_eq!(
+                matches!(got, Ok(Spec::Host(ref h)) if h == spec),
+                is_host,
+                "{spec}: {got:?}"
+            );
         }
     }
 
     #[test]
     fn target_files_allow_comments_blanks_and_commas() {
         let mut file = tempfile::NamedTempFile::new().unwrap();
-        writeln!(file, "# lab\n192.0.2.0/24  # the lab\n\n 192.0.2.1, 192.0.2.5-9\tlocalhost\n")
-            .unwrap();
+        writeln!(
+            file,
+            "# lab\n192.0.2.0/24  # the lab\n\n 192.0.2.1, 192.0.2.5-9\tlocalhost\n"
+        )
+        .unwrap();
         let specs = read_target_file(file.path()).unwrap();
-        assert_eq!(specs, ["192.0.2.0/24", "192.0.2.1", "192.0.2.5-9", "localhost"]);
+        assert_eq!(
+            specs,
+            ["192.0.2.0/24", "192.0.2.1", "192.0.2.5-9", "localhost"]
+        );
     }
 
     #[test]

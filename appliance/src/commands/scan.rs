@@ -182,18 +182,26 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
         complete: !was_interrupted,
     })?;
     eprintln!(
-        "sonde: {found} open port{} on {} host{}; {} probes ({} addresses x {} ports) in {} ({:.0}/s){}",
-        if found == 1 { "" } else { "s" },
-        hosts.len(),
-        if hosts.len() == 1 { "" } else { "s" },
+        "sonde: {} on {}; {} probes ({} x {}) in {} ({:.0}/s){}",
+        plural(found, "open port"),
+        plural(hosts.len() as u64, "host"),
         snapshot.done,
-        plan.targets().len(),
-        plan.ports().len(),
+        plural(plan.targets().len(), "address"),
+        plural(plan.ports().len() as u64, "port"),
         human_duration(elapsed),
         snapshot.sent as f64 / elapsed.as_secs_f64().max(1e-3),
         if was_interrupted { "; interrupted, results are partial" } else { "" },
     );
     Ok(if was_interrupted { INTERRUPTED } else { 0 })
+}
+
+/// `1 host`, `2 hosts`, `3 addresses`.
+fn plural(n: u64, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        _ if noun.ends_with('s') => format!("{n} {noun}es"),
+        _ => format!("{n} {noun}s"),
+    }
 }
 
 /// A bar on stderr when it is a terminal; hidden otherwise so logs and pipes stay clean.

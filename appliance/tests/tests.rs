@@ -1,0 +1,11 @@
+//! Integration tests of the `sonde` binary: one test binary that indexes its modules (as
+//! ripgrep's `tests/tests.rs` does), so the crate links once and helpers live in `util`.
+//!
+//! Tests whose names end in `_needs_root_netns` build a sealed lab of network namespaces with
+//! `benches/lab/sonde-lab`; they need root and `ip netns`, and fail (never skip) without them.
+
+mod util;
+
+mod cli_errors;
+mod lab_scan;
+mod loopback_scan;

@@ -1,0 +1,4 @@
+//! Helpers shared by the integration tests.
+
+pub(crate) mod lab;
+pub(crate) mod sonde;
