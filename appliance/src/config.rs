@@ -323,6 +323,13 @@ mod tests {
     }
 
     #[test]
+    fn the_packaged_config_is_valid() {
+        let text = include_str!("../../packaging/sonde.toml");
+        let s = Config::parse(text, "sonde.toml").unwrap().validate(&Overrides::default()).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("/var/lib/sonde"));
+    }
+
+    #[test]
     fn default_excludes_can_be_turned_off() {
         let s = Config::parse("[scan]\ndefault_excludes = false", "t")
             .unwrap()

@@ -1,6 +1,8 @@
 //! `sonde serve` end to end on loopback: a token, a scan over REST, its progress and end on the
 //! event stream, the results over REST, a restart, the results still there.
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its location.
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;

@@ -66,10 +66,8 @@ impl Identifier {
     /// Names the service on one port, or `None` when neither the banner nor the port says
     /// anything.
     pub fn identify(&self, observation: &Observation<'_>) -> Option<ServiceMatch> {
-        if let Some(banner) = observation.banner {
-            if let Some(m) = identify_banner(banner) {
-                return Some(m);
-            }
+        if let Some(m) = observation.banner.and_then(identify_banner) {
+            return Some(m);
         }
         port_names::name(observation.port).map(|service| ServiceMatch {
             service,

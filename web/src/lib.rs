@@ -8,11 +8,12 @@
 //! - [`api`]: the JSON types of requests, responses and events (the API contract).
 //! - [`Backend`]: what the web layer asks of the appliance.
 //! - [`ApiError`]: domain errors, mapped to HTTP status and a JSON body in one place.
-//! - [`server()`] binds the listener; [`configure`] mounts the routes on any actix `App`.
+//! - [`server()`] serves on a bound listener; [`configure`] mounts the routes on any actix `App`.
 //!
 //! ```no_run
 //! # async fn run<B: sonde_web::Backend + Send + Sync>(backend: std::sync::Arc<B>) -> std::io::Result<()> {
-//! let server = sonde_web::server(backend, "127.0.0.1:8080".parse().unwrap())?;
+//! let listener = std::net::TcpListener::bind("127.0.0.1:8080")?;
+//! let server = sonde_web::server(backend, listener)?;
 //! server.await
 //! # }
 //! ```

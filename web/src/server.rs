@@ -1,6 +1,6 @@
 //! The HTTP server.
 
-use std::net::SocketAddr;
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,20 +17,21 @@ const WORKERS: usize = 2;
 /// appliance closes its event bus, so this bounds how long they can delay a shutdown.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Binds `listen` now (so a taken port is reported at once) and returns the server to await.
+/// Serves on `listener`, bound by the caller before anything else starts (so a taken port is
+/// reported before the appliance spins up), and returns the server to await.
 ///
 /// The server ignores signals: the appliance handles them and stops the server through
 /// [`Server::handle`].
 pub fn server<B: Backend + Send + Sync>(
     backend: Arc<B>,
-    listen: SocketAddr,
+    listener: TcpListener,
 ) -> std::io::Result<Server> {
     let backend = web::Data::from(backend);
     let server = HttpServer::new(move || app(backend.clone()))
         .workers(WORKERS)
         .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
         .disable_signals()
-        .bind(listen)?
+        .listen(listener)?
         .run();
     Ok(server)
 }

@@ -51,6 +51,13 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
+    // Bound before any actor starts, so a taken address is reported before anything runs.
+    let listener = std::net::TcpListener::bind(settings.listen).map_err(|e| {
+        crate::error::UsageError::new(format!(
+            "cannot listen on {}: {e}; choose another address with --listen",
+            settings.listen
+        ))
+    })?;
     let store = Store::open(data_dir).await.context("opening the store")?;
     let interrupted = store.fail_interrupted_scans().await?;
     if interrupted > 0 {
@@ -95,12 +102,7 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
         bus,
         settings.scan.clone(),
     ));
-    let server = sonde_web::server(backend, settings.listen).map_err(|e| {
-        crate::error::UsageError::new(format!(
-            "cannot listen on {}: {e}; choose another address with --listen",
-            settings.listen
-        ))
-    })?;
+    let server = sonde_web::server(backend, listener).context("starting the HTTP server")?;
     let handle = server.handle();
     info!(
         listen = %settings.listen,

@@ -42,7 +42,10 @@ pub(crate) fn require_root_netns(test: &str) {
     if euid != "0" {
         fail(format!("the effective uid is {euid}, not 0"));
     }
-    match std::process::Command::new("ip").args(["netns", "list"]).output() {
+    match std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+    {
         Ok(out) if out.status.success() => {}
         Ok(out) => fail(format!(
             "`ip netns list` failed: {}",
@@ -84,12 +87,18 @@ impl Lab {
         let n = LABS.fetch_add(1, Ordering::Relaxed);
         let name = format!("t{}-{}", base36(std::process::id()), base36(n));
         assert!(name.len() <= 10, "lab name {name} too long");
-        let lab = Lab { state_dir: Path::new(RUN_DIR).join(&name), name };
+        let lab = Lab {
+            state_dir: Path::new(RUN_DIR).join(&name),
+            name,
+        };
         lab.harness(&["down", "--name", &lab.name]);
 
         let mut args = vec!["up".to_owned(), "--name".into(), lab.name.clone()];
         args.extend(["--prefix".into(), options.prefix.clone()]);
-        args.extend(["--open-file".into(), options.open_file.display().to_string()]);
+        args.extend([
+            "--open-file".into(),
+            options.open_file.display().to_string(),
+        ]);
         if let Some(m) = options.live_hosts {
             args.extend(["--live-hosts".into(), m.to_string()]);
         }
@@ -162,7 +171,11 @@ impl Drop for Lab {
         // No panic here: Drop also runs while a failed test unwinds.
         let out = run(HARNESS, &["down", "--name", &self.name]);
         if out.code != Some(0) {
-            eprintln!("warning: tearing down lab {} failed\n{}", self.name, out.transcript());
+            eprintln!(
+                "warning: tearing down lab {} failed\n{}",
+                self.name,
+                out.transcript()
+            );
         }
     }
 }

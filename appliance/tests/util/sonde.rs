@@ -26,7 +26,13 @@ pub(crate) struct Outcome {
 impl Outcome {
     /// Panics with everything the process said unless it exited 0.
     pub(crate) fn assert_success(&self) -> &Self {
-        assert_eq!(self.code, Some(0), "`{}` failed\n{}", self.command, self.transcript());
+        assert_eq!(
+            self.code,
+            Some(0),
+            "`{}` failed\n{}",
+            self.command,
+            self.transcript()
+        );
         self
     }
 
@@ -50,12 +56,15 @@ pub(crate) fn run<S: AsRef<OsStr>>(program: &str, args: &[S]) -> Outcome {
         // The tests choose the log level; an operator's setting must not change stderr.
         .env_remove("SONDE_LOG");
     let line = std::iter::once(program.to_owned())
-        .chain(args.iter().map(|a| a.as_ref().to_string_lossy().into_owned()))
+        .chain(
+            args.iter()
+                .map(|a| a.as_ref().to_string_lossy().into_owned()),
+        )
         .collect::<Vec<_>>()
         .join(" ");
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start `{line}` (is coreutils `timeout` installed?): {e}"));
+    let output = command.output().unwrap_or_else(|e| {
+        panic!("cannot start `{line}` (is coreutils `timeout` installed?): {e}")
+    });
     outcome(line, &output)
 }
 
@@ -72,7 +81,13 @@ fn outcome(command: String, output: &Output) -> Outcome {
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         command,
     };
-    assert_ne!(outcome.code, Some(124), "`{}` timed out\n{}", outcome.command, outcome.transcript());
+    assert_ne!(
+        outcome.code,
+        Some(124),
+        "`{}` timed out\n{}",
+        outcome.command,
+        outcome.transcript()
+    );
     outcome
 }
 
@@ -103,7 +118,10 @@ pub(crate) fn open_pair_from_result(value: &serde_json::Value) -> Option<Pair> {
         .as_u64()
         .and_then(|p| u16::try_from(p).ok())
         .unwrap_or_else(|| panic!("result without a `port` in 0..=65535: {value}"));
-    assert_eq!(value["proto"], "tcp", "result with an unexpected `proto`: {value}");
+    assert_eq!(
+        value["proto"], "tcp",
+        "result with an unexpected `proto`: {value}"
+    );
     let rtt = value["rtt_ms"]
         .as_f64()
         .unwrap_or_else(|| panic!("result without a numeric `rtt_ms`: {value}"));
@@ -116,5 +134,8 @@ pub(crate) fn open_pair_from_result(value: &serde_json::Value) -> Option<Pair> {
 
 /// `a.b.c.d:port` for messages and for comparing with the lab's ground truth.
 pub(crate) fn show(pairs: &BTreeSet<Pair>) -> BTreeSet<String> {
-    pairs.iter().map(|(ip, port)| format!("{ip}:{port}")).collect()
+    pairs
+        .iter()
+        .map(|(ip, port)| format!("{ip}:{port}"))
+        .collect()
 }

@@ -1,0 +1,118 @@
+//! Connect scans of 127.0.0.1 in every output format.
+
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, TcpListener};
+
+use crate::util::sonde::{Pair, open_pair_from_result, open_pairs_from_ndjson, sonde};
+
+const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
+
+/// A port that is closed now: bound by the kernel's choice, then released.
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind((LOOPBACK, 0)).expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
+fn open_pairs_from_json(stdout: &str) -> BTreeSet<Pair> {
+    let doc: serde_json::Value = serde_json::from_str(stdout)
+        .unwrap_or_else(|e| panic!("-o json is not one JSON document ({e}):\n{stdout}"));
+    doc["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("-o json has no `results` array:\n{stdout}"))
+        .iter()
+        .filter_map(open_pair_from_result)
+        .collect()
+}
+
+fn open_pairs_from_csv(stdout: &str) -> BTreeSet<Pair> {
+    let mut lines = stdout.lines().filter(|l| !l.trim().is_empty());
+    assert_eq!(
+        lines.next(),
+        Some("ip,port,proto,state,rtt_ms"),
+        "-o csv header:\n{stdout}"
+    );
+    lines
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            let [ip, port, proto, state, rtt] = fields[..] else {
+                panic!("-o csv row without 5 fields: {line}");
+            };
+            let ip: Ipv4Addr = ip
+                .parse()
+                .unwrap_or_else(|_| panic!("bad ip in csv row: {line}"));
+            let port: u16 = port
+                .parse()
+                .unwrap_or_else(|_| panic!("bad port in csv row: {line}"));
+            assert_eq!(proto, "tcp", "csv row: {line}");
+            rtt.parse::<f64>()
+                .unwrap_or_else(|_| panic!("bad rtt_ms in csv row: {line}"));
+            (state == "open").then_some((ip, port))
+        })
+        .collect()
+}
+
+/// The table is for people: a port counts as reported open when a line names 127.0.0.1 and
+/// the port and does not call it closed or filtered.
+fn open_pairs_from_table(stdout: &str, ports: &[u16]) -> BTreeSet<Pair> {
+    let mut found = BTreeSet::new();
+    for line in stdout.lines() {
+        let tokens: Vec<&str> = line
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+            .collect();
+        let lower = line.to_lowercase();
+        if !tokens.contains(&"127.0.0.1") || lower.contains("closed") || lower.contains("filtered")
+        {
+            continue;
+        }
+        for &port in ports {
+            if tokens.contains(&port.to_string().as_str()) {
+                found.insert((LOOPBACK, port));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn loopback_scan_formats() {
+    // Bound listeners complete the handshake from their backlog; no accept loop needed.
+    let first = TcpListener::bind((LOOPBACK, 0)).expect("bind 127.0.0.1:0");
+    let second = TcpListener::bind((LOOPBACK, 0)).expect("bind 127.0.0.1:0");
+    let open = [
+        first.local_addr().expect("addr").port(),
+        second.local_addr().expect("addr").port(),
+    ];
+    let closed = closed_port();
+    let ports = [open[0], open[1], closed];
+    let spec = format!("{},{},{}", ports[0], ports[1], ports[2]);
+    let want: BTreeSet<Pair> = open.iter().map(|&p| (LOOPBACK, p)).collect();
+
+    let mut failures = Vec::new();
+    for format in ["ndjson", "json", "csv", "table"] {
+        let out = sonde(&[
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &spec,
+            "--engine",
+            "connect",
+            "-o",
+            format,
+        ]);
+        out.assert_success();
+        let found = match format {
+            "ndjson" => open_pairs_from_ndjson(&out.stdout),
+            "json" => open_pairs_from_json(&out.stdout),
+            "csv" => open_pairs_from_csv(&out.stdout),
+            _ => open_pairs_from_table(&out.stdout, &ports),
+        };
+        if found != want {
+            failures.push(format!(
+                "-o {format}: reported open {found:?}, want {want:?} (closed: {closed})\n{}",
+                out.stdout
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    drop((first, second));
+}
