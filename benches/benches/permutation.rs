@@ -78,7 +78,7 @@ fn targets(c: &mut Criterion) {
     )
     .expect("valid targets");
     group.throughput(Throughput::Elements(BATCH));
-    for (name, set) in [("few_ranges", &parsed), ("1024_ranges", &scattered)] {
+    for (name, set) in [("operator_list", &parsed), ("1024_ranges", &scattered)] {
         let step = (set.len() / BATCH).max(1);
         group.bench_with_input(BenchmarkId::new("nth", name), set, |b, set| {
             b.iter(|| {

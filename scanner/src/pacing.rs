@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// Schedule times are kept in 1/256 ns, so intervals like 1/7,000,000 s keep their fraction;
-/// a `u64` of them lasts 2.28 years from the pacer's creation.
-const FRACTION_BITS: u32 = 8;
+/// Schedule times are kept in 1/16 ns, so intervals like 1/7,000,000 s keep their fraction
+/// (within 0.03%); a `u64` of them lasts 36 years from the pacer's creation, longer than any
+/// appliance stays up.
+const FRACTION_BITS: u32 = 4;
 
 /// A token bucket shared by every task that sends probes for one budget. Refills continuously;
 /// bursts are capped at a small batch so the rate stays smooth.

@@ -1,0 +1,393 @@
+//! Tests of the connect engine: real loopback scans, and scripted attempts for what
+//! loopback cannot show (silence, exhaustion, cancellation, limits).
+
+use std::collections::{HashMap, HashSet};
+use std::net::Ipv4Addr;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicUsize;
+
+use tokio::net::TcpListener;
+
+use super::*;
+use crate::{PortList, ProgressSnapshot, TargetSet};
+
+fn plan(targets: &str, ports: &[u16]) -> ScanPlan {
+    let targets = TargetSet::parse(&[targets.to_string()]).unwrap();
+    for range in targets.ranges() {
+        // Tests never send outside the loopback range.
+        assert!(range.first.is_loopback() && range.last.is_loopback());
+    }
+    ScanPlan::new(targets, PortList::from_ports(ports.iter().copied()), 17)
+}
+
+fn engine(concurrency: usize, retries: u8, rate: u64) -> ConnectEngine {
+    let timeout = Duration::from_millis(500);
+    ConnectEngine::new(ConnectConfig {
+        concurrency,
+        timeout,
+        retries,
+        rate,
+    })
+}
+
+fn snapshot(sent: u64, done: u64, replies: u64, open: u64) -> ProgressSnapshot {
+    ProgressSnapshot {
+        sent,
+        done,
+        replies,
+        open,
+    }
+}
+
+/// Runs a real scan; returns the findings, sorted.
+async fn scan(engine: &ConnectEngine, plan: &ScanPlan, progress: &Progress) -> Vec<Finding> {
+    let (tx, mut rx) = mpsc::channel(4);
+    let collect = tokio::spawn(async move {
+        let mut found = Vec::new();
+        while let Some(finding) = rx.recv().await {
+            found.push(finding);
+        }
+        found
+    });
+    engine
+        .run(plan, progress, tx, CancellationToken::new())
+        .await;
+    let mut found = collect.await.unwrap();
+    found.sort_by_key(|f| (f.ip, f.port));
+    found
+}
+
+/// Listeners that accept and drop connections until the test ends.
+async fn listen(addrs: &[&str]) -> Vec<SocketAddrV4> {
+    let mut bound = Vec::new();
+    for addr in addrs {
+        let listener = TcpListener::bind(format!("{addr}:0")).await.unwrap();
+        let SocketAddr::V4(local) = listener.local_addr().unwrap() else {
+            unreachable!()
+        };
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                drop(stream);
+            }
+        });
+        bound.push(local);
+    }
+    bound
+}
+
+/// A loopback port nothing listens on (bound, then released).
+async fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn reports_exactly_the_open_loopback_ports() {
+    let open = listen(&["127.0.0.1", "127.0.0.1", "127.0.0.1"]).await;
+    let mut ports: Vec<u16> = open.iter().map(|a| a.port()).collect();
+    ports.push(closed_port().await);
+    ports.push(closed_port().await);
+    let plan = plan("127.0.0.1", &ports);
+    let progress = Progress::default();
+
+    let found = scan(&engine(4, 1, 0), &plan, &progress).await;
+
+    let mut want: Vec<u16> = open.iter().map(|a| a.port()).collect();
+    want.sort_unstable();
+    assert_eq!(found.iter().map(|f| f.port).collect::<Vec<_>>(), want);
+    for finding in &found {
+        assert_eq!(finding.ip, Ipv4Addr::LOCALHOST);
+        assert_eq!(
+            (finding.proto, finding.state),
+            (Proto::Tcp, PortState::Open)
+        );
+        assert!(finding.rtt < Duration::from_millis(500));
+    }
+    assert_eq!(progress.snapshot(), snapshot(5, 5, 5, 3));
+}
+
+#[tokio::test]
+async fn scans_several_loopback_hosts() {
+    let open = listen(&["127.0.0.2", "127.0.0.3"]).await;
+    let ports: Vec<u16> = open.iter().map(|a| a.port()).collect();
+    let plan = plan("127.0.0.1-4", &ports);
+    let progress = Progress::default();
+
+    let found = scan(&engine(16, 0, 0), &plan, &progress).await;
+
+    let got: HashSet<SocketAddrV4> = found
+        .iter()
+        .map(|f| SocketAddrV4::new(f.ip, f.port))
+        .collect();
+    assert_eq!(got, open.iter().copied().collect());
+    let pairs = plan.len();
+    assert_eq!(
+        progress.snapshot(),
+        snapshot(pairs, pairs, pairs, open.len() as u64)
+    );
+}
+
+/// Stands in for the network: `script(addr, call)` decides each attempt's outcome (calls
+/// count from 1 per address); silence takes the whole timeout.
+fn fake(
+    script: impl Fn(SocketAddrV4, u32) -> Attempt + Send + 'static,
+) -> impl Fn(SocketAddrV4, Duration) -> std::future::Ready<Attempt> {
+    let calls = Mutex::new(HashMap::<SocketAddrV4, u32>::new());
+    move |addr, _timeout| {
+        let mut calls = calls.lock().unwrap();
+        let call = calls.entry(addr).or_default();
+        *call += 1;
+        std::future::ready(script(addr, *call))
+    }
+}
+
+/// Runs `engine` over `plan` with `attempt`; returns the open ports found.
+async fn fake_scan<A, F>(
+    engine: &ConnectEngine,
+    plan: &ScanPlan,
+    progress: &Progress,
+    attempt: A,
+) -> Vec<u16>
+where
+    A: Fn(SocketAddrV4, Duration) -> F,
+    F: Future<Output = Attempt> + Send + 'static,
+{
+    let (tx, mut rx) = mpsc::channel(1024);
+    engine
+        .run_with(plan, progress, &tx, &CancellationToken::new(), attempt)
+        .await;
+    drop(tx);
+    let mut ports = Vec::new();
+    while let Some(finding) = rx.recv().await {
+        ports.push(finding.port);
+    }
+    ports.sort_unstable();
+    ports
+}
+
+#[tokio::test(start_paused = true)]
+async fn silence_is_retried_then_filtered() {
+    // Port 1 never answers, port 2 answers the second attempt, port 3 resets.
+    let script = |addr: SocketAddrV4, call| match (addr.port(), call) {
+        (2, 2..) => Attempt::Open(Duration::from_millis(3)),
+        (3, _) => Attempt::Closed,
+        _ => Attempt::Silent,
+    };
+    let cases = [
+        // (retries, open ports, progress)
+        (0, vec![], snapshot(3, 3, 1, 0)),
+        (1, vec![2], snapshot(5, 3, 2, 1)),
+        (3, vec![2], snapshot(7, 3, 2, 1)),
+    ];
+    for (retries, want, counters) in cases {
+        let plan = plan("127.0.0.1", &[1, 2, 3]);
+        let progress = Progress::default();
+        let found = fake_scan(&engine(8, retries, 0), &plan, &progress, fake(script)).await;
+        assert_eq!(found, want, "retries {retries}");
+        assert_eq!(progress.snapshot(), counters, "retries {retries}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn exhaustion_pauses_and_retries_at_no_retry_cost() {
+    let script = |addr: SocketAddrV4, call| match (addr.port(), call) {
+        (1, 1..=3) => Attempt::Exhausted(libc::EMFILE),
+        (1, _) => Attempt::Open(Duration::ZERO),
+        _ => Attempt::Closed,
+    };
+    let plan = plan("127.0.0.1", &[1, 2]);
+    let progress = Progress::default();
+    let start = Instant::now();
+
+    let found = fake_scan(&engine(1, 0, 0), &plan, &progress, fake(script)).await;
+
+    assert_eq!(found, [1]);
+    assert_eq!(progress.snapshot(), snapshot(2, 2, 2, 1));
+    assert!(
+        start.elapsed() >= EXHAUSTION_BACKOFF * 3,
+        "paused {:?}",
+        start.elapsed()
+    );
+}
+
+/// Counts live attempt futures, to see that a stopped scan drops them.
+struct Live(Arc<AtomicUsize>);
+
+impl Live {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(count))
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_stops_promptly_and_aborts_attempts() {
+    let live = Arc::new(AtomicUsize::new(0));
+    let attempt = {
+        let live = Arc::clone(&live);
+        move |_addr, _timeout| {
+            let guard = Live::new(&live);
+            async move {
+                std::future::pending::<()>().await;
+                drop(guard);
+                Attempt::Closed
+            }
+        }
+    };
+    let plan = plan("127.0.0.0/28", &[80]);
+    let progress = Progress::default();
+    let (tx, _rx) = mpsc::channel(8);
+    let cancel = CancellationToken::new();
+    let engine = engine(3, 0, 0);
+    let stop = {
+        let cancel = cancel.clone();
+        async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            cancel.cancel();
+        }
+    };
+    let start = Instant::now();
+
+    tokio::join!(
+        engine.run_with(&plan, &progress, &tx, &cancel, attempt),
+        stop
+    );
+
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(1),
+        "returns as soon as cancelled"
+    );
+    assert_eq!(progress.snapshot(), snapshot(3, 0, 0, 0));
+    assert_eq!(
+        live.load(Ordering::SeqCst),
+        0,
+        "in-flight attempts were dropped"
+    );
+    assert_eq!(
+        engine.slots.available_permits(),
+        3,
+        "and their permits returned"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_closed_findings_channel_stops_the_scan() {
+    let plan = plan("127.0.0.0/24", &[80]);
+    let open = |_addr, _call| Attempt::Open(Duration::ZERO);
+
+    let progress = Progress::default();
+    let (tx, rx) = mpsc::channel(8);
+    drop(rx);
+    engine(1, 0, 0)
+        .run_with(&plan, &progress, &tx, &CancellationToken::new(), fake(open))
+        .await;
+    assert_eq!(progress.snapshot().sent, 0);
+
+    // The receiver goes away after the first finding.
+    let progress = Progress::default();
+    let (tx, mut rx) = mpsc::channel(1);
+    let receive_one = async move {
+        rx.recv().await.unwrap();
+    };
+    let (engine, cancel) = (engine(1, 0, 0), CancellationToken::new());
+    let run = engine.run_with(&plan, &progress, &tx, &cancel, fake(open));
+    tokio::join!(run, receive_one);
+    assert!(progress.snapshot().sent < 10, "{:?}", progress.snapshot());
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrency_is_bounded_and_shared_by_clones() {
+    let inflight = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let attempt = || {
+        let (inflight, peak) = (Arc::clone(&inflight), Arc::clone(&peak));
+        move |_addr, _timeout| {
+            let now = inflight.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            let inflight = Arc::clone(&inflight);
+            async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                inflight.fetch_sub(1, Ordering::SeqCst);
+                Attempt::Closed
+            }
+        }
+    };
+    let engine = engine(3, 0, 0);
+    let clone = engine.clone();
+    let (a, b) = (plan("127.0.0.0/27", &[22]), plan("127.0.1.0/27", &[22]));
+    let (pa, pb) = (Progress::default(), Progress::default());
+
+    tokio::join!(
+        fake_scan(&engine, &a, &pa, attempt()),
+        fake_scan(&clone, &b, &pb, attempt())
+    );
+
+    assert_eq!(peak.load(Ordering::SeqCst), 3);
+    assert_eq!(pa.snapshot(), snapshot(32, 32, 32, 0));
+    assert_eq!(pb.snapshot(), snapshot(32, 32, 32, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_rate_paces_attempts() {
+    let plan = plan("127.0.0.0/23", &[22]);
+    let progress = Progress::default();
+    let start = Instant::now();
+    fake_scan(
+        &engine(64, 0, 1_000),
+        &plan,
+        &progress,
+        fake(|_, _| Attempt::Closed),
+    )
+    .await;
+    let elapsed = start.elapsed().as_secs_f64();
+    // 512 probes at 1000/s, the first 4 as a burst.
+    assert!((0.500..=0.515).contains(&elapsed), "{elapsed}s");
+    assert_eq!(progress.snapshot(), snapshot(512, 512, 512, 0));
+}
+
+#[test]
+fn errors_are_sorted_by_what_they_say_about_the_target() {
+    let cases = [
+        (libc::ECONNREFUSED, Attempt::Closed),
+        (libc::ECONNRESET, Attempt::Closed),
+        (libc::EHOSTUNREACH, Attempt::Silent),
+        (libc::ENETUNREACH, Attempt::Silent),
+        (libc::ETIMEDOUT, Attempt::Silent),
+        (libc::EACCES, Attempt::Silent),
+        (libc::EPERM, Attempt::Silent),
+        (libc::EMFILE, Attempt::Exhausted(libc::EMFILE)),
+        (libc::ENFILE, Attempt::Exhausted(libc::ENFILE)),
+        (libc::EADDRNOTAVAIL, Attempt::Exhausted(libc::EADDRNOTAVAIL)),
+        (libc::ENOBUFS, Attempt::Exhausted(libc::ENOBUFS)),
+        (libc::ENOMEM, Attempt::Exhausted(libc::ENOMEM)),
+    ];
+    for (errno, want) in cases {
+        assert_eq!(
+            classify(&io::Error::from_raw_os_error(errno)),
+            want,
+            "errno {errno}"
+        );
+    }
+    assert_eq!(classify(&io::Error::other("no errno")), Attempt::Silent);
+}
+
+#[test]
+fn zero_concurrency_means_one() {
+    let engine = ConnectEngine::new(ConnectConfig {
+        concurrency: 0,
+        ..Default::default()
+    });
+    assert_eq!(engine.slots.available_permits(), 1);
+    assert_eq!(engine.config().concurrency, 0);
+}
