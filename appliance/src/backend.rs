@@ -6,12 +6,14 @@ use std::sync::Arc;
 use actix::Addr;
 use sonde_scanner::{MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, TargetSet};
 use sonde_web::api::{
-    Health, HostDetail, HostQuery, HostSummary, Page, ScanCreated, ScanRequest, ScanStatus, ScanView,
-    ServiceCount,
+    Health, HostDetail, HostQuery, HostSummary, Page, ScanCreated, ScanRequest, ScanStatus,
+    ScanView, ServiceCount,
 };
 use sonde_web::{ApiError, Backend, Caller, Subscription};
 
-use crate::actors::{CancelOutcome, CancelScan, CreateScan, EventBus, Persister, ScanJob, StartScan, Supervisor};
+use crate::actors::{
+    CancelOutcome, CancelScan, CreateScan, EventBus, Persister, ScanJob, StartScan, Supervisor,
+};
 use crate::config::ScanSettings;
 use crate::store::{HostFilter, NewScan, Store, StoreError};
 
@@ -56,13 +58,18 @@ impl Backend for ApplianceBackend {
         Ok(self.store.authenticate(token).await?)
     }
 
-    async fn start_scan(&self, caller: &Caller, request: ScanRequest) -> Result<ScanCreated, ApiError> {
+    async fn start_scan(
+        &self,
+        caller: &Caller,
+        request: ScanRequest,
+    ) -> Result<ScanCreated, ApiError> {
         let specs = request.targets.clone();
         let exclude = request.exclude.clone();
         // Hostnames resolve with the system resolver, which blocks: keep it off the workers.
         let (targets, extra) = actix_web::web::block(move || {
             let targets = TargetSet::parse(&specs)?;
-            let extra = if exclude.is_empty() { TargetSet::default() } else { TargetSet::parse(&exclude)? };
+            let extra =
+                if exclude.is_empty() { TargetSet::default() } else { TargetSet::parse(&exclude)? };
             Ok::<_, sonde_scanner::TargetError>((targets, extra))
         })
         .await
@@ -125,7 +132,10 @@ impl Backend for ApplianceBackend {
     async fn cancel_scan(&self, caller: &Caller, id: i64) -> Result<ScanView, ApiError> {
         let scan = self.scan(id).await?;
         if scan.status.is_final() {
-            return Err(ApiError::Conflict(format!("scan {id} is already {}", scan.status.as_str())));
+            return Err(ApiError::Conflict(format!(
+                "scan {id} is already {}",
+                scan.status.as_str()
+            )));
         }
         match self.supervisor.send(CancelScan { scan_id: id }).await.map_err(mailbox)? {
             CancelOutcome::Cancelling => {
@@ -166,7 +176,8 @@ impl Backend for ApplianceBackend {
 
 /// `10.0.0.0/24` (or a bare address) as an inclusive range. No DNS: a filter is not a target.
 fn parse_subnet(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), ApiError> {
-    let bad = || ApiError::BadRequest(format!("subnet `{text}` is not an IPv4 CIDR like 10.0.0.0/24"));
+    let bad =
+        || ApiError::BadRequest(format!("subnet `{text}` is not an IPv4 CIDR like 10.0.0.0/24"));
     let (addr, len) = text.split_once('/').unwrap_or((text, "32"));
     let addr: Ipv4Addr = addr.trim().parse().map_err(|_| bad())?;
     let len: u32 = len.trim().parse().map_err(|_| bad())?;

@@ -20,7 +20,9 @@ pub struct Cli {
 }
 
 /// nmap and masscan spell the target-file flag `-iL`, which no single-letter flag can be.
-pub fn normalize_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+pub fn normalize_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
     args.into_iter().map(|a| if a == "-iL" { "--input-list".into() } else { a }).collect()
 }
 
@@ -171,11 +173,32 @@ mod tests {
 
     #[test]
     fn scan_accepts_the_documented_flags() {
-        let cli = Cli::try_parse_from(normalize_args([
-            "sonde", "scan", "10.0.0.0/24", "-p", "22,80", "--exclude", "10.0.0.5,10.0.0.6",
-            "-iL", "t.txt", "--engine", "connect", "--rate", "500", "--timeout", "300",
-            "--retries", "2", "--seed", "7", "-o", "ndjson",
-        ].map(Into::into)))
+        let cli = Cli::try_parse_from(normalize_args(
+            [
+                "sonde",
+                "scan",
+                "10.0.0.0/24",
+                "-p",
+                "22,80",
+                "--exclude",
+                "10.0.0.5,10.0.0.6",
+                "-iL",
+                "t.txt",
+                "--engine",
+                "connect",
+                "--rate",
+                "500",
+                "--timeout",
+                "300",
+                "--retries",
+                "2",
+                "--seed",
+                "7",
+                "-o",
+                "ndjson",
+            ]
+            .map(Into::into),
+        ))
         .unwrap();
         let Command::Scan(a) = cli.command else { panic!("not scan") };
         assert_eq!(a.targets, ["10.0.0.0/24"]);

@@ -128,9 +128,8 @@ pub struct Overrides {
 impl Config {
     /// Reads and parses a config file. Errors name the file, line and column.
     pub fn load(path: &Path) -> Result<Self, UsageError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            UsageError::new(format!("cannot read config {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| UsageError::new(format!("cannot read config {}: {e}", path.display())))?;
         Self::parse(&text, &path.display().to_string())
     }
 
@@ -162,11 +161,8 @@ impl Config {
                 "listen address `{listen_text}` is not ADDRESS:PORT (e.g. 127.0.0.1:8080)"
             ))
         })?;
-        let data_dir = overrides
-            .data_dir
-            .clone()
-            .or(self.server.data_dir)
-            .unwrap_or_else(default_data_dir);
+        let data_dir =
+            overrides.data_dir.clone().or(self.server.data_dir).unwrap_or_else(default_data_dir);
 
         let s = self.scan;
         let rate = s.rate.unwrap_or(10_000);
@@ -181,7 +177,9 @@ impl Config {
         }
         let retries = s.retries.unwrap_or(1);
         if retries > 10 {
-            return Err(UsageError::new(format!("scan.retries = {retries} is too many: use 0 to 10")));
+            return Err(UsageError::new(format!(
+                "scan.retries = {retries} is too many: use 0 to 10"
+            )));
         }
         let concurrency = s.concurrency.unwrap_or(1024);
         if !(1..=65_536).contains(&concurrency) {
@@ -190,14 +188,16 @@ impl Config {
             )));
         }
         let ports = match &s.ports {
-            Some(spec) => PortList::parse(spec)
-                .map_err(|e| UsageError::new(format!("scan.ports: {e}")))?,
+            Some(spec) => {
+                PortList::parse(spec).map_err(|e| UsageError::new(format!("scan.ports: {e}")))?
+            }
             None => PortList::top(100).map_err(|e| UsageError::new(e.to_string()))?,
         };
         let mut excludes = if s.exclude.is_empty() {
             TargetSet::default()
         } else {
-            TargetSet::parse(&s.exclude).map_err(|e| UsageError::new(format!("scan.exclude: {e}")))?
+            TargetSet::parse(&s.exclude)
+                .map_err(|e| UsageError::new(format!("scan.exclude: {e}")))?
         };
         if s.default_excludes.unwrap_or(true) {
             excludes = excludes.union(&default_excludes());
@@ -281,7 +281,8 @@ mod tests {
 
     #[test]
     fn overrides_win_over_the_file() {
-        let c = Config::parse("[server]\nlisten = \"127.0.0.1:9000\"\ndata_dir = \"/a\"\n", "t").unwrap();
+        let c = Config::parse("[server]\nlisten = \"127.0.0.1:9000\"\ndata_dir = \"/a\"\n", "t")
+            .unwrap();
         let s = c
             .validate(&Overrides {
                 listen: Some("127.0.0.2:9001".into()),

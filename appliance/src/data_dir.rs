@@ -38,12 +38,18 @@ pub fn prepare(dir: &Path) -> Result<(), UsageError> {
 pub fn lock(dir: &Path) -> Result<DataDirLock, UsageError> {
     prepare(dir)?;
     let path = dir.join(LOCK_FILE);
-    let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| {
-        UsageError::new(format!(
-            "cannot write in the data directory {}: {e}; choose a writable one with --data-dir",
-            dir.display()
-        ))
-    })?;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| {
+            UsageError::new(format!(
+                "cannot write in the data directory {}: {e}; choose a writable one with --data-dir",
+                dir.display()
+            ))
+        })?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
@@ -61,9 +67,10 @@ pub fn lock(dir: &Path) -> Result<DataDirLock, UsageError> {
         }
     }
     // The pid is only a hint for the message above; a failure to write it changes nothing.
-    let _ = file.set_len(0).and_then(|()| file.seek(SeekFrom::Start(0))).and_then(|_| {
-        write!(file, "{}", std::process::id())
-    });
+    let _ = file
+        .set_len(0)
+        .and_then(|()| file.seek(SeekFrom::Start(0)))
+        .and_then(|_| write!(file, "{}", std::process::id()));
     Ok(DataDirLock { _file: file, path: dir.to_path_buf() })
 }
 

@@ -74,7 +74,9 @@ fn stop_on_panic() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         default(info);
-        eprintln!("sonde: internal error: a component panicked; stopping (exit 101). Please report this.");
+        eprintln!(
+            "sonde: internal error: a component panicked; stopping (exit 101). Please report this."
+        );
         std::process::exit(101);
     }));
 }

@@ -86,7 +86,9 @@ impl<W: Write> Printer<W> {
                 serde_json::to_writer(&mut self.out, &row)?;
                 writeln!(self.out)?;
             }
-            OutputFormat::Csv => writeln!(self.out, "{},{},tcp,open,{}", row.ip, row.port, row.rtt_ms)?,
+            OutputFormat::Csv => {
+                writeln!(self.out, "{},{},tcp,open,{}", row.ip, row.port, row.rtt_ms)?
+            }
             OutputFormat::Json | OutputFormat::Table => self.rows.push(row),
         }
         Ok(())
@@ -107,7 +109,10 @@ impl<W: Write> Printer<W> {
                     scan: &'a ScanSummary,
                     results: &'a [Row],
                 }
-                serde_json::to_writer_pretty(&mut self.out, &Document { scan: summary, results: &self.rows })?;
+                serde_json::to_writer_pretty(
+                    &mut self.out,
+                    &Document { scan: summary, results: &self.rows },
+                )?;
                 writeln!(self.out)?;
             }
             OutputFormat::Table => write_table(&mut self.out, &self.rows)?,
@@ -122,13 +127,21 @@ fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
         return writeln!(out, "No open ports found.");
     }
     let identifier = Identifier::builtin();
-    writeln!(out, "{:<15}  {:>5}  {:<5}  {:<5}  {:>9}  SERVICE", "HOST", "PORT", "PROTO", "STATE", "RTT")?;
+    writeln!(
+        out,
+        "{:<15}  {:>5}  {:<5}  {:<5}  {:>9}  SERVICE",
+        "HOST", "PORT", "PROTO", "STATE", "RTT"
+    )?;
     for r in rows {
         let service = identifier
             .identify(&Observation { port: r.port, banner: None })
             .map_or("-", |m| m.service);
         let rtt = format!("{:.1}ms", r.rtt_ms);
-        writeln!(out, "{:<15}  {:>5}  {:<5}  {:<5}  {:>9}  {}", r.ip, r.port, "tcp", "open", rtt, service)?;
+        writeln!(
+            out,
+            "{:<15}  {:>5}  {:<5}  {:<5}  {:>9}  {}",
+            r.ip, r.port, "tcp", "open", rtt, service
+        )?;
     }
     Ok(())
 }
@@ -148,7 +161,13 @@ mod tests {
     use super::*;
 
     fn finding(ip: [u8; 4], port: u16) -> Finding {
-        Finding { ip: ip.into(), port, proto: Proto::Tcp, state: PortState::Open, rtt: Duration::from_micros(212) }
+        Finding {
+            ip: ip.into(),
+            port,
+            proto: Proto::Tcp,
+            state: PortState::Open,
+            rtt: Duration::from_micros(212),
+        }
     }
 
     fn summary() -> ScanSummary {
@@ -178,7 +197,10 @@ mod tests {
     #[test]
     fn ndjson_is_one_object_per_port() {
         let out = print(OutputFormat::Ndjson, &[finding([127, 0, 0, 1], 8080)]);
-        assert_eq!(out, "{\"ip\":\"127.0.0.1\",\"port\":8080,\"proto\":\"tcp\",\"state\":\"open\",\"rtt_ms\":0.212}\n");
+        assert_eq!(
+            out,
+            "{\"ip\":\"127.0.0.1\",\"port\":8080,\"proto\":\"tcp\",\"state\":\"open\",\"rtt_ms\":0.212}\n"
+        );
     }
 
     #[test]
@@ -189,9 +211,17 @@ mod tests {
 
     #[test]
     fn json_is_one_sorted_document() {
-        let out = print(OutputFormat::Json, &[finding([10, 0, 0, 2], 80), finding([10, 0, 0, 1], 443), finding([10, 0, 0, 1], 22)]);
+        let out = print(
+            OutputFormat::Json,
+            &[finding([10, 0, 0, 2], 80), finding([10, 0, 0, 1], 443), finding([10, 0, 0, 1], 22)],
+        );
         let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
-        let ports: Vec<_> = doc["results"].as_array().unwrap().iter().map(|r| r["port"].as_u64().unwrap()).collect();
+        let ports: Vec<_> = doc["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["port"].as_u64().unwrap())
+            .collect();
         assert_eq!(ports, vec![22, 443, 80]);
         assert_eq!(doc["scan"]["engine"], "connect");
     }

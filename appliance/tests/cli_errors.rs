@@ -7,18 +7,8 @@ use crate::util::sonde::{Outcome, sonde};
 
 /// Asserts the usage-error contract and that the message names `names` (case-insensitive).
 fn assert_usage_error(out: &Outcome, names: &str) {
-    assert_eq!(
-        out.code,
-        Some(2),
-        "`{}` should exit 2\n{}",
-        out.command,
-        out.transcript()
-    );
-    let lines: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
+    assert_eq!(out.code, Some(2), "`{}` should exit 2\n{}", out.command, out.transcript());
+    let lines: Vec<&str> = out.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(
         lines.len(),
         1,
@@ -59,19 +49,13 @@ fn scan_without_targets_is_a_usage_error() {
 fn unknown_config_key_is_a_usage_error() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let config = dir.path().join("sonde.toml");
-    std::fs::write(
-        &config,
-        "[server]\nlisten = \"127.0.0.1:8080\"\nbogus = 1\n",
-    )
-    .expect("write the config");
+    std::fs::write(&config, "[server]\nlisten = \"127.0.0.1:8080\"\nbogus = 1\n")
+        .expect("write the config");
     let path = config.to_str().expect("UTF-8 temporary path");
     assert_usage_error(&sonde(&["validate", "--config", path]), "bogus");
 }
 
 #[test]
 fn unwritable_data_dir_is_a_usage_error() {
-    assert_usage_error(
-        &sonde(&["serve", "--data-dir", "/proc/sonde-nope"]),
-        "/proc/sonde-nope",
-    );
+    assert_usage_error(&sonde(&["serve", "--data-dir", "/proc/sonde-nope"]), "/proc/sonde-nope");
 }

@@ -28,22 +28,15 @@ fn open_pairs() -> BTreeSet<(Ipv4Addr, u16)> {
     let mut rng = SplitMix64(0x5EED_0001);
     let mut hosts: Vec<Ipv4Addr> = Vec::new();
     while hosts.len() < HOSTS_WITH_OPEN_PORTS {
-        let third = if hosts.len() < HOSTS_IN_EXCLUDED {
-            20
-        } else {
-            16 + rng.below(16) as u8
-        };
+        let third = if hosts.len() < HOSTS_IN_EXCLUDED { 20 } else { 16 + rng.below(16) as u8 };
         // Never .0 or .255: some scanners skip those by default.
         let host = Ipv4Addr::new(10, 77, third, 1 + rng.below(254) as u8);
         if !hosts.contains(&host) {
             hosts.push(host);
         }
     }
-    let mut pairs: BTreeSet<(Ipv4Addr, u16)> = hosts
-        .iter()
-        .enumerate()
-        .map(|(i, &h)| (h, PORTS[i % PORTS.len()]))
-        .collect();
+    let mut pairs: BTreeSet<(Ipv4Addr, u16)> =
+        hosts.iter().enumerate().map(|(i, &h)| (h, PORTS[i % PORTS.len()])).collect();
     while pairs.len() < OPEN_PAIRS {
         let host = hosts[rng.below(hosts.len() as u64) as usize];
         pairs.insert((host, PORTS[rng.below(PORTS.len() as u64) as usize]));
@@ -99,10 +92,7 @@ fn lab_connect_scan_matches_ground_truth_needs_root_netns() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let open_file = dir.path().join("open.txt");
     let pairs = open_pairs();
-    let lines: String = pairs
-        .iter()
-        .map(|(ip, port)| format!("{ip}:{port}\n"))
-        .collect();
+    let lines: String = pairs.iter().map(|(ip, port)| format!("{ip}:{port}\n")).collect();
     std::fs::write(&open_file, lines).expect("write the open pairs");
 
     let lab = Lab::up(&LabOptions {
@@ -112,11 +102,7 @@ fn lab_connect_scan_matches_ground_truth_needs_root_netns() {
         exclude: Some(EXCLUDED.into()),
     });
     let truth = lab.truth();
-    assert_eq!(
-        truth,
-        show(&pairs),
-        "the harness's ground truth differs from the open file"
-    );
+    assert_eq!(truth, show(&pairs), "the harness's ground truth differs from the open file");
 
     // The whole lab: exactly the open pairs, and every pair probed.
     let before = lab.counters();
@@ -147,18 +133,12 @@ fn lab_connect_scan_matches_ground_truth_needs_root_netns() {
         .filter(|(ip, _)| !in_excluded(*ip))
         .map(|(ip, port)| format!("{ip}:{port}"))
         .collect();
-    assert!(
-        want.len() < truth.len(),
-        "the excluded /24 holds no open pairs; fix the test"
-    );
+    assert!(want.len() < truth.len(), "the excluded /24 holds no open pairs; fix the test");
     let before = lab.counters();
     let out = lab.exec(SCAN_LIMIT_SECS, &scan_command(&["--exclude", EXCLUDED]));
     out.assert_success();
     let seen = delta(&before, &lab.counters());
-    assert_eq!(
-        seen["excluded"], 0,
-        "packets reached the excluded range {EXCLUDED}: {seen:?}"
-    );
+    assert_eq!(seen["excluded"], 0, "packets reached the excluded range {EXCLUDED}: {seen:?}");
     let found = open_pairs_from_ndjson(&out.stdout);
     let leaked: Vec<_> = found.iter().filter(|(ip, _)| in_excluded(*ip)).collect();
     assert!(leaked.is_empty(), "excluded hosts reported: {leaked:?}");

@@ -26,26 +26,17 @@ fn open_pairs_from_json(stdout: &str) -> BTreeSet<Pair> {
 
 fn open_pairs_from_csv(stdout: &str) -> BTreeSet<Pair> {
     let mut lines = stdout.lines().filter(|l| !l.trim().is_empty());
-    assert_eq!(
-        lines.next(),
-        Some("ip,port,proto,state,rtt_ms"),
-        "-o csv header:\n{stdout}"
-    );
+    assert_eq!(lines.next(), Some("ip,port,proto,state,rtt_ms"), "-o csv header:\n{stdout}");
     lines
         .filter_map(|line| {
             let fields: Vec<&str> = line.split(',').collect();
             let [ip, port, proto, state, rtt] = fields[..] else {
                 panic!("-o csv row without 5 fields: {line}");
             };
-            let ip: Ipv4Addr = ip
-                .parse()
-                .unwrap_or_else(|_| panic!("bad ip in csv row: {line}"));
-            let port: u16 = port
-                .parse()
-                .unwrap_or_else(|_| panic!("bad port in csv row: {line}"));
+            let ip: Ipv4Addr = ip.parse().unwrap_or_else(|_| panic!("bad ip in csv row: {line}"));
+            let port: u16 = port.parse().unwrap_or_else(|_| panic!("bad port in csv row: {line}"));
             assert_eq!(proto, "tcp", "csv row: {line}");
-            rtt.parse::<f64>()
-                .unwrap_or_else(|_| panic!("bad rtt_ms in csv row: {line}"));
+            rtt.parse::<f64>().unwrap_or_else(|_| panic!("bad rtt_ms in csv row: {line}"));
             (state == "open").then_some((ip, port))
         })
         .collect()
@@ -56,9 +47,8 @@ fn open_pairs_from_csv(stdout: &str) -> BTreeSet<Pair> {
 fn open_pairs_from_table(stdout: &str, ports: &[u16]) -> BTreeSet<Pair> {
     let mut found = BTreeSet::new();
     for line in stdout.lines() {
-        let tokens: Vec<&str> = line
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
-            .collect();
+        let tokens: Vec<&str> =
+            line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')).collect();
         let lower = line.to_lowercase();
         if !tokens.contains(&"127.0.0.1") || lower.contains("closed") || lower.contains("filtered")
         {
@@ -78,10 +68,8 @@ fn loopback_scan_formats() {
     // Bound listeners complete the handshake from their backlog; no accept loop needed.
     let first = TcpListener::bind((LOOPBACK, 0)).expect("bind 127.0.0.1:0");
     let second = TcpListener::bind((LOOPBACK, 0)).expect("bind 127.0.0.1:0");
-    let open = [
-        first.local_addr().expect("addr").port(),
-        second.local_addr().expect("addr").port(),
-    ];
+    let open =
+        [first.local_addr().expect("addr").port(), second.local_addr().expect("addr").port()];
     let closed = closed_port();
     let ports = [open[0], open[1], closed];
     let spec = format!("{},{},{}", ports[0], ports[1], ports[2]);
@@ -89,16 +77,7 @@ fn loopback_scan_formats() {
 
     let mut failures = Vec::new();
     for format in ["ndjson", "json", "csv", "table"] {
-        let out = sonde(&[
-            "scan",
-            "127.0.0.1",
-            "-p",
-            &spec,
-            "--engine",
-            "connect",
-            "-o",
-            format,
-        ]);
+        let out = sonde(&["scan", "127.0.0.1", "-p", &spec, "--engine", "connect", "-o", format]);
         out.assert_success();
         let found = match format {
             "ndjson" => open_pairs_from_ndjson(&out.stdout),

@@ -108,7 +108,11 @@ fn post(base: &str, path: &str, token: &str, body: &Value) -> (u16, Value) {
 }
 
 /// Reads the event stream on a thread and hands over `(id, event, data)` triples.
-fn events(base: &str, token: &str, last_event_id: Option<u64>) -> mpsc::Receiver<(u64, String, Value)> {
+fn events(
+    base: &str,
+    token: &str,
+    last_event_id: Option<u64>,
+) -> mpsc::Receiver<(u64, String, Value)> {
     let (tx, rx) = mpsc::channel();
     let mut req = agent()
         .get(format!("{base}/api/v1/events"))
@@ -146,7 +150,8 @@ fn listeners() -> (u16, u16, u16) {
     let ssh = TcpListener::bind("127.0.0.1:0").unwrap();
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let closed = free_port();
-    let (ssh_port, silent_port) = (ssh.local_addr().unwrap().port(), silent.local_addr().unwrap().port());
+    let (ssh_port, silent_port) =
+        (ssh.local_addr().unwrap().port(), silent.local_addr().unwrap().port());
     thread::spawn(move || {
         for mut conn in ssh.incoming().flatten() {
             let _ = conn.write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n");
@@ -272,7 +277,8 @@ fn serve_scans_over_rest_streams_events_and_keeps_results_across_restart() {
     serve.stop();
     let serve = Serve::start(dir.path());
     check_results(&serve.base);
-    let (status, body) = post(&serve.base, &format!("/api/v1/scans/{id}/cancel"), &token, &json!({}));
+    let (status, body) =
+        post(&serve.base, &format!("/api/v1/scans/{id}/cancel"), &token, &json!({}));
     assert_eq!(status, 409, "a completed scan cannot be cancelled: {body}");
 }
 

@@ -1,5 +1,7 @@
 //! Integration tests of the `sonde` binary: one test binary that indexes its modules (as
-//! ripgrep's `tests/tests.rs` does), so the crate links once and helpers live in `util`.
+//! ripgrep's `tests/tests.rs` does), so the crate links once and helpers live in `util`. Like
+//! ripgrep, `appliance/Cargo.toml` turns off test auto-discovery and names this file:
+//! `autotests = false` and `[[test]] name = "integration" path = "tests/tests.rs"`.
 //!
 //! Tests whose names end in `_needs_root_netns` build a sealed lab of network namespaces with
 //! `benches/lab/sonde-lab`; they need root and `ip netns`, and fail (never skip) without them.
@@ -9,3 +11,4 @@ mod util;
 mod cli_errors;
 mod lab_scan;
 mod loopback_scan;
+mod serve_api;

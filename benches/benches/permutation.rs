@@ -13,10 +13,8 @@ use sonde_scanner::{Pacer, Permutation, PortList, ScanPlan, TargetSet, default_e
 const BATCH: u64 = 4096;
 
 /// The two domains the figures are quoted for: (name, targets, ports).
-const DOMAINS: [(&str, &str, &str); 2] = [
-    ("slash8_x3", "10.0.0.0/8", "22,80,443"),
-    ("slash16_x1000", "10.20.0.0/16", "top1000"),
-];
+const DOMAINS: [(&str, &str, &str); 2] =
+    [("slash8_x3", "10.0.0.0/8", "22,80,443"), ("slash16_x1000", "10.20.0.0/16", "top1000")];
 
 fn plan(targets: &str, ports: &str) -> ScanPlan {
     let targets = TargetSet::parse(&[targets.to_string()]).expect("valid targets");
@@ -64,17 +62,11 @@ fn targets(c: &mut Criterion) {
     let mut group = c.benchmark_group("targets");
     group.throughput(Throughput::Elements(specs.len() as u64));
     group.bench_function("parse_and_exclude", |b| {
-        b.iter(|| {
-            TargetSet::parse(black_box(&specs))
-                .expect("valid")
-                .exclude(&excludes)
-        })
+        b.iter(|| TargetSet::parse(black_box(&specs)).expect("valid").exclude(&excludes))
     });
 
     let scattered = TargetSet::parse(
-        &(0..1024)
-            .map(|i| format!("10.{}.{}.1-9", i / 256, i % 256))
-            .collect::<Vec<_>>(),
+        &(0..1024).map(|i| format!("10.{}.{}.1-9", i / 256, i % 256)).collect::<Vec<_>>(),
     )
     .expect("valid targets");
     group.throughput(Throughput::Elements(BATCH));
@@ -82,9 +74,8 @@ fn targets(c: &mut Criterion) {
         let step = (set.len() / BATCH).max(1);
         group.bench_with_input(BenchmarkId::new("nth", name), set, |b, set| {
             b.iter(|| {
-                (0..BATCH).fold(0u32, |acc, i| {
-                    acc ^ set.nth(black_box(i * step)).map_or(0, u32::from)
-                })
+                (0..BATCH)
+                    .fold(0u32, |acc, i| acc ^ set.nth(black_box(i * step)).map_or(0, u32::from))
             })
         });
     }

@@ -88,8 +88,8 @@ def parse_ports(text):
 
 
 def host_candidates(prefix):
-    """Addresses a live host may take: not the network/broadcast address of the prefix and not
-    an address ending in .0 or .255, which some scanners skip by default."""
+    """The range live hosts are drawn from: the prefix without its network and broadcast
+    addresses (pick_hosts also skips .0 and .255, which some scanners skip by default)."""
     lo = int(prefix.network_address)
     hi = int(prefix.broadcast_address)
     if prefix.prefixlen < 31:
@@ -111,7 +111,7 @@ def pick_hosts(rng, prefix, count, taken):
             fail(f"cannot place {count} live hosts in {prefix} (too dense)")
         addr = lo + rng.below(span)
         last = addr & 0xFF
-        if (last in (0, 255) and span > 512) or addr in taken:
+        if (last in (0, 255) and prefix.prefixlen < 24) or addr in taken:
             continue
         taken.add(addr)
         chosen.append(addr)

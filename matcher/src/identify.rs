@@ -81,7 +81,8 @@ impl Identifier {
 
 fn identify_banner(banner: &[u8]) -> Option<ServiceMatch> {
     let greeting = GREETINGS.iter().find(|g| banner.starts_with(g.prefix))?;
-    let (product, version) = if greeting.service == "ssh" { ssh_software(banner) } else { (None, None) };
+    let (product, version) =
+        if greeting.service == "ssh" { ssh_software(banner) } else { (None, None) };
     Some(ServiceMatch {
         service: greeting.service,
         product,
@@ -110,15 +111,46 @@ fn ssh_software(banner: &[u8]) -> (Option<String>, Option<String>) {
 mod tests {
     use super::*;
 
+    /// name, port, banner, expected service, product, version.
+    type Case = (
+        &'static str,
+        u16,
+        Option<&'static [u8]>,
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+
     #[test]
     fn identifies_from_tables() {
         let id = Identifier::builtin();
-        let cases: &[(&str, u16, Option<&[u8]>, Option<&str>, Option<&str>, Option<&str>)] = &[
-            ("ssh on its port", 22, Some(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"), Some("ssh"), Some("OpenSSH"), Some("9.2p1")),
-            ("ssh elsewhere", 8022, Some(b"SSH-2.0-dropbear_2022.83\r\n"), Some("ssh"), Some("dropbear"), Some("2022.83")),
+        let cases: &[Case] = &[
+            (
+                "ssh on its port",
+                22,
+                Some(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"),
+                Some("ssh"),
+                Some("OpenSSH"),
+                Some("9.2p1"),
+            ),
+            (
+                "ssh elsewhere",
+                8022,
+                Some(b"SSH-2.0-dropbear_2022.83\r\n"),
+                Some("ssh"),
+                Some("dropbear"),
+                Some("2022.83"),
+            ),
             ("ssh without version", 22, Some(b"SSH-2.0-Go\r\n"), Some("ssh"), Some("Go"), None),
             ("silent http port", 80, None, Some("http"), None, None),
-            ("redis error greeting", 6390, Some(b"-ERR unknown command\r\n"), Some("redis"), None, None),
+            (
+                "redis error greeting",
+                6390,
+                Some(b"-ERR unknown command\r\n"),
+                Some("redis"),
+                None,
+                None,
+            ),
             ("unknown banner, known port", 25, Some(b"\x00\x01garbage"), Some("smtp"), None, None),
             ("nothing known", 40000, Some(b"hello"), None, None, None),
         ];

@@ -22,10 +22,7 @@ pub struct BannerConfig {
 
 impl Default for BannerConfig {
     fn default() -> Self {
-        Self {
-            timeout: Duration::from_millis(1500),
-            max_bytes: 1024,
-        }
+        Self { timeout: Duration::from_millis(1500), max_bytes: 1024 }
     }
 }
 
@@ -39,10 +36,7 @@ pub async fn read_banner(addr: SocketAddr, config: BannerConfig) -> Option<Vec<u
         return None;
     }
     let deadline = Instant::now() + config.timeout;
-    let mut stream = timeout_at(deadline, connect_reset_on_close(addr))
-        .await
-        .ok()?
-        .ok()?;
+    let mut stream = timeout_at(deadline, connect_reset_on_close(addr)).await.ok()?.ok()?;
     let mut banner = vec![0; config.max_bytes];
     let mut len = match timeout_at(deadline, stream.read(&mut banner)).await {
         Ok(Ok(read)) if read > 0 => read,
@@ -93,10 +87,7 @@ mod tests {
     }
 
     fn config(timeout_ms: u64, max_bytes: usize) -> BannerConfig {
-        BannerConfig {
-            timeout: Duration::from_millis(timeout_ms),
-            max_bytes,
-        }
+        BannerConfig { timeout: Duration::from_millis(timeout_ms), max_bytes }
     }
 
     #[tokio::test]
@@ -105,18 +96,10 @@ mod tests {
         let ms = Duration::from_millis;
         let ssh = b"SSH-2.0-OpenSSH_9.6\r\n".to_vec();
         let cases: Vec<(&str, Script, BannerConfig, Option<&[u8]>)> = vec![
-            (
-                "one line",
-                vec![(now, ssh.clone())],
-                config(1000, 1024),
-                Some(&ssh),
-            ),
+            ("one line", vec![(now, ssh.clone())], config(1000, 1024), Some(&ssh)),
             (
                 "a greeting in two writes",
-                vec![
-                    (now, b"220-first\r\n".to_vec()),
-                    (ms(10), b"220 second\r\n".to_vec()),
-                ],
+                vec![(now, b"220-first\r\n".to_vec()), (ms(10), b"220 second\r\n".to_vec())],
                 config(1000, 1024),
                 Some(b"220-first\r\n220 second\r\n"),
             ),
@@ -133,18 +116,8 @@ mod tests {
                 Some(&[b'x'; 100]),
             ),
             ("silence", vec![], config(200, 1024), None),
-            (
-                "too late",
-                vec![(ms(400), ssh.clone())],
-                config(150, 1024),
-                None,
-            ),
-            (
-                "nothing wanted",
-                vec![(now, ssh.clone())],
-                config(1000, 0),
-                None,
-            ),
+            ("too late", vec![(ms(400), ssh.clone())], config(150, 1024), None),
+            ("nothing wanted", vec![(now, ssh.clone())], config(1000, 0), None),
         ];
         for (name, chunks, config, want) in cases {
             let addr = service(chunks).await;
@@ -166,11 +139,7 @@ mod tests {
 
     #[tokio::test]
     async fn refused_and_closed_connections_have_no_banner() {
-        let closed = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap()
-            .local_addr()
-            .unwrap();
+        let closed = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
         assert_eq!(read_banner(closed, config(500, 1024)).await, None);
 
         // A service that hangs up without a word.

@@ -36,12 +36,7 @@ pub struct ConnectConfig {
 
 impl Default for ConnectConfig {
     fn default() -> Self {
-        Self {
-            concurrency: 1024,
-            timeout: Duration::from_millis(1000),
-            retries: 1,
-            rate: 10_000,
-        }
+        Self { concurrency: 1024, timeout: Duration::from_millis(1000), retries: 1, rate: 10_000 }
     }
 }
 
@@ -113,14 +108,8 @@ impl ConnectEngine {
     /// An engine with its own budget.
     pub fn new(config: ConnectConfig) -> Self {
         let pacer = Arc::new(Pacer::new(config.rate));
-        let slots = Arc::new(Semaphore::new(
-            config.concurrency.clamp(1, Semaphore::MAX_PERMITS),
-        ));
-        Self {
-            config,
-            pacer,
-            slots,
-        }
+        let slots = Arc::new(Semaphore::new(config.concurrency.clamp(1, Semaphore::MAX_PERMITS)));
+        Self { config, pacer, slots }
     }
     /// The settings.
     pub fn config(&self) -> &ConnectConfig {
@@ -139,8 +128,7 @@ impl ConnectEngine {
         findings: mpsc::Sender<Finding>,
         cancel: CancellationToken,
     ) {
-        self.run_with(plan, progress, &findings, &cancel, connect_once)
-            .await;
+        self.run_with(plan, progress, &findings, &cancel, connect_once).await;
     }
 
     /// [`run`](Self::run) with the attempt as a parameter, so tests can stand in for the
@@ -177,10 +165,7 @@ impl ConnectEngine {
                 job
             } else if next < plan.len() {
                 next += 1;
-                Job {
-                    probe: plan.probe(next - 1),
-                    retries_used: 0,
-                }
+                Job { probe: plan.probe(next - 1), retries_used: 0 }
             } else if scan.inflight.is_empty() {
                 break;
             } else {
@@ -216,10 +201,8 @@ impl ConnectEngine {
             // The semaphore is never closed, so this only guards against a future change.
             let Ok(permit) = permit else { break };
             progress.sent.fetch_add(1, Ordering::Relaxed);
-            let attempt = attempt(
-                SocketAddrV4::new(job.probe.ip, job.probe.port),
-                self.config.timeout,
-            );
+            let attempt =
+                attempt(SocketAddrV4::new(job.probe.ip, job.probe.port), self.config.timeout);
             scan.inflight.spawn(async move {
                 let outcome = attempt.await;
                 drop(permit);
@@ -267,10 +250,7 @@ impl Scan<'_> {
                 progress.done.fetch_add(1, Ordering::Relaxed);
             }
             Attempt::Silent if job.retries_used < self.config.retries => {
-                self.retries.push_back(Job {
-                    retries_used: job.retries_used + 1,
-                    ..job
-                });
+                self.retries.push_back(Job { retries_used: job.retries_used + 1, ..job });
             }
             // Filtered: engines report open ports only, so it shows in the counters alone.
             Attempt::Silent => {
@@ -291,10 +271,7 @@ impl Scan<'_> {
 impl ExhaustionLog {
     fn record(&mut self, errno: i32) {
         self.unreported += 1;
-        if self
-            .last_report
-            .is_none_or(|at| at.elapsed() >= EXHAUSTION_LOG_PERIOD)
-        {
+        if self.last_report.is_none_or(|at| at.elapsed() >= EXHAUSTION_LOG_PERIOD) {
             tracing::warn!(
                 attempts = self.unreported,
                 error = %io::Error::from_raw_os_error(errno),

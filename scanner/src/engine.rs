@@ -22,9 +22,7 @@ impl FromStr for EngineKind {
             "auto" => Ok(Self::Auto),
             "connect" => Ok(Self::Connect),
             "syn" => Ok(Self::Syn),
-            other => Err(format!(
-                "unknown engine `{other}`: use auto, connect or syn"
-            )),
+            other => Err(format!("unknown engine `{other}`: use auto, connect or syn")),
         }
     }
 }

@@ -37,9 +37,7 @@ impl Pacer {
             0
         } else {
             let per_second = 1_000_000_000u128 << FRACTION_BITS;
-            u64::try_from(per_second / u128::from(rate))
-                .unwrap_or(u64::MAX)
-                .max(1)
+            u64::try_from(per_second / u128::from(rate)).unwrap_or(u64::MAX).max(1)
         };
         Self {
             rate,
@@ -65,10 +63,9 @@ impl Pacer {
         let now = self.units_since_epoch(Instant::now());
         let floor = now.saturating_sub(self.tolerance);
         let (Ok(due) | Err(due)) =
-            self.next
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |due| {
-                    Some(due.max(floor).saturating_add(self.interval))
-                });
+            self.next.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |due| {
+                Some(due.max(floor).saturating_add(self.interval))
+            });
         let slot = due.max(floor);
         if slot > now {
             let wait = Duration::from_nanos(slot >> FRACTION_BITS);
@@ -81,9 +78,7 @@ impl Pacer {
     }
     fn units_since_epoch(&self, now: Instant) -> u64 {
         let nanos = now.saturating_duration_since(self.epoch).as_nanos();
-        u64::try_from(nanos)
-            .unwrap_or(u64::MAX)
-            .saturating_mul(1 << FRACTION_BITS)
+        u64::try_from(nanos).unwrap_or(u64::MAX).saturating_mul(1 << FRACTION_BITS)
     }
 }
 
@@ -150,31 +145,17 @@ mod tests {
         for _ in 0..pacer.burst() {
             pacer.acquire().await;
         }
-        assert_eq!(
-            start.elapsed(),
-            Duration::ZERO,
-            "the burst waits for nothing"
-        );
+        assert_eq!(start.elapsed(), Duration::ZERO, "the burst waits for nothing");
         for _ in 0..100 {
             pacer.acquire().await;
         }
         let elapsed = start.elapsed().as_secs_f64();
-        assert!(
-            (0.0095..=0.0115).contains(&elapsed),
-            "100 more took {elapsed}s, want 10 ms"
-        );
+        assert!((0.0095..=0.0115).contains(&elapsed), "100 more took {elapsed}s, want 10 ms");
     }
 
     #[test]
     fn bursts_scale_with_the_rate() {
-        let cases = [
-            (1, 1),
-            (249, 1),
-            (250, 1),
-            (1_000, 4),
-            (10_000, 40),
-            (1_000_000, 4_000),
-        ];
+        let cases = [(1, 1), (249, 1), (250, 1), (1_000, 4), (10_000, 40), (1_000_000, 4_000)];
         for (rate, burst) in cases {
             assert_eq!(Pacer::new(rate).burst(), burst, "rate {rate}");
         }

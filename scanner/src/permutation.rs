@@ -22,11 +22,7 @@ impl Permutation {
         let domain_bits = u64::BITS - (n.max(4) - 1).leading_zeros();
         let mut state = seed;
         let keys = std::array::from_fn(|_| splitmix64(&mut state));
-        Self {
-            n,
-            half_bits: domain_bits.div_ceil(2),
-            keys,
-        }
+        Self { n, half_bits: domain_bits.div_ceil(2), keys }
     }
     /// The domain size.
     pub fn len(&self) -> u64 {
@@ -42,11 +38,7 @@ impl Permutation {
     /// When `i >= n`: from outside the domain the cycle walk need not end.
     #[inline]
     pub fn nth(&self, i: u64) -> u64 {
-        assert!(
-            i < self.n,
-            "index {i} is outside a permutation of {}",
-            self.n
-        );
+        assert!(i < self.n, "index {i} is outside a permutation of {}", self.n);
         // Walking the cycle of `i` until it re-enters `0..n` keeps the map a bijection of
         // `0..n`; the cycle holds `i` itself, so the walk ends.
         let mut x = self.feistel(i);
@@ -96,9 +88,8 @@ mod tests {
 
     #[test]
     fn is_a_bijection_for_many_sizes() {
-        let sizes = [
-            1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 100, 255, 256, 257, 1000, 4095, 4096, 4097, 65_537,
-        ];
+        let sizes =
+            [1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 100, 255, 256, 257, 1000, 4095, 4096, 4097, 65_537];
         for n in sizes {
             for seed in [0, 1, 0xdead_beef, u64::MAX] {
                 let mut seen = vec![false; n as usize];
@@ -126,15 +117,7 @@ mod tests {
 
     #[test]
     fn domains_are_the_smallest_power_of_four() {
-        let cases = [
-            (0, 1),
-            (1, 1),
-            (4, 1),
-            (5, 2),
-            (16, 2),
-            (17, 3),
-            (1 << 24, 12),
-        ];
+        let cases = [(0, 1), (1, 1), (4, 1), (5, 2), (16, 2), (17, 3), (1 << 24, 12)];
         for (n, half_bits) in cases {
             assert_eq!(Permutation::new(n, 0).half_bits, half_bits, "n {n}");
         }
@@ -158,11 +141,7 @@ mod tests {
         for n in [10, 1000, 4097] {
             assert_eq!(order(n, 42), order(n, 42));
             assert_ne!(order(n, 42), order(n, 43), "n {n}");
-            assert_ne!(
-                order(n, 0),
-                order(n, 1 << 63),
-                "n {n}: high seed bits matter"
-            );
+            assert_ne!(order(n, 0), order(n, 1 << 63), "n {n}: high seed bits matter");
         }
     }
 
@@ -170,11 +149,7 @@ mod tests {
     fn is_far_from_the_identity() {
         for n in [1000, 65_536, 100_003] {
             let got = order(n, 9);
-            let fixed = got
-                .iter()
-                .enumerate()
-                .filter(|&(i, &x)| i as u64 == x)
-                .count();
+            let fixed = got.iter().enumerate().filter(|&(i, &x)| i as u64 == x).count();
             // A random permutation has one fixed point on average.
             assert!(fixed < 10, "n {n}: {fixed} fixed points");
             let ascending = got.windows(2).filter(|w| w[1] == w[0] + 1).count();
@@ -192,10 +167,7 @@ mod tests {
             buckets[(p.nth(i) * 16 / n) as usize] += 1;
         }
         for (bucket, count) in buckets.iter().enumerate() {
-            assert!(
-                (200..=320).contains(count),
-                "bucket {bucket}: {count} of 4096 / 16"
-            );
+            assert!((200..=320).contains(count), "bucket {bucket}: {count} of 4096 / 16");
         }
     }
 }

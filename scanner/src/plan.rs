@@ -26,12 +26,7 @@ impl ScanPlan {
     /// A plan over every pair of `targets` x `ports`, ordered by `seed`.
     pub fn new(targets: TargetSet, ports: PortList, seed: u64) -> Self {
         let permutation = Permutation::new(targets.len() * ports.len() as u64, seed);
-        Self {
-            targets,
-            ports,
-            seed,
-            permutation,
-        }
+        Self { targets, ports, seed, permutation }
     }
     /// Number of probes (pairs).
     pub fn len(&self) -> u64 {
@@ -52,10 +47,7 @@ impl ScanPlan {
         // Host-major in the permuted space: consecutive probes land on different hosts, and a
         // host's ports are spread over the whole scan.
         let (host, port) = (x % hosts, x / hosts);
-        Probe {
-            ip: self.targets.addr_at(host),
-            port: self.ports.as_slice()[port as usize],
-        }
+        Probe { ip: self.targets.addr_at(host), port: self.ports.as_slice()[port as usize] }
     }
     /// Probes `range` in scan order, computed lazily.
     pub fn iter(&self, range: std::ops::Range<u64>) -> impl Iterator<Item = Probe> + '_ {
@@ -116,11 +108,7 @@ mod tests {
             *per_host.entry(probe.ip).or_default() += 1;
         }
         assert!(per_host.values().all(|&n| n <= 6), "{per_host:?}");
-        assert!(
-            per_host.len() > 128,
-            "only {} hosts in 256 probes",
-            per_host.len()
-        );
+        assert!(per_host.len() > 128, "only {} hosts in 256 probes", per_host.len());
     }
 
     #[test]
@@ -147,11 +135,8 @@ mod tests {
         let none = ScanPlan::new(TargetSet::default(), PortList::parse("22").unwrap(), 1);
         assert!(none.is_empty());
         assert_eq!(none.iter(0..none.len()).count(), 0);
-        let no_ports = ScanPlan::new(
-            plan("192.0.2.1", "22", 1).targets().clone(),
-            PortList::default(),
-            1,
-        );
+        let no_ports =
+            ScanPlan::new(plan("192.0.2.1", "22", 1).targets().clone(), PortList::default(), 1);
         assert!(no_ports.is_empty());
     }
 }

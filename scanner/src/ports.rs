@@ -28,25 +28,16 @@ impl PortList {
         let mut bits = PortBits::new();
         for item in spec.split(',') {
             let item = item.trim();
-            let invalid = |reason: &str| PortError::Invalid {
-                item: item.to_string(),
-                reason: reason.into(),
-            };
+            let invalid =
+                |reason: &str| PortError::Invalid { item: item.to_string(), reason: reason.into() };
             if item.is_empty() {
                 return Err(invalid("empty item: separate ports with single commas"));
             }
             let (first, last) = match item.split_once('-') {
                 Some((first, last)) => {
-                    let first = if first.trim().is_empty() {
-                        1
-                    } else {
-                        parse_port(first.trim())?
-                    };
-                    let last = if last.trim().is_empty() {
-                        u16::MAX
-                    } else {
-                        parse_port(last.trim())?
-                    };
+                    let first = if first.trim().is_empty() { 1 } else { parse_port(first.trim())? };
+                    let last =
+                        if last.trim().is_empty() { u16::MAX } else { parse_port(last.trim())? };
                     if first > last {
                         return Err(invalid(&format!(
                             "the range is reversed: {first} comes after {last}"
@@ -66,10 +57,7 @@ impl PortList {
     /// The `n` most common TCP ports (1..=1000), from a built-in list ordered by frequency.
     pub fn top(n: usize) -> Result<Self, PortError> {
         if !(1..=Self::TOP_MAX).contains(&n) {
-            return Err(PortError::TopOutOfRange {
-                asked: n,
-                max: Self::TOP_MAX,
-            });
+            return Err(PortError::TopOutOfRange { asked: n, max: Self::TOP_MAX });
         }
         Ok(Self::from_ports(TOP_PORTS[..n].iter().copied()))
     }
@@ -158,10 +146,8 @@ impl PortBits {
 }
 
 fn parse_port(text: &str) -> Result<u16, PortError> {
-    let invalid = |reason: &str| PortError::Invalid {
-        item: text.to_string(),
-        reason: reason.into(),
-    };
+    let invalid =
+        |reason: &str| PortError::Invalid { item: text.to_string(), reason: reason.into() };
     if !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid("not a port number or range like 8000-8100"));
     }
@@ -207,14 +193,8 @@ mod tests {
             ("0", "invalid port `0`: port 0 cannot be scanned"),
             ("22,0-10", "invalid port `0`: port 0 cannot be scanned"),
             ("65536", "invalid port `65536`: ports go up to 65535"),
-            (
-                "99999999999999999999",
-                "invalid port `99999999999999999999`: ports go up to 65535",
-            ),
-            (
-                "22,100-20",
-                "invalid port `100-20`: the range is reversed: 100 comes after 20",
-            ),
+            ("99999999999999999999", "invalid port `99999999999999999999`: ports go up to 65535"),
+            ("22,100-20", "invalid port `100-20`: the range is reversed: 100 comes after 20"),
             ("http", "invalid port `http`: not a port number"),
             ("22,8o", "invalid port `8o`: not a port number"),
             ("-22-", "invalid port `22-`: not a port number"),
@@ -224,16 +204,10 @@ mod tests {
         ];
         for (spec, want) in cases {
             let got = PortList::parse(spec).unwrap_err().to_string();
-            assert!(
-                got.starts_with(want),
-                "{spec:?}: got {got:?}, want {want:?}"
-            );
+            assert!(got.starts_with(want), "{spec:?}: got {got:?}, want {want:?}");
         }
         for spec in ["", "  ", "\t"] {
-            assert!(
-                matches!(PortList::parse(spec), Err(PortError::Empty)),
-                "{spec:?}"
-            );
+            assert!(matches!(PortList::parse(spec), Err(PortError::Empty)), "{spec:?}");
         }
     }
 
@@ -258,12 +232,7 @@ mod tests {
         assert_eq!(PortList::top(5).unwrap().as_slice(), [21, 22, 23, 80, 443]);
         assert_eq!(PortList::top(1000).unwrap().len(), 1000);
         // The set nmap scans by default begins like this.
-        assert!(
-            PortList::top(1000)
-                .unwrap()
-                .to_spec()
-                .starts_with("1,3-4,6-7,9,13,17,19-26,30,")
-        );
+        assert!(PortList::top(1000).unwrap().to_spec().starts_with("1,3-4,6-7,9,13,17,19-26,30,"));
         for n in [0, 1001, usize::MAX] {
             let err = PortList::top(n).unwrap_err();
             assert!(matches!(err, PortError::TopOutOfRange { asked, max: 1000 } if asked == n));
@@ -301,10 +270,7 @@ mod tests {
             (&[], ""),
             (&[22], "22"),
             (&[22, 23], "22-23"),
-            (
-                &[21, 22, 23, 80, 8000, 8001, 8002, 65535],
-                "21-23,80,8000-8002,65535",
-            ),
+            (&[21, 22, 23, 80, 8000, 8001, 8002, 65535], "21-23,80,8000-8002,65535"),
             (&[1, 3, 5], "1,3,5"),
             (&[65534, 65535], "65534-65535"),
         ];

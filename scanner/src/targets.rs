@@ -44,10 +44,7 @@ impl Ipv4Range {
         (u32::from(self.first), u32::from(self.last))
     }
     fn from_bounds((first, last): (u32, u32)) -> Self {
-        Self {
-            first: Ipv4Addr::from(first),
-            last: Ipv4Addr::from(last),
-        }
+        Self { first: Ipv4Addr::from(first), last: Ipv4Addr::from(last) }
     }
 }
 
@@ -72,11 +69,8 @@ impl TargetSet {
         for item in items {
             match item {
                 Spec::Range(first, last) => ranges.push((first, last)),
-                Spec::Host(host) => ranges.extend(
-                    resolve(&host)?
-                        .into_iter()
-                        .map(|ip| (u32::from(ip), u32::from(ip))),
-                ),
+                Spec::Host(host) => ranges
+                    .extend(resolve(&host)?.into_iter().map(|ip| (u32::from(ip), u32::from(ip)))),
             }
         }
         Ok(Self::from_bounds(ranges))
@@ -211,10 +205,7 @@ impl TargetSet {
         if bounds.is_empty() {
             starts.clear();
         }
-        Self {
-            ranges: bounds.into_iter().map(Ipv4Range::from_bounds).collect(),
-            starts,
-        }
+        Self { ranges: bounds.into_iter().map(Ipv4Range::from_bounds).collect(), starts }
     }
 }
 
@@ -235,10 +226,8 @@ pub fn default_excludes() -> TargetSet {
 /// [`TargetSet::parse`].
 pub fn read_target_file(path: &Path) -> Result<Vec<String>, TargetError> {
     let name = || path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| TargetError::File {
-        path: name(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| TargetError::File { path: name(), source })?;
     let mut specs = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let content = line.split('#').next().unwrap_or_default();
@@ -255,15 +244,11 @@ pub fn read_target_file(path: &Path) -> Result<Vec<String>, TargetError> {
 }
 
 fn split_items(spec: &str) -> impl Iterator<Item = &str> {
-    spec.split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|item| !item.is_empty())
+    spec.split(|c: char| c.is_whitespace() || c == ',').filter(|item| !item.is_empty())
 }
 
 fn invalid(spec: &str, reason: impl Into<String>) -> TargetError {
-    TargetError::Invalid {
-        spec: spec.to_string(),
-        reason: reason.into(),
-    }
+    TargetError::Invalid { spec: spec.to_string(), reason: reason.into() }
 }
 
 /// Decides what `spec` denotes without resolving anything.
@@ -274,10 +259,7 @@ fn classify(spec: &str) -> Result<Spec, TargetError> {
     if let Some((addr, prefix)) = spec.split_once('/') {
         let addr = parse_addr(spec, addr)?;
         if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid(
-                spec,
-                "the prefix length after `/` must be a number 0 to 32",
-            ));
+            return Err(invalid(spec, "the prefix length after `/` must be a number 0 to 32"));
         }
         let prefix = match prefix.parse::<u32>() {
             Ok(prefix) if prefix <= 32 => prefix,
@@ -339,9 +321,7 @@ const NOT_AN_ADDRESS: &str =
     "not a valid IPv4 address: use four decimal octets 0 to 255 without leading zeros";
 
 fn parse_addr(spec: &str, text: &str) -> Result<u32, TargetError> {
-    text.parse::<Ipv4Addr>()
-        .map(u32::from)
-        .map_err(|_| invalid(spec, NOT_AN_ADDRESS))
+    text.parse::<Ipv4Addr>().map(u32::from).map_err(|_| invalid(spec, NOT_AN_ADDRESS))
 }
 
 /// Digits and dots only: meant as an address, never to be handed to the resolver, which would
@@ -372,10 +352,7 @@ fn classify_colon(spec: &str) -> TargetError {
         && addr.parse::<Ipv4Addr>().is_ok()
         && port.bytes().all(|b| b.is_ascii_digit())
     {
-        return invalid(
-            spec,
-            "a target names no port: give ports separately (e.g. -p 80)",
-        );
+        return invalid(spec, "a target names no port: give ports separately (e.g. -p 80)");
     }
     invalid(spec, "not an IPv4 address, CIDR, range or hostname")
 }
@@ -389,30 +366,20 @@ fn is_hostname(name: &str) -> bool {
     }
     let label_ok = |label: &str| {
         (1..=63).contains(&label.len())
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             && !label.starts_with('-')
             && !label.ends_with('-')
     };
     name.split('.').all(label_ok)
-        && name
-            .rsplit('.')
-            .next()
-            .is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()))
+        && name.rsplit('.').next().is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// All IPv4 addresses of `host`, from the system resolver.
 // The one sanctioned blocking lookup: targets are resolved once, before any probe is sent.
 #[allow(clippy::disallowed_methods)]
 fn resolve(host: &str) -> Result<Vec<Ipv4Addr>, TargetError> {
-    let error = |reason: String| TargetError::Resolve {
-        host: host.to_string(),
-        reason,
-    };
-    let addrs = (host, 0)
-        .to_socket_addrs()
-        .map_err(|e| error(e.to_string()))?;
+    let error = |reason: String| TargetError::Resolve { host: host.to_string(), reason };
+    let addrs = (host, 0).to_socket_addrs().map_err(|e| error(e.to_string()))?;
     let mut v4: Vec<Ipv4Addr> = addrs
         .filter_map(|addr| match addr {
             SocketAddr::V4(addr) => Some(*addr.ip()),
@@ -422,9 +389,7 @@ fn resolve(host: &str) -> Result<Vec<Ipv4Addr>, TargetError> {
     v4.sort_unstable();
     v4.dedup();
     if v4.is_empty() {
-        return Err(error(
-            "it has no IPv4 address (IPv6 targets are not supported yet)".into(),
-        ));
+        return Err(error("it has no IPv4 address (IPv6 targets are not supported yet)".into()));
     }
     Ok(v4)
 }

@@ -79,14 +79,10 @@ mod tests {
             ("", None),
         ];
         for (header, expected) in table {
-            let req = TestRequest::default()
-                .insert_header((AUTHORIZATION, header))
-                .to_http_request();
+            let req =
+                TestRequest::default().insert_header((AUTHORIZATION, header)).to_http_request();
             assert_eq!(bearer_token(&req), expected, "{header:?}");
         }
-        assert_eq!(
-            bearer_token(&TestRequest::default().to_http_request()),
-            None
-        );
+        assert_eq!(bearer_token(&TestRequest::default().to_http_request()), None);
     }
 }

@@ -73,12 +73,7 @@ impl ResponseError for ApiError {
             // RFC 6750 section 3: a 401 names the scheme the client should use.
             response.insert_header((WWW_AUTHENTICATE, "Bearer"));
         }
-        response.json(ErrorBody {
-            error: ErrorDetail {
-                code: self.code().to_owned(),
-                message,
-            },
-        })
+        response.json(ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message } })
     }
 }
 
@@ -93,9 +88,7 @@ mod tests {
     async fn render(error: &ApiError) -> (StatusCode, HeaderMap, ErrorBody) {
         let response = error.error_response();
         let (status, headers) = (response.status(), response.headers().clone());
-        let bytes = to_bytes(response.into_body())
-            .await
-            .expect("error bodies are in memory");
+        let bytes = to_bytes(response.into_body()).await.expect("error bodies are in memory");
         let body = serde_json::from_slice(&bytes).expect("error bodies are JSON");
         (status, headers, body)
     }
@@ -103,12 +96,7 @@ mod tests {
     #[actix_rt::test]
     async fn every_variant_has_its_status_code_and_message() {
         let table = [
-            (
-                ApiError::BadRequest("bad port list".into()),
-                400,
-                "bad_request",
-                "bad port list",
-            ),
+            (ApiError::BadRequest("bad port list".into()), 400, "bad_request", "bad port list"),
             (
                 ApiError::Unauthorized,
                 401,
@@ -116,24 +104,14 @@ mod tests {
                 "a valid `Authorization: Bearer <token>` header is required; \
                  create a token with `sonde token create`",
             ),
-            (
-                ApiError::NotFound("no scan 7".into()),
-                404,
-                "not_found",
-                "no scan 7",
-            ),
+            (ApiError::NotFound("no scan 7".into()), 404, "not_found", "no scan 7"),
             (
                 ApiError::Conflict("scan 7 is completed".into()),
                 409,
                 "conflict",
                 "scan 7 is completed",
             ),
-            (
-                ApiError::Unavailable("queue full".into()),
-                503,
-                "unavailable",
-                "queue full",
-            ),
+            (ApiError::Unavailable("queue full".into()), 503, "unavailable", "queue full"),
             (
                 ApiError::Internal("sqlite: disk I/O error at /var/lib/sonde/db".into()),
                 500,
@@ -157,10 +135,7 @@ mod tests {
     #[actix_rt::test]
     async fn only_unauthorized_asks_for_a_bearer_token() {
         let (_, headers, _) = render(&ApiError::Unauthorized).await;
-        assert_eq!(
-            headers.get(WWW_AUTHENTICATE).map(|v| v.as_bytes()),
-            Some(&b"Bearer"[..])
-        );
+        assert_eq!(headers.get(WWW_AUTHENTICATE).map(|v| v.as_bytes()), Some(&b"Bearer"[..]));
         let (_, headers, _) = render(&ApiError::NotFound("x".into())).await;
         assert!(headers.get(WWW_AUTHENTICATE).is_none());
     }

@@ -39,11 +39,7 @@ pub fn configure<B: Backend>(cfg: &mut web::ServiceConfig, backend: web::Data<B>
             .app_data(web::PathConfig::default().error_handler(|error, _| bad_request(error)))
             .wrap(security_headers())
             .service(web::resource("/health").get(health::<B>))
-            .service(
-                web::resource("/scans")
-                    .get(scans::<B>)
-                    .post(start_scan::<B>),
-            )
+            .service(web::resource("/scans").get(scans::<B>).post(start_scan::<B>))
             .service(web::resource("/scans/{id}").get(scan::<B>))
             .service(web::resource("/scans/{id}/cancel").post(cancel_scan::<B>))
             .service(web::resource("/hosts").get(hosts::<B>))
@@ -130,9 +126,8 @@ async fn host<B: Backend>(
     backend: web::Data<B>,
     ip: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let ip: Ipv4Addr = ip
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("`{ip}` is not an IPv4 address")))?;
+    let ip: Ipv4Addr =
+        ip.parse().map_err(|_| ApiError::BadRequest(format!("`{ip}` is not an IPv4 address")))?;
     Ok(HttpResponse::Ok().json(backend.host(ip).await?))
 }
 
@@ -145,15 +140,9 @@ async fn events<B: Backend>(_: Caller, backend: web::Data<B>, req: HttpRequest) 
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!(
-        "no route {} {}",
-        req.method(),
-        req.path()
-    )))
+    Err(ApiError::NotFound(format!("no route {} {}", req.method(), req.path())))
 }
 
 async fn console() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(CONSOLE_PAGE)
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(CONSOLE_PAGE)
 }

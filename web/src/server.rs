@@ -49,7 +49,5 @@ pub(crate) fn app<B: Backend>(
     >,
 > {
     // `configure`'s routes carry the headers already; this covers the app's own 404s.
-    App::new()
-        .wrap(routes::security_headers())
-        .configure(|cfg| configure(cfg, backend))
+    App::new().wrap(routes::security_headers()).configure(|cfg| configure(cfg, backend))
 }

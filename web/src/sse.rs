@@ -26,13 +26,7 @@ const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 /// come from this stream, so anything else is a client bug, and the whole buffer serves it
 /// better than an error it cannot act on.
 pub(crate) fn last_event_id(req: &HttpRequest) -> Option<u64> {
-    req.headers()
-        .get(LAST_EVENT_ID)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    req.headers().get(LAST_EVENT_ID)?.to_str().ok()?.trim().parse().ok()
 }
 
 /// The `200 text/event-stream` response that streams `subscription`: its replayed events,
@@ -50,10 +44,7 @@ fn encode(event: &Event) -> Result<Bytes, serde_json::Error> {
     // text), so the event always fits on one `data:` line and cannot forge fields.
     let data = serde_json::to_string(event)?;
     let name = event.payload.name();
-    Ok(Bytes::from(format!(
-        "id: {}\nevent: {name}\ndata: {data}\n\n",
-        event.id
-    )))
+    Ok(Bytes::from(format!("id: {}\nevent: {name}\ndata: {data}\n\n", event.id)))
 }
 
 /// The replayed events, then live ones as they come, with a keep-alive comment after every
@@ -91,14 +82,7 @@ mod tests {
     use crate::api::{EventPayload, PortView, ScanStatus};
 
     fn status_event(id: u64, status: ScanStatus) -> Event {
-        Event {
-            id,
-            payload: EventPayload::ScanStatus {
-                scan_id: 3,
-                status,
-                error: None,
-            },
-        }
+        Event { id, payload: EventPayload::ScanStatus { scan_id: 3, status, error: None } }
     }
 
     fn text(chunk: Option<Result<Bytes, serde_json::Error>>) -> String {
@@ -161,24 +145,18 @@ mod tests {
             ("18446744073709551616", None),
         ];
         for (header, expected) in table {
-            let req = TestRequest::default()
-                .insert_header((LAST_EVENT_ID, header))
-                .to_http_request();
+            let req =
+                TestRequest::default().insert_header((LAST_EVENT_ID, header)).to_http_request();
             assert_eq!(last_event_id(&req), expected, "{header:?}");
         }
-        assert_eq!(
-            last_event_id(&TestRequest::default().to_http_request()),
-            None
-        );
+        assert_eq!(last_event_id(&TestRequest::default().to_http_request()), None);
     }
 
     #[tokio::test(start_paused = true)]
     async fn replay_then_live_with_keep_alives_only_when_quiet() {
         let (sender, live) = mpsc::channel(4);
-        let replay = vec![
-            status_event(1, ScanStatus::Queued),
-            status_event(2, ScanStatus::Running),
-        ];
+        let replay =
+            vec![status_event(1, ScanStatus::Queued), status_event(2, ScanStatus::Running)];
         let body = stream(Subscription { replay, live });
         let mut body = std::pin::pin!(body);
         let start = Instant::now();
@@ -189,17 +167,11 @@ mod tests {
         assert_eq!(start.elapsed(), KEEP_ALIVE_PERIOD);
 
         time::sleep(Duration::from_secs(10)).await;
-        sender
-            .send(status_event(3, ScanStatus::Completed))
-            .await
-            .unwrap();
+        sender.send(status_event(3, ScanStatus::Completed)).await.unwrap();
         assert!(text(body.next().await).starts_with("id: 3\nevent: scan_status\n"));
         // An event restarts the quiet period.
         assert_eq!(text(body.next().await), ": keep-alive\n\n");
-        assert_eq!(
-            start.elapsed(),
-            KEEP_ALIVE_PERIOD * 2 + Duration::from_secs(10)
-        );
+        assert_eq!(start.elapsed(), KEEP_ALIVE_PERIOD * 2 + Duration::from_secs(10));
 
         drop(sender);
         assert!(body.next().await.is_none());

@@ -59,10 +59,7 @@ impl Fake {
             status_event(2, ScanStatus::Running),
             Event {
                 id: 3,
-                payload: EventPayload::HostFound {
-                    scan_id: 1,
-                    ip: Ipv4Addr::new(10, 0, 0, 1),
-                },
+                payload: EventPayload::HostFound { scan_id: 1, ip: Ipv4Addr::new(10, 0, 0, 1) },
             },
         ]
     }
@@ -90,10 +87,7 @@ impl Fake {
 
 impl Backend for Fake {
     async fn authenticate(&self, token: &str) -> Result<Option<Caller>, ApiError> {
-        Ok((token == TOKEN).then(|| Caller {
-            token_id: 1,
-            token_name: "ci".into(),
-        }))
+        Ok((token == TOKEN).then(|| Caller { token_id: 1, token_name: "ci".into() }))
     }
 
     async fn start_scan(&self, _: &Caller, request: ScanRequest) -> Result<ScanCreated, ApiError> {
@@ -118,10 +112,7 @@ impl Backend for Fake {
             started_at: None,
             finished_at: None,
         });
-        Ok(ScanCreated {
-            id,
-            status: ScanStatus::Queued,
-        })
+        Ok(ScanCreated { id, status: ScanStatus::Queued })
     }
 
     async fn scans(&self) -> Result<Vec<ScanView>, ApiError> {
@@ -183,18 +174,11 @@ impl Backend for Fake {
     }
 
     async fn services(&self) -> Result<Vec<ServiceCount>, ApiError> {
-        Ok(vec![ServiceCount {
-            service: "ssh".into(),
-            ports: 3,
-            hosts: 2,
-        }])
+        Ok(vec![ServiceCount { service: "ssh".into(), ports: 3, hosts: 2 }])
     }
 
     async fn health(&self) -> Result<Health, ApiError> {
-        Ok(Health {
-            status: "ok".into(),
-            version: "0.1.0".into(),
-        })
+        Ok(Health { status: "ok".into(), version: "0.1.0".into() })
     }
 
     fn subscribe(&self, last_event_id: Option<u64>) -> Subscription {
@@ -227,14 +211,7 @@ impl Reply {
 }
 
 fn status_event(id: u64, status: ScanStatus) -> Event {
-    Event {
-        id,
-        payload: EventPayload::ScanStatus {
-            scan_id: 1,
-            status,
-            error: None,
-        },
-    }
+    Event { id, payload: EventPayload::ScanStatus { scan_id: 1, status, error: None } }
 }
 
 /// `request` with the right token.
@@ -250,11 +227,7 @@ where
 {
     let response = test::call_service(service, request).await;
     let (status, headers) = (response.status(), response.headers().clone());
-    Reply {
-        status,
-        headers,
-        body: test::read_body(response).await,
-    }
+    Reply { status, headers, body: test::read_body(response).await }
 }
 
 /// The next chunk of a streamed body, `None` at its end; fails if none comes in 5 s.
@@ -281,11 +254,7 @@ async fn expect_text<B: MessageBody>(body: &mut Pin<&mut B>, expected: &str) {
 #[actix_rt::test]
 async fn health_is_open() {
     let service = test::init_service(app(web::Data::new(Fake::default()))).await;
-    let reply = call(
-        &service,
-        TestRequest::get().uri("/api/v1/health").to_request(),
-    )
-    .await;
+    let reply = call(&service, TestRequest::get().uri("/api/v1/health").to_request()).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json::<Health>().status, "ok");
 }
@@ -316,11 +285,7 @@ async fn every_other_api_route_needs_the_right_token() {
                 request = request.insert_header((AUTHORIZATION, authorization.as_str()));
             }
             let reply = call(&service, request.to_request()).await;
-            assert_eq!(
-                reply.status,
-                StatusCode::UNAUTHORIZED,
-                "{path} {authorization:?}"
-            );
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path} {authorization:?}");
             assert_eq!(reply.header("www-authenticate"), Some("Bearer"), "{path}");
             assert_eq!(reply.error().code, "unauthorized", "{path}");
         }
@@ -330,11 +295,7 @@ async fn every_other_api_route_needs_the_right_token() {
 #[actix_rt::test]
 async fn the_right_token_is_let_in() {
     let service = test::init_service(app(web::Data::new(Fake::default()))).await;
-    let reply = call(
-        &service,
-        authed(TestRequest::get().uri("/api/v1/scans")).to_request(),
-    )
-    .await;
+    let reply = call(&service, authed(TestRequest::get().uri("/api/v1/scans")).to_request()).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json::<Vec<ScanView>>(), []);
 }
@@ -352,23 +313,13 @@ async fn a_started_scan_is_created_queued_and_listed() {
         serde_json::json!({ "id": 1, "status": "queued" })
     );
 
-    let reply = call(
-        &service,
-        authed(TestRequest::get().uri("/api/v1/scans/1")).to_request(),
-    )
-    .await;
+    let reply =
+        call(&service, authed(TestRequest::get().uri("/api/v1/scans/1")).to_request()).await;
     assert_eq!(reply.status, StatusCode::OK);
     let scan: ScanView = reply.json();
-    assert_eq!(
-        (scan.targets, scan.ports),
-        (vec!["10.0.0.0/24".to_owned()], "22,80".to_owned())
-    );
+    assert_eq!((scan.targets, scan.ports), (vec!["10.0.0.0/24".to_owned()], "22,80".to_owned()));
 
-    let reply = call(
-        &service,
-        authed(TestRequest::get().uri("/api/v1/scans")).to_request(),
-    )
-    .await;
+    let reply = call(&service, authed(TestRequest::get().uri("/api/v1/scans")).to_request()).await;
     assert_eq!(reply.json::<Vec<ScanView>>().len(), 1);
 }
 
@@ -376,11 +327,7 @@ async fn a_started_scan_is_created_queued_and_listed() {
 async fn malformed_scan_requests_get_the_error_shape() {
     let service = test::init_service(app(web::Data::new(Fake::default()))).await;
     let bodies: [(&str, &[u8], &str); 5] = [
-        (
-            "unknown field",
-            br#"{"targets":["10.0.0.1"],"speed":9}"#,
-            "unknown field `speed`",
-        ),
+        ("unknown field", br#"{"targets":["10.0.0.1"],"speed":9}"#, "unknown field `speed`"),
         ("wrong type", br#"{"targets":"10.0.0.1"}"#, "invalid type"),
         ("missing field", br#"{}"#, "missing field `targets`"),
         ("not JSON", b"<scan/>", "expected value"),
@@ -416,12 +363,7 @@ async fn backend_errors_keep_their_status_and_shape() {
             .to_request()
     };
     let table = [
-        (
-            start(serde_json::json!([])),
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "no targets",
-        ),
+        (start(serde_json::json!([])), StatusCode::BAD_REQUEST, "bad_request", "no targets"),
         (
             start(serde_json::json!([BUSY_TARGET])),
             StatusCode::SERVICE_UNAVAILABLE,
@@ -461,10 +403,7 @@ async fn cancel_stops_a_scan_once() {
     let service = test::init_service(app(web::Data::new(Fake::default()))).await;
     let request = authed(TestRequest::post().uri("/api/v1/scans"))
         .set_json(serde_json::json!({ "targets": ["10.0.0.1"] }));
-    assert_eq!(
-        call(&service, request.to_request()).await.status,
-        StatusCode::CREATED
-    );
+    assert_eq!(call(&service, request.to_request()).await.status, StatusCode::CREATED);
 
     let cancel = || authed(TestRequest::post().uri("/api/v1/scans/1/cancel")).to_request();
     let reply = call(&service, cancel()).await;
@@ -475,15 +414,10 @@ async fn cancel_stops_a_scan_once() {
     assert_eq!(reply.status, StatusCode::CONFLICT);
     assert_eq!(reply.error().code, "conflict");
 
-    let reply = call(
-        &service,
-        authed(TestRequest::post().uri("/api/v1/scans/9/cancel")).to_request(),
-    )
-    .await;
-    assert_eq!(
-        (reply.status, reply.error().code.as_str()),
-        (StatusCode::NOT_FOUND, "not_found")
-    );
+    let reply =
+        call(&service, authed(TestRequest::post().uri("/api/v1/scans/9/cancel")).to_request())
+            .await;
+    assert_eq!((reply.status, reply.error().code.as_str()), (StatusCode::NOT_FOUND, "not_found"));
 }
 
 #[actix_rt::test]
@@ -496,10 +430,7 @@ async fn hosts_are_paged_and_filters_passed_on() {
     let page: Page<HostSummary> = reply.json();
     assert_eq!((page.total, page.offset, page.limit), (5, 1, 2));
     let ips: Vec<Ipv4Addr> = page.items.iter().map(|host| host.ip).collect();
-    assert_eq!(
-        ips,
-        [Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 3)]
-    );
+    assert_eq!(ips, [Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 3)]);
     assert_eq!(
         fake.host_query.lock().unwrap().take(),
         Some(HostQuery {
@@ -535,11 +466,7 @@ async fn bad_host_queries_are_rejected() {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}");
         let error = reply.error();
         assert_eq!(error.code, "bad_request", "{query}");
-        assert!(
-            error.message.contains(message),
-            "{query}: {}",
-            error.message
-        );
+        assert!(error.message.contains(message), "{query}: {}", error.message);
     }
 }
 
@@ -554,29 +481,20 @@ async fn a_host_is_looked_up_by_ipv4_address() {
     assert_eq!(reply.json::<HostDetail>().ip, Ipv4Addr::new(10, 0, 0, 1));
 
     let reply = call(&service, get("10.0.0.9")).await;
-    assert_eq!(
-        (reply.status, reply.error().code.as_str()),
-        (StatusCode::NOT_FOUND, "not_found")
-    );
+    assert_eq!((reply.status, reply.error().code.as_str()), (StatusCode::NOT_FOUND, "not_found"));
 
     for bad in ["10.0.0", "10.0.0.256", "example.com", "%3Cscript%3E", "::1"] {
         let reply = call(&service, get(bad)).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
-        assert!(
-            reply.error().message.contains("is not an IPv4 address"),
-            "{bad}"
-        );
+        assert!(reply.error().message.contains("is not an IPv4 address"), "{bad}");
     }
 }
 
 #[actix_rt::test]
 async fn services_are_counted() {
     let service = test::init_service(app(web::Data::new(Fake::default()))).await;
-    let reply = call(
-        &service,
-        authed(TestRequest::get().uri("/api/v1/services")).to_request(),
-    )
-    .await;
+    let reply =
+        call(&service, authed(TestRequest::get().uri("/api/v1/services")).to_request()).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(
         reply.json::<serde_json::Value>(),
@@ -603,10 +521,7 @@ async fn the_console_page_is_static_html() {
     let service = test::init_service(app(web::Data::new(Fake::default()))).await;
     let reply = call(&service, TestRequest::get().uri("/").to_request()).await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(
-        reply.header("content-type"),
-        Some("text/html; charset=utf-8")
-    );
+    assert_eq!(reply.header("content-type"), Some("text/html; charset=utf-8"));
     let page = String::from_utf8(reply.body.to_vec()).unwrap();
     assert!(page.contains("<title>Sonde</title>"));
     assert!(page.contains(r#"href="/api/v1/health""#));
@@ -627,16 +542,8 @@ async fn every_response_carries_the_security_headers() {
     for request in requests {
         let reply = call(&service, request.to_request()).await;
         let status = reply.status;
-        assert_eq!(
-            reply.header("x-content-type-options"),
-            Some("nosniff"),
-            "{status}"
-        );
-        assert_eq!(
-            reply.header("referrer-policy"),
-            Some("no-referrer"),
-            "{status}"
-        );
+        assert_eq!(reply.header("x-content-type-options"), Some("nosniff"), "{status}");
+        assert_eq!(reply.header("referrer-policy"), Some("no-referrer"), "{status}");
         assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{status}");
         let csp = reply.header("content-security-policy").unwrap_or_default();
         assert!(csp.starts_with("default-src 'none';"), "{status}: {csp}");
@@ -655,12 +562,7 @@ async fn events_replay_after_last_event_id_then_go_live() {
     let header = |name| response.headers().get(name).map(|v| v.to_str().unwrap());
     assert_eq!(header("content-type"), Some("text/event-stream"));
     assert_eq!(header("cache-control"), Some("no-cache"));
-    let live = fake
-        .live
-        .lock()
-        .unwrap()
-        .take()
-        .expect("the handler subscribed");
+    let live = fake.live.lock().unwrap().take().expect("the handler subscribed");
 
     let mut body = pin!(response.into_body());
     expect_text(
@@ -672,9 +574,7 @@ async fn events_replay_after_last_event_id_then_go_live() {
     )
     .await;
 
-    live.send(status_event(4, ScanStatus::Completed))
-        .await
-        .unwrap();
+    live.send(status_event(4, ScanStatus::Completed)).await.unwrap();
     expect_text(
         &mut body,
         "id: 4\nevent: scan_status\n\
@@ -695,10 +595,7 @@ async fn events_replay_everything_when_last_event_id_is_not_an_id() {
     let response = test::call_service(&service, request).await;
     let mut body = pin!(response.into_body());
     let first = next_chunk(&mut body).await.unwrap();
-    assert!(
-        first.starts_with(b"id: 1\nevent: scan_status\n"),
-        "{first:?}"
-    );
+    assert!(first.starts_with(b"id: 1\nevent: scan_status\n"), "{first:?}");
 }
 
 #[actix_rt::test]
@@ -720,14 +617,8 @@ async fn server_serves_the_api_over_tcp() {
         .expect("the server answers")
         .unwrap();
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
-    assert!(
-        response.contains("x-content-type-options: nosniff\r\n"),
-        "{response}"
-    );
-    assert!(
-        response.ends_with(r#"{"status":"ok","version":"0.1.0"}"#),
-        "{response}"
-    );
+    assert!(response.contains("x-content-type-options: nosniff\r\n"), "{response}");
+    assert!(response.ends_with(r#"{"status":"ok","version":"0.1.0"}"#), "{response}");
 
     handle.stop(true).await;
     task.await.unwrap().unwrap();

@@ -65,7 +65,11 @@ mod tests {
     use super::*;
 
     fn status(scan_id: i64) -> EventPayload {
-        EventPayload::ScanStatus { scan_id, status: sonde_web::api::ScanStatus::Running, error: None }
+        EventPayload::ScanStatus {
+            scan_id,
+            status: sonde_web::api::ScanStatus::Running,
+            error: None,
+        }
     }
 
     #[test]

@@ -37,7 +37,11 @@ pub struct Matcher {
 impl Matcher {
     /// A matcher feeding `persist` and forwarding scan ends to `finish` (the same actor, so
     /// order holds).
-    pub fn new(identifier: Identifier, persist: Recipient<PersistPorts>, finish: Recipient<FinishScan>) -> Self {
+    pub fn new(
+        identifier: Identifier,
+        persist: Recipient<PersistPorts>,
+        finish: Recipient<FinishScan>,
+    ) -> Self {
         Self { identifier: Arc::new(identifier), persist, finish }
     }
 }
@@ -45,7 +49,8 @@ impl Matcher {
 /// Identifies a batch: the pure part of the handler.
 pub(crate) fn identify(identifier: &Identifier, observed: &[Observed]) -> Vec<PortRecord> {
     let one = |o: &Observed| {
-        let m = identifier.identify(&Observation { port: o.finding.port, banner: o.banner.as_deref() });
+        let m =
+            identifier.identify(&Observation { port: o.finding.port, banner: o.banner.as_deref() });
         PortRecord {
             ip: o.finding.ip,
             port: o.finding.port,
@@ -157,12 +162,22 @@ mod tests {
     async fn the_end_of_a_scan_arrives_after_its_batches() {
         use sonde_web::api::{ScanCounters, ScanStatus};
         let sink = Collector::default().start();
-        let m = Matcher::new(Identifier::builtin(), sink.clone().recipient(), sink.clone().recipient()).start();
-        m.do_send(IdentifyPorts { scan_id: 1, observed: (0..300).map(|_| observed(22, None)).collect() });
+        let m =
+            Matcher::new(Identifier::builtin(), sink.clone().recipient(), sink.clone().recipient())
+                .start();
+        m.do_send(IdentifyPorts {
+            scan_id: 1,
+            observed: (0..300).map(|_| observed(22, None)).collect(),
+        });
         m.do_send(IdentifyPorts { scan_id: 1, observed: vec![observed(80, None)] });
-        m.send(FinishScan { scan_id: 1, status: ScanStatus::Completed, counters: ScanCounters::default(), error: None })
-            .await
-            .unwrap();
+        m.send(FinishScan {
+            scan_id: 1,
+            status: ScanStatus::Completed,
+            counters: ScanCounters::default(),
+            error: None,
+        })
+        .await
+        .unwrap();
         assert_eq!(sink.send(Take).await.unwrap(), ["ports 300", "ports 1", "finish 1"]);
     }
 
@@ -182,7 +197,11 @@ mod tests {
     #[test]
     fn identifies_small_and_large_batches_alike() {
         let m = Identifier::builtin();
-        let small = vec![observed(22, Some(b"SSH-2.0-OpenSSH_9.2p1\r\n")), observed(80, None), observed(40000, None)];
+        let small = vec![
+            observed(22, Some(b"SSH-2.0-OpenSSH_9.2p1\r\n")),
+            observed(80, None),
+            observed(40000, None),
+        ];
         let records = identify(&m, &small);
         assert_eq!(records[0].service.as_deref(), Some("ssh"));
         assert_eq!(records[0].product.as_deref(), Some("OpenSSH"));

@@ -100,7 +100,8 @@ impl ProberState {
         for (&scan_id, scan) in &mut self.scans {
             if !scan.ready.is_empty() {
                 let batch = std::mem::take(&mut scan.ready);
-                self.outbox.push_back(ToMatcher::Identify(IdentifyPorts { scan_id, observed: batch }));
+                self.outbox
+                    .push_back(ToMatcher::Identify(IdentifyPorts { scan_id, observed: batch }));
             }
         }
     }
@@ -152,7 +153,13 @@ impl Prober {
         identify: Recipient<IdentifyPorts>,
         finish: Recipient<FinishScan>,
     ) -> Self {
-        Self { banner, limit: Arc::new(Semaphore::new(concurrency)), identify, finish, state: ProberState::default() }
+        Self {
+            banner,
+            limit: Arc::new(Semaphore::new(concurrency)),
+            identify,
+            finish,
+            state: ProberState::default(),
+        }
     }
 
     /// Sends what the Matcher has room for, in order.
@@ -211,7 +218,8 @@ impl Handler<ProbePorts> for Prober {
                 let me = me.clone();
                 let scan_id = msg.scan_id;
                 tokio::spawn(async move {
-                    let banner = read_banner(SocketAddr::from((finding.ip, finding.port)), config).await;
+                    let banner =
+                        read_banner(SocketAddr::from((finding.ip, finding.port)), config).await;
                     drop(permit);
                     me.do_send(BannerRead { scan_id, observed: Observed { finding, banner } });
                 });
@@ -259,7 +267,12 @@ mod tests {
     }
 
     fn finish(scan_id: i64) -> FinishScan {
-        FinishScan { scan_id, status: ScanStatus::Completed, counters: ScanCounters::default(), error: None }
+        FinishScan {
+            scan_id,
+            status: ScanStatus::Completed,
+            counters: ScanCounters::default(),
+            error: None,
+        }
     }
 
     fn drain(state: &mut ProberState) -> Vec<String> {

@@ -63,7 +63,11 @@ pub(crate) struct SubnetScanner {
 
 impl SubnetScanner {
     /// A scanner for `task`, sending open ports to `prober` and its end to `done`.
-    pub(crate) fn new(task: SubnetTask, prober: Recipient<ProbePorts>, done: Recipient<SubnetDone>) -> Self {
+    pub(crate) fn new(
+        task: SubnetTask,
+        prober: Recipient<ProbePorts>,
+        done: Recipient<SubnetDone>,
+    ) -> Self {
         Self { task: Some(task), prober, done }
     }
 }

@@ -106,13 +106,23 @@ impl Jobs {
 
     /// Registers a scan and returns its first subnet tasks, or its end when it has nothing to
     /// probe.
-    pub(crate) fn start(&mut self, job: ScanJob, now: Instant) -> Result<Vec<SubnetTask>, FinishScan> {
+    pub(crate) fn start(
+        &mut self,
+        job: ScanJob,
+        now: Instant,
+    ) -> Result<Vec<SubnetTask>, FinishScan> {
         let total = job.targets.len() * job.ports.len() as u64;
         if total == 0 {
             return Err(finish(job.scan_id, ScanStatus::Completed, ScanCounters::default()));
         }
-        let pending = job.targets.split_by_prefix(self.config.subnet_prefix).into_iter().enumerate().collect();
-        let engine = ConnectEngine::new(ConnectConfig { rate: job.rate, ..self.config.connect.clone() });
+        let pending = job
+            .targets
+            .split_by_prefix(self.config.subnet_prefix)
+            .into_iter()
+            .enumerate()
+            .collect();
+        let engine =
+            ConnectEngine::new(ConnectConfig { rate: job.rate, ..self.config.connect.clone() });
         let entry = Job {
             ports: job.ports,
             seed: job.seed,
@@ -130,7 +140,11 @@ impl Jobs {
 
     /// A subnet finished: its counters join the totals; the next subnets start, or the scan
     /// ends when none is left.
-    pub(crate) fn subnet_done(&mut self, scan_id: i64, subnet: usize) -> Result<Vec<SubnetTask>, FinishScan> {
+    pub(crate) fn subnet_done(
+        &mut self,
+        scan_id: i64,
+        subnet: usize,
+    ) -> Result<Vec<SubnetTask>, FinishScan> {
         let Some(job) = self.jobs.get_mut(&scan_id) else { return Ok(Vec::new()) };
         if let Some(progress) = job.running.remove(&subnet) {
             add_progress(&mut job.finished, &progress);
@@ -140,7 +154,11 @@ impl Jobs {
         }
         if job.running.is_empty() && job.pending.is_empty() {
             let Some(job) = self.jobs.remove(&scan_id) else { return Ok(Vec::new()) };
-            let status = if job.cancel.is_cancelled() { ScanStatus::Cancelled } else { ScanStatus::Completed };
+            let status = if job.cancel.is_cancelled() {
+                ScanStatus::Cancelled
+            } else {
+                ScanStatus::Completed
+            };
             return Err(finish(scan_id, status, job.finished));
         }
         Ok(self.launch(scan_id))
@@ -178,7 +196,8 @@ impl Jobs {
             c.rate_pps = job.rate.pps;
             let remaining = job.total.saturating_sub(c.probes_done);
             // Retries make `sent` run ahead of `done`; pairs per second is the honest ETA basis.
-            let pairs_per_sent = if c.probes_sent > 0 { c.probes_done as f64 / c.probes_sent as f64 } else { 1.0 };
+            let pairs_per_sent =
+                if c.probes_sent > 0 { c.probes_done as f64 / c.probes_sent as f64 } else { 1.0 };
             let pairs_rate = job.rate.pps * pairs_per_sent;
             c.eta_seconds = (pairs_rate > 0.0).then(|| remaining as f64 / pairs_rate);
             out.push((scan_id, c));
@@ -222,7 +241,7 @@ fn finish(scan_id: i64, status: ScanStatus, counters: ScanCounters) -> FinishSca
     FinishScan { scan_id, status, counters, error: None }
 }
 
-/// The actor around [`Jobs`].
+/// The actor around `Jobs`, the bookkeeping it delegates to.
 #[derive(Debug)]
 pub struct Supervisor {
     jobs: Jobs,
@@ -245,18 +264,32 @@ impl Supervisor {
         store_counters: Recipient<StoreCounters>,
         bus: Arc<EventBus>,
     ) -> Self {
-        Self { jobs: Jobs::new(config), prober, finish, mark_running, store_counters, bus, ticks: 0 }
+        Self {
+            jobs: Jobs::new(config),
+            prober,
+            finish,
+            mark_running,
+            store_counters,
+            bus,
+            ticks: 0,
+        }
     }
 
     fn spawn_or_finish(&self, next: Result<Vec<SubnetTask>, FinishScan>, ctx: &mut Context<Self>) {
         match next {
             Ok(tasks) => {
                 for task in tasks {
-                    SubnetScanner::new(task, self.prober.clone(), ctx.address().recipient()).start();
+                    SubnetScanner::new(task, self.prober.clone(), ctx.address().recipient())
+                        .start();
                 }
             }
             Err(end) => {
-                tracing::info!(scan_id = end.scan_id, status = end.status.as_str(), probes = end.counters.probes_done, "Scan finished sending; storing its last results.");
+                tracing::info!(
+                    scan_id = end.scan_id,
+                    status = end.status.as_str(),
+                    probes = end.counters.probes_done,
+                    "Scan finished sending; storing its last results."
+                );
                 self.finish.do_send(end);
             }
         }
@@ -278,7 +311,9 @@ impl Actor for Supervisor {
                 }
             }
             act.bus.publish(
-                progress.into_iter().map(|(scan_id, counters)| EventPayload::ScanProgress { scan_id, counters }),
+                progress
+                    .into_iter()
+                    .map(|(scan_id, counters)| EventPayload::ScanProgress { scan_id, counters }),
             );
         });
     }
@@ -289,7 +324,13 @@ impl Handler<StartScan> for Supervisor {
 
     fn handle(&mut self, msg: StartScan, ctx: &mut Self::Context) {
         let scan_id = msg.0.scan_id;
-        tracing::info!(scan_id, addresses = msg.0.targets.len(), ports = msg.0.ports.len(), rate = msg.0.rate, "Scan starting.");
+        tracing::info!(
+            scan_id,
+            addresses = msg.0.targets.len(),
+            ports = msg.0.ports.len(),
+            rate = msg.0.rate,
+            "Scan starting."
+        );
         self.mark_running.do_send(MarkRunning { scan_id });
         let next = self.jobs.start(msg.0, Instant::now());
         self.spawn_or_finish(next, ctx);
@@ -318,7 +359,11 @@ mod tests {
     use super::*;
 
     fn config(parallel: usize) -> SupervisorConfig {
-        SupervisorConfig { subnet_prefix: 24, parallel_subnets: parallel, connect: ConnectConfig::default() }
+        SupervisorConfig {
+            subnet_prefix: 24,
+            parallel_subnets: parallel,
+            connect: ConnectConfig::default(),
+        }
     }
 
     fn job(targets: &str) -> ScanJob {

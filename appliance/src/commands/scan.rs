@@ -46,10 +46,18 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
         return Err(UsageError::new("--rate must be at least 1 probe per second").into());
     }
     if !(10..=60_000).contains(&args.timeout) {
-        return Err(UsageError::new(format!("--timeout {} is out of range: use 10 to 60000 ms", args.timeout)).into());
+        return Err(UsageError::new(format!(
+            "--timeout {} is out of range: use 10 to 60000 ms",
+            args.timeout
+        ))
+        .into());
     }
     if args.retries > 10 {
-        return Err(UsageError::new(format!("--retries {} is too many: use 0 to 10", args.retries)).into());
+        return Err(UsageError::new(format!(
+            "--retries {} is too many: use 0 to 10",
+            args.retries
+        ))
+        .into());
     }
     if args.concurrency == 0 {
         return Err(UsageError::new("--concurrency must be at least 1").into());
@@ -74,7 +82,11 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
     for file in &args.exclude_file {
         exclude_specs.extend(read_target_file(file)?);
     }
-    let mut excludes = if exclude_specs.is_empty() { TargetSet::default() } else { TargetSet::parse(&exclude_specs)? };
+    let mut excludes = if exclude_specs.is_empty() {
+        TargetSet::default()
+    } else {
+        TargetSet::parse(&exclude_specs)?
+    };
     if !args.no_default_excludes {
         excludes = excludes.union(&default_excludes());
     }
@@ -96,7 +108,8 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
         Some(seed) => seed,
         None => {
             let mut bytes = [0u8; 8];
-            getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for the seed: {e}"))?;
+            getrandom::fill(&mut bytes)
+                .map_err(|e| anyhow::anyhow!("no randomness for the seed: {e}"))?;
             u64::from_le_bytes(bytes)
         }
     };
@@ -146,7 +159,12 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
                 let s = progress.snapshot();
                 let secs = started.elapsed().as_secs_f64().max(1e-3);
                 bar.set_position(s.done);
-                bar.set_message(format!("{:.0} probes/s, {} sent, {} open", s.sent as f64 / secs, s.sent, s.open));
+                bar.set_message(format!(
+                    "{:.0} probes/s, {} sent, {} open",
+                    s.sent as f64 / secs,
+                    s.sent,
+                    s.open
+                ));
             }
         })
     };
@@ -206,7 +224,11 @@ fn plural(n: u64, noun: &str) -> String {
 
 /// A bar on stderr when it is a terminal; hidden otherwise so logs and pipes stay clean.
 fn progress_bar(total: u64) -> ProgressBar {
-    let target = if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
     let bar = ProgressBar::with_draw_target(Some(total), target);
     if let Ok(style) = ProgressStyle::with_template(
         "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% {pos}/{len} pairs, {msg}, ETA {eta}",

@@ -61,7 +61,10 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
     let store = Store::open(data_dir).await.context("opening the store")?;
     let interrupted = store.fail_interrupted_scans().await?;
     if interrupted > 0 {
-        tracing::warn!(scans = interrupted, "Scans left running by a previous process are marked failed; their results so far are kept.");
+        tracing::warn!(
+            scans = interrupted,
+            "Scans left running by a previous process are marked failed; their results so far are kept."
+        );
     }
     let bus = Arc::new(EventBus::new());
 
@@ -124,7 +127,9 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
 
 async fn shutdown_signal() -> &'static str {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
         // Without signal handlers the process still stops on the default action.
         return std::future::pending().await;
     };

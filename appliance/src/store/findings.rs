@@ -49,12 +49,13 @@ impl Store {
         let now: String = sqlx::query_scalar(&format!("SELECT {NOW}")).fetch_one(&mut *tx).await?;
         for r in records {
             let ip = i64::from(u32::from(r.ip));
-            let seen_by_scan: Option<i64> =
-                sqlx::query_scalar("SELECT 1 FROM scan_results WHERE scan_id = ? AND ip = ? LIMIT 1")
-                    .bind(scan_id)
-                    .bind(ip)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let seen_by_scan: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM scan_results WHERE scan_id = ? AND ip = ? LIMIT 1",
+            )
+            .bind(scan_id)
+            .bind(ip)
+            .fetch_optional(&mut *tx)
+            .await?;
             if seen_by_scan.is_none() {
                 outcome.new_hosts.push(r.ip);
             }
@@ -143,10 +144,16 @@ pub(crate) mod tests {
     async fn new_hosts_are_reported_once_per_scan() {
         let (store, _dir) = test_store().await;
         let first = scan(&store).await;
-        let out = store.persist(first, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 1], 80)]).await.unwrap();
+        let out = store
+            .persist(first, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 1], 80)])
+            .await
+            .unwrap();
         assert_eq!(out.new_hosts, vec![Ipv4Addr::new(10, 0, 0, 1)]);
         assert!(out.stored_at.ends_with('Z'));
-        let out = store.persist(first, &[record([10, 0, 0, 1], 443), record([10, 0, 0, 2], 22)]).await.unwrap();
+        let out = store
+            .persist(first, &[record([10, 0, 0, 1], 443), record([10, 0, 0, 2], 22)])
+            .await
+            .unwrap();
         assert_eq!(out.new_hosts, vec![Ipv4Addr::new(10, 0, 0, 2)]);
         let second = scan(&store).await;
         let out = store.persist(second, &[record([10, 0, 0, 1], 22)]).await.unwrap();
@@ -160,9 +167,12 @@ pub(crate) mod tests {
         // Port 0 violates the ports CHECK constraint half-way through the batch.
         let err = store.persist(id, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 2], 0)]).await;
         assert!(err.is_err());
-        let hosts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hosts").fetch_one(&store.pool).await.unwrap();
-        let results: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM scan_results").fetch_one(&store.pool).await.unwrap();
+        let hosts: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM hosts").fetch_one(&store.pool).await.unwrap();
+        let results: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM scan_results")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
         assert_eq!((hosts, results), (0, 0));
     }
 }

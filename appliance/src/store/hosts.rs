@@ -165,7 +165,10 @@ pub fn printable_banner(bytes: &[u8]) -> String {
         .chars()
         .flat_map(|c| match c {
             '\n' | '\t' => vec![c],
-            c if c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c) => {
+            c if c.is_control()
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c) =>
+            {
                 c.escape_unicode().collect()
             }
             c => vec![c],
@@ -186,7 +189,15 @@ mod tests {
         let mut ssh = record([10, 0, 1, 5], 22);
         ssh.service = Some("ssh".into());
         store
-            .persist(id, &[ssh, record([10, 0, 0, 1], 80), record([10, 0, 0, 1], 22), record([10, 0, 0, 9], 443)])
+            .persist(
+                id,
+                &[
+                    ssh,
+                    record([10, 0, 0, 1], 80),
+                    record([10, 0, 0, 1], 22),
+                    record([10, 0, 0, 9], 443),
+                ],
+            )
             .await
             .unwrap();
         let all = store.hosts(&HostFilter::default(), &HostQuery::default()).await.unwrap();
@@ -203,7 +214,10 @@ mod tests {
         assert_eq!(store.hosts(&port, &HostQuery::default()).await.unwrap().total, 2);
         let service = HostFilter { service: Some("ssh".into()), ..Default::default() };
         let page = store.hosts(&service, &HostQuery::default()).await.unwrap();
-        assert_eq!(page.items.iter().map(|h| h.ip).collect::<Vec<_>>(), vec![Ipv4Addr::new(10, 0, 1, 5)]);
+        assert_eq!(
+            page.items.iter().map(|h| h.ip).collect::<Vec<_>>(),
+            vec![Ipv4Addr::new(10, 0, 1, 5)]
+        );
 
         let second = HostQuery { limit: Some(2), offset: Some(2), ..Default::default() };
         let page = store.hosts(&HostFilter::default(), &second).await.unwrap();

@@ -199,7 +199,8 @@ mod tests {
         assert_eq!(scan.seed, u64::MAX, "the seed's 64 bits survive the signed column");
         store.mark_running(id).await.unwrap();
         assert!(store.scan(id).await.unwrap().unwrap().started_at.is_some());
-        let counters = ScanCounters { probes_sent: 2, probes_done: 2, replies: 1, ..Default::default() };
+        let counters =
+            ScanCounters { probes_sent: 2, probes_done: 2, replies: 1, ..Default::default() };
         let done = store.finish_scan(id, ScanStatus::Completed, &counters, None).await.unwrap();
         assert_eq!(done.status, ScanStatus::Completed);
         assert_eq!(done.counters.probes_done, 2);
@@ -213,7 +214,10 @@ mod tests {
         let running = store.create_scan(&new_scan()).await.unwrap();
         store.mark_running(running).await.unwrap();
         let finished = store.create_scan(&new_scan()).await.unwrap();
-        store.finish_scan(finished, ScanStatus::Completed, &ScanCounters::default(), None).await.unwrap();
+        store
+            .finish_scan(finished, ScanStatus::Completed, &ScanCounters::default(), None)
+            .await
+            .unwrap();
         assert_eq!(store.fail_interrupted_scans().await.unwrap(), 1);
         let scan = store.scan(running).await.unwrap().unwrap();
         assert_eq!(scan.status, ScanStatus::Failed);

@@ -56,7 +56,11 @@ mod tests {
         let caller = store.authenticate(&token).await.unwrap().unwrap();
         assert_eq!(caller.token_name, "ci");
         assert!(store.authenticate("sonde_nope").await.unwrap().is_none());
-        let stored: Vec<(String,)> = sqlx::query_as("SELECT hash FROM tokens").fetch_all(&store.pool).await.unwrap();
-        assert!(stored.iter().all(|(h,)| !h.contains(&token[6..])), "the clear token is not stored");
+        let stored: Vec<(String,)> =
+            sqlx::query_as("SELECT hash FROM tokens").fetch_all(&store.pool).await.unwrap();
+        assert!(
+            stored.iter().all(|(h,)| !h.contains(&token[6..])),
+            "the clear token is not stored"
+        );
     }
 }

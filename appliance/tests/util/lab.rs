@@ -42,15 +42,11 @@ pub(crate) fn require_root_netns(test: &str) {
     if euid != "0" {
         fail(format!("the effective uid is {euid}, not 0"));
     }
-    match std::process::Command::new("ip")
-        .args(["netns", "list"])
-        .output()
-    {
+    match std::process::Command::new("ip").args(["netns", "list"]).output() {
         Ok(out) if out.status.success() => {}
-        Ok(out) => fail(format!(
-            "`ip netns list` failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
+        Ok(out) => {
+            fail(format!("`ip netns list` failed: {}", String::from_utf8_lossy(&out.stderr).trim()))
+        }
         Err(e) => fail(format!("cannot run `ip` (apt-get install iproute2): {e}")),
     }
     if !Path::new(HARNESS).is_file() {
@@ -87,18 +83,12 @@ impl Lab {
         let n = LABS.fetch_add(1, Ordering::Relaxed);
         let name = format!("t{}-{}", base36(std::process::id()), base36(n));
         assert!(name.len() <= 10, "lab name {name} too long");
-        let lab = Lab {
-            state_dir: Path::new(RUN_DIR).join(&name),
-            name,
-        };
+        let lab = Lab { state_dir: Path::new(RUN_DIR).join(&name), name };
         lab.harness(&["down", "--name", &lab.name]);
 
         let mut args = vec!["up".to_owned(), "--name".into(), lab.name.clone()];
         args.extend(["--prefix".into(), options.prefix.clone()]);
-        args.extend([
-            "--open-file".into(),
-            options.open_file.display().to_string(),
-        ]);
+        args.extend(["--open-file".into(), options.open_file.display().to_string()]);
         if let Some(m) = options.live_hosts {
             args.extend(["--live-hosts".into(), m.to_string()]);
         }
@@ -171,11 +161,7 @@ impl Drop for Lab {
         // No panic here: Drop also runs while a failed test unwinds.
         let out = run(HARNESS, &["down", "--name", &self.name]);
         if out.code != Some(0) {
-            eprintln!(
-                "warning: tearing down lab {} failed\n{}",
-                self.name,
-                out.transcript()
-            );
+            eprintln!("warning: tearing down lab {} failed\n{}", self.name, out.transcript());
         }
     }
 }

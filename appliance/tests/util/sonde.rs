@@ -26,13 +26,7 @@ pub(crate) struct Outcome {
 impl Outcome {
     /// Panics with everything the process said unless it exited 0.
     pub(crate) fn assert_success(&self) -> &Self {
-        assert_eq!(
-            self.code,
-            Some(0),
-            "`{}` failed\n{}",
-            self.command,
-            self.transcript()
-        );
+        assert_eq!(self.code, Some(0), "`{}` failed\n{}", self.command, self.transcript());
         self
     }
 
@@ -56,10 +50,7 @@ pub(crate) fn run<S: AsRef<OsStr>>(program: &str, args: &[S]) -> Outcome {
         // The tests choose the log level; an operator's setting must not change stderr.
         .env_remove("SONDE_LOG");
     let line = std::iter::once(program.to_owned())
-        .chain(
-            args.iter()
-                .map(|a| a.as_ref().to_string_lossy().into_owned()),
-        )
+        .chain(args.iter().map(|a| a.as_ref().to_string_lossy().into_owned()))
         .collect::<Vec<_>>()
         .join(" ");
     let output = command.output().unwrap_or_else(|e| {
@@ -118,24 +109,17 @@ pub(crate) fn open_pair_from_result(value: &serde_json::Value) -> Option<Pair> {
         .as_u64()
         .and_then(|p| u16::try_from(p).ok())
         .unwrap_or_else(|| panic!("result without a `port` in 0..=65535: {value}"));
-    assert_eq!(
-        value["proto"], "tcp",
-        "result with an unexpected `proto`: {value}"
-    );
+    assert_eq!(value["proto"], "tcp", "result with an unexpected `proto`: {value}");
     let rtt = value["rtt_ms"]
         .as_f64()
         .unwrap_or_else(|| panic!("result without a numeric `rtt_ms`: {value}"));
     assert!(rtt >= 0.0, "negative rtt_ms: {value}");
-    let state = value["state"]
-        .as_str()
-        .unwrap_or_else(|| panic!("result without a `state`: {value}"));
+    let state =
+        value["state"].as_str().unwrap_or_else(|| panic!("result without a `state`: {value}"));
     (state == "open").then_some((ip, port))
 }
 
 /// `a.b.c.d:port` for messages and for comparing with the lab's ground truth.
 pub(crate) fn show(pairs: &BTreeSet<Pair>) -> BTreeSet<String> {
-    pairs
-        .iter()
-        .map(|(ip, port)| format!("{ip}:{port}"))
-        .collect()
+    pairs.iter().map(|(ip, port)| format!("{ip}:{port}")).collect()
 }

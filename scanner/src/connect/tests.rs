@@ -22,21 +22,11 @@ fn plan(targets: &str, ports: &[u16]) -> ScanPlan {
 
 fn engine(concurrency: usize, retries: u8, rate: u64) -> ConnectEngine {
     let timeout = Duration::from_millis(500);
-    ConnectEngine::new(ConnectConfig {
-        concurrency,
-        timeout,
-        retries,
-        rate,
-    })
+    ConnectEngine::new(ConnectConfig { concurrency, timeout, retries, rate })
 }
 
 fn snapshot(sent: u64, done: u64, replies: u64, open: u64) -> ProgressSnapshot {
-    ProgressSnapshot {
-        sent,
-        done,
-        replies,
-        open,
-    }
+    ProgressSnapshot { sent, done, replies, open }
 }
 
 /// Runs a real scan; returns the findings, sorted.
@@ -49,9 +39,7 @@ async fn scan(engine: &ConnectEngine, plan: &ScanPlan, progress: &Progress) -> V
         }
         found
     });
-    engine
-        .run(plan, progress, tx, CancellationToken::new())
-        .await;
+    engine.run(plan, progress, tx, CancellationToken::new()).await;
     let mut found = collect.await.unwrap();
     found.sort_by_key(|f| (f.ip, f.port));
     found
@@ -62,9 +50,7 @@ async fn listen(addrs: &[&str]) -> Vec<SocketAddrV4> {
     let mut bound = Vec::new();
     for addr in addrs {
         let listener = TcpListener::bind(format!("{addr}:0")).await.unwrap();
-        let SocketAddr::V4(local) = listener.local_addr().unwrap() else {
-            unreachable!()
-        };
+        let SocketAddr::V4(local) = listener.local_addr().unwrap() else { unreachable!() };
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 drop(stream);
@@ -77,12 +63,7 @@ async fn listen(addrs: &[&str]) -> Vec<SocketAddrV4> {
 
 /// A loopback port nothing listens on (bound, then released).
 async fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port()
 }
 
 #[tokio::test]
@@ -101,10 +82,7 @@ async fn reports_exactly_the_open_loopback_ports() {
     assert_eq!(found.iter().map(|f| f.port).collect::<Vec<_>>(), want);
     for finding in &found {
         assert_eq!(finding.ip, Ipv4Addr::LOCALHOST);
-        assert_eq!(
-            (finding.proto, finding.state),
-            (Proto::Tcp, PortState::Open)
-        );
+        assert_eq!((finding.proto, finding.state), (Proto::Tcp, PortState::Open));
         assert!(finding.rtt < Duration::from_millis(500));
     }
     assert_eq!(progress.snapshot(), snapshot(5, 5, 5, 3));
@@ -119,16 +97,11 @@ async fn scans_several_loopback_hosts() {
 
     let found = scan(&engine(16, 0, 0), &plan, &progress).await;
 
-    let got: HashSet<SocketAddrV4> = found
-        .iter()
-        .map(|f| SocketAddrV4::new(f.ip, f.port))
-        .collect();
+    let got: HashSet<SocketAddrV4> =
+        found.iter().map(|f| SocketAddrV4::new(f.ip, f.port)).collect();
     assert_eq!(got, open.iter().copied().collect());
     let pairs = plan.len();
-    assert_eq!(
-        progress.snapshot(),
-        snapshot(pairs, pairs, pairs, open.len() as u64)
-    );
+    assert_eq!(progress.snapshot(), snapshot(pairs, pairs, pairs, open.len() as u64));
 }
 
 /// Stands in for the network: `script(addr, call)` decides each attempt's outcome (calls
@@ -157,9 +130,7 @@ where
     F: Future<Output = Attempt> + Send + 'static,
 {
     let (tx, mut rx) = mpsc::channel(1024);
-    engine
-        .run_with(plan, progress, &tx, &CancellationToken::new(), attempt)
-        .await;
+    engine.run_with(plan, progress, &tx, &CancellationToken::new(), attempt).await;
     drop(tx);
     let mut ports = Vec::new();
     while let Some(finding) = rx.recv().await {
@@ -207,11 +178,7 @@ async fn exhaustion_pauses_and_retries_at_no_retry_cost() {
 
     assert_eq!(found, [1]);
     assert_eq!(progress.snapshot(), snapshot(2, 2, 2, 1));
-    assert!(
-        start.elapsed() >= EXHAUSTION_BACKOFF * 3,
-        "paused {:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() >= EXHAUSTION_BACKOFF * 3, "paused {:?}", start.elapsed());
 }
 
 /// Counts live attempt futures, to see that a stopped scan drops them.
@@ -258,27 +225,12 @@ async fn cancel_stops_promptly_and_aborts_attempts() {
     };
     let start = Instant::now();
 
-    tokio::join!(
-        engine.run_with(&plan, &progress, &tx, &cancel, attempt),
-        stop
-    );
+    tokio::join!(engine.run_with(&plan, &progress, &tx, &cancel, attempt), stop);
 
-    assert_eq!(
-        start.elapsed(),
-        Duration::from_secs(1),
-        "returns as soon as cancelled"
-    );
+    assert_eq!(start.elapsed(), Duration::from_secs(1), "returns as soon as cancelled");
     assert_eq!(progress.snapshot(), snapshot(3, 0, 0, 0));
-    assert_eq!(
-        live.load(Ordering::SeqCst),
-        0,
-        "in-flight attempts were dropped"
-    );
-    assert_eq!(
-        engine.slots.available_permits(),
-        3,
-        "and their permits returned"
-    );
+    assert_eq!(live.load(Ordering::SeqCst), 0, "in-flight attempts were dropped");
+    assert_eq!(engine.slots.available_permits(), 3, "and their permits returned");
 }
 
 #[tokio::test(start_paused = true)]
@@ -289,9 +241,7 @@ async fn a_closed_findings_channel_stops_the_scan() {
     let progress = Progress::default();
     let (tx, rx) = mpsc::channel(8);
     drop(rx);
-    engine(1, 0, 0)
-        .run_with(&plan, &progress, &tx, &CancellationToken::new(), fake(open))
-        .await;
+    engine(1, 0, 0).run_with(&plan, &progress, &tx, &CancellationToken::new(), fake(open)).await;
     assert_eq!(progress.snapshot().sent, 0);
 
     // The receiver goes away after the first finding.
@@ -328,10 +278,7 @@ async fn concurrency_is_bounded_and_shared_by_clones() {
     let (a, b) = (plan("127.0.0.0/27", &[22]), plan("127.0.1.0/27", &[22]));
     let (pa, pb) = (Progress::default(), Progress::default());
 
-    tokio::join!(
-        fake_scan(&engine, &a, &pa, attempt()),
-        fake_scan(&clone, &b, &pb, attempt())
-    );
+    tokio::join!(fake_scan(&engine, &a, &pa, attempt()), fake_scan(&clone, &b, &pb, attempt()));
 
     assert_eq!(peak.load(Ordering::SeqCst), 3);
     assert_eq!(pa.snapshot(), snapshot(32, 32, 32, 0));
@@ -343,13 +290,7 @@ async fn the_rate_paces_attempts() {
     let plan = plan("127.0.0.0/23", &[22]);
     let progress = Progress::default();
     let start = Instant::now();
-    fake_scan(
-        &engine(64, 0, 1_000),
-        &plan,
-        &progress,
-        fake(|_, _| Attempt::Closed),
-    )
-    .await;
+    fake_scan(&engine(64, 0, 1_000), &plan, &progress, fake(|_, _| Attempt::Closed)).await;
     let elapsed = start.elapsed().as_secs_f64();
     // 512 probes at 1000/s, the first 4 as a burst.
     assert!((0.500..=0.515).contains(&elapsed), "{elapsed}s");
@@ -373,21 +314,14 @@ fn errors_are_sorted_by_what_they_say_about_the_target() {
         (libc::ENOMEM, Attempt::Exhausted(libc::ENOMEM)),
     ];
     for (errno, want) in cases {
-        assert_eq!(
-            classify(&io::Error::from_raw_os_error(errno)),
-            want,
-            "errno {errno}"
-        );
+        assert_eq!(classify(&io::Error::from_raw_os_error(errno)), want, "errno {errno}");
     }
     assert_eq!(classify(&io::Error::other("no errno")), Attempt::Silent);
 }
 
 #[test]
 fn zero_concurrency_means_one() {
-    let engine = ConnectEngine::new(ConnectConfig {
-        concurrency: 0,
-        ..Default::default()
-    });
+    let engine = ConnectEngine::new(ConnectConfig { concurrency: 0, ..Default::default() });
     assert_eq!(engine.slots.available_permits(), 1);
     assert_eq!(engine.config().concurrency, 0);
 }

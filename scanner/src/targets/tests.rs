@@ -21,9 +21,7 @@ fn set(specs: &[&str]) -> TargetSet {
 }
 
 fn parse_err(spec: &str) -> String {
-    TargetSet::parse(&[spec.to_string()])
-        .unwrap_err()
-        .to_string()
+    TargetSet::parse(&[spec.to_string()]).unwrap_err().to_string()
 }
 
 #[test]
@@ -41,18 +39,9 @@ fn parses_every_spec_form() {
         ("192.0.2.9-9", &[("192.0.2.9", "192.0.2.9")]),
         ("192.0.2.0-255", &[("192.0.2.0", "192.0.2.255")]),
         ("255.255.255.255", &[("255.255.255.255", "255.255.255.255")]),
-        (
-            "192.0.2.1,192.0.2.2 192.0.2.3",
-            &[("192.0.2.1", "192.0.2.3")],
-        ),
-        (
-            "192.0.2.0/25, 192.0.2.128/25",
-            &[("192.0.2.0", "192.0.2.255")],
-        ),
-        (
-            "192.0.2.1 192.0.2.9",
-            &[("192.0.2.1", "192.0.2.1"), ("192.0.2.9", "192.0.2.9")],
-        ),
+        ("192.0.2.1,192.0.2.2 192.0.2.3", &[("192.0.2.1", "192.0.2.3")]),
+        ("192.0.2.0/25, 192.0.2.128/25", &[("192.0.2.0", "192.0.2.255")]),
+        ("192.0.2.1 192.0.2.9", &[("192.0.2.1", "192.0.2.1"), ("192.0.2.9", "192.0.2.9")]),
     ];
     for (spec, want) in cases {
         let want: Vec<Ipv4Range> = want.iter().map(|(a, b)| range(a, b)).collect();
@@ -69,10 +58,7 @@ fn rejects_bad_specs_with_a_reason() {
         ("192.0.2.0/x", "prefix length after `/` must be a number"),
         ("192.0.2.0/99999999999", "prefix length must be 0 to 32"),
         ("host.example/24", "not a valid IPv4 address"),
-        (
-            "192.0.2.20-192.0.2.1",
-            "range is reversed: 192.0.2.20 comes after 192.0.2.1",
-        ),
+        ("192.0.2.20-192.0.2.1", "range is reversed: 192.0.2.20 comes after 192.0.2.1"),
         ("192.0.2.20-3", "range is reversed"),
         ("192.0.2.1-256", "end of a range must be an address"),
         ("192.0.2.1-", "end of a range must be an address"),
@@ -89,10 +75,7 @@ fn rejects_bad_specs_with_a_reason() {
         ("2001:db8::/32", "IPv6 targets are not supported yet"),
         ("[2001:db8::1]", "IPv6 targets are not supported yet"),
         ("fe80::1%eth0", "IPv6 targets are not supported yet"),
-        (
-            "2001:db8::1-2001:db8::9",
-            "IPv6 targets are not supported yet",
-        ),
+        ("2001:db8::1-2001:db8::9", "IPv6 targets are not supported yet"),
         ("192.0.2.1:80", "names no port"),
         ("a:b", "not an IPv4 address, CIDR, range or hostname"),
         ("-host", "not an address, CIDR"),
@@ -103,21 +86,14 @@ fn rejects_bad_specs_with_a_reason() {
     ];
     for (spec, want) in cases {
         let got = parse_err(spec);
-        assert!(
-            got.contains(want),
-            "spec {spec:?}: got {got:?}, want {want:?}"
-        );
+        assert!(got.contains(want), "spec {spec:?}: got {got:?}, want {want:?}");
         assert!(got.starts_with("invalid target"), "spec {spec:?}: {got}");
     }
 }
 
 #[test]
 fn empty_spec_lists_are_an_error() {
-    for specs in [
-        vec![],
-        vec![String::new()],
-        vec![" , ".to_string(), "\t".to_string()],
-    ] {
+    for specs in [vec![], vec![String::new()], vec![" , ".to_string(), "\t".to_string()]] {
         let err = TargetSet::parse(&specs).unwrap_err();
         assert!(matches!(err, TargetError::NoTargets), "{specs:?}");
         assert!(err.to_string().starts_with("no targets given"));
@@ -161,34 +137,19 @@ fn from_ranges_merges_overlapping_and_adjacent_ranges() {
     let cases: &[(Bounds, Bounds)] = &[
         (&[], &[]),
         (&[("10.0.0.5", "10.0.0.1")], &[]),
-        (
-            &[("10.0.0.1", "10.0.0.5"), ("10.0.0.3", "10.0.0.9")],
-            &[("10.0.0.1", "10.0.0.9")],
-        ),
-        (
-            &[("10.0.0.6", "10.0.0.9"), ("10.0.0.1", "10.0.0.5")],
-            &[("10.0.0.1", "10.0.0.9")],
-        ),
+        (&[("10.0.0.1", "10.0.0.5"), ("10.0.0.3", "10.0.0.9")], &[("10.0.0.1", "10.0.0.9")]),
+        (&[("10.0.0.6", "10.0.0.9"), ("10.0.0.1", "10.0.0.5")], &[("10.0.0.1", "10.0.0.9")]),
         (
             &[("10.0.0.1", "10.0.0.4"), ("10.0.0.6", "10.0.0.9")],
             &[("10.0.0.1", "10.0.0.4"), ("10.0.0.6", "10.0.0.9")],
         ),
+        (&[("10.0.0.0", "10.0.0.255"), ("10.0.0.7", "10.0.0.7")], &[("10.0.0.0", "10.0.0.255")]),
         (
-            &[("10.0.0.0", "10.0.0.255"), ("10.0.0.7", "10.0.0.7")],
-            &[("10.0.0.0", "10.0.0.255")],
-        ),
-        (
-            &[
-                ("255.255.255.0", "255.255.255.255"),
-                ("255.255.255.255", "255.255.255.255"),
-            ],
+            &[("255.255.255.0", "255.255.255.255"), ("255.255.255.255", "255.255.255.255")],
             &[("255.255.255.0", "255.255.255.255")],
         ),
         (
-            &[
-                ("0.0.0.0", "127.255.255.255"),
-                ("128.0.0.0", "255.255.255.255"),
-            ],
+            &[("0.0.0.0", "127.255.255.255"), ("128.0.0.0", "255.255.255.255")],
             &[("0.0.0.0", "255.255.255.255")],
         ),
     ];
@@ -202,9 +163,7 @@ fn from_ranges_merges_overlapping_and_adjacent_ranges() {
 #[test]
 fn len_nth_and_contains_agree() {
     let targets = set(&["10.0.0.250-10.0.1.3", "10.0.2.0/31", "10.9.9.9"]);
-    let all: Vec<Ipv4Addr> = (0..targets.len())
-        .map(|i| targets.nth(i).unwrap())
-        .collect();
+    let all: Vec<Ipv4Addr> = (0..targets.len()).map(|i| targets.nth(i).unwrap()).collect();
     let want: Vec<Ipv4Addr> = [
         "10.0.0.250",
         "10.0.0.251",
@@ -230,14 +189,7 @@ fn len_nth_and_contains_agree() {
     for addr in &want {
         assert!(targets.contains(*addr), "{addr}");
     }
-    for addr in [
-        "10.0.0.249",
-        "10.0.1.4",
-        "10.0.2.2",
-        "10.9.9.8",
-        "10.9.9.10",
-        "0.0.0.0",
-    ] {
+    for addr in ["10.0.0.249", "10.0.1.4", "10.0.2.2", "10.9.9.8", "10.9.9.10", "0.0.0.0"] {
         assert!(!targets.contains(ip(addr)), "{addr}");
     }
 }
@@ -271,24 +223,12 @@ fn empty_sets() {
 #[test]
 fn exclude_cuts_holes_edges_and_spans() {
     let cases: &[(&[&str], &[&str], Bounds)] = &[
-        (
-            &["10.0.0.0/24"],
-            &["10.0.0.0"],
-            &[("10.0.0.1", "10.0.0.255")],
-        ),
-        (
-            &["10.0.0.0/24"],
-            &["10.0.0.255"],
-            &[("10.0.0.0", "10.0.0.254")],
-        ),
+        (&["10.0.0.0/24"], &["10.0.0.0"], &[("10.0.0.1", "10.0.0.255")]),
+        (&["10.0.0.0/24"], &["10.0.0.255"], &[("10.0.0.0", "10.0.0.254")]),
         (
             &["10.0.0.0/24"],
             &["10.0.0.10-20", "10.0.0.30-40"],
-            &[
-                ("10.0.0.0", "10.0.0.9"),
-                ("10.0.0.21", "10.0.0.29"),
-                ("10.0.0.41", "10.0.0.255"),
-            ],
+            &[("10.0.0.0", "10.0.0.9"), ("10.0.0.21", "10.0.0.29"), ("10.0.0.41", "10.0.0.255")],
         ),
         (&["10.0.0.0/24"], &["10.0.0.0/16"], &[]),
         (
@@ -296,21 +236,9 @@ fn exclude_cuts_holes_edges_and_spans() {
             &["10.0.0.128-10.0.2.127"],
             &[("10.0.0.0", "10.0.0.127"), ("10.0.2.128", "10.0.2.255")],
         ),
-        (
-            &["10.0.0.0/24"],
-            &["9.0.0.0/8", "11.0.0.0/8"],
-            &[("10.0.0.0", "10.0.0.255")],
-        ),
-        (
-            &["0.0.0.0/0"],
-            &["0.0.0.0/1"],
-            &[("128.0.0.0", "255.255.255.255")],
-        ),
-        (
-            &["0.0.0.0/0"],
-            &["255.255.255.255"],
-            &[("0.0.0.0", "255.255.255.254")],
-        ),
+        (&["10.0.0.0/24"], &["9.0.0.0/8", "11.0.0.0/8"], &[("10.0.0.0", "10.0.0.255")]),
+        (&["0.0.0.0/0"], &["0.0.0.0/1"], &[("128.0.0.0", "255.255.255.255")]),
+        (&["0.0.0.0/0"], &["255.255.255.255"], &[("0.0.0.0", "255.255.255.254")]),
         (
             &["10.0.0.1", "10.0.0.3", "10.0.0.5"],
             &["10.0.0.2-4"],
@@ -323,9 +251,7 @@ fn exclude_cuts_holes_edges_and_spans() {
         assert_eq!(got.ranges(), want, "{base:?} - {cut:?}");
         assert_eq!(
             got.len(),
-            want.iter()
-                .map(|r| u64::from(u32::from(r.last) - u32::from(r.first)) + 1)
-                .sum()
+            want.iter().map(|r| u64::from(u32::from(r.last) - u32::from(r.first)) + 1).sum()
         );
     }
 }
@@ -333,12 +259,7 @@ fn exclude_cuts_holes_edges_and_spans() {
 #[test]
 fn exclude_matches_a_brute_force_model() {
     let base = set(&["10.0.0.0-10.0.3.10", "10.0.5.0/25", "10.0.7.7"]);
-    let cut = set(&[
-        "10.0.0.5-9",
-        "10.0.1.0/24",
-        "10.0.3.10-10.0.5.3",
-        "10.0.7.0/24",
-    ]);
+    let cut = set(&["10.0.0.5-9", "10.0.1.0/24", "10.0.3.10-10.0.5.3", "10.0.7.0/24"]);
     let got = base.exclude(&cut);
     for i in 0..base.len() {
         let addr = base.nth(i).unwrap();
@@ -350,23 +271,14 @@ fn exclude_matches_a_brute_force_model() {
 #[test]
 fn union_merges() {
     let got = set(&["10.0.0.0/25"]).union(&set(&["10.0.0.128/25", "10.0.2.1"]));
-    assert_eq!(
-        got.ranges(),
-        [
-            range("10.0.0.0", "10.0.0.255"),
-            range("10.0.2.1", "10.0.2.1")
-        ]
-    );
+    assert_eq!(got.ranges(), [range("10.0.0.0", "10.0.0.255"), range("10.0.2.1", "10.0.2.1")]);
 }
 
 #[test]
 fn split_by_prefix_follows_aligned_blocks() {
     let targets = set(&["10.0.0.250-10.0.2.5", "10.0.2.9", "10.0.8.0/23"]);
-    let blocks: Vec<Vec<Ipv4Range>> = targets
-        .split_by_prefix(24)
-        .iter()
-        .map(|s| s.ranges().to_vec())
-        .collect();
+    let blocks: Vec<Vec<Ipv4Range>> =
+        targets.split_by_prefix(24).iter().map(|s| s.ranges().to_vec()).collect();
     assert_eq!(
         blocks,
         vec![
@@ -393,13 +305,7 @@ fn split_by_prefix_follows_aligned_blocks() {
 #[test]
 fn default_excludes_cover_reserved_space() {
     let ex = default_excludes();
-    for addr in [
-        "0.0.0.0",
-        "0.255.255.255",
-        "224.0.0.1",
-        "239.255.255.255",
-        "240.0.0.1",
-    ] {
+    for addr in ["0.0.0.0", "0.255.255.255", "224.0.0.1", "239.255.255.255", "240.0.0.1"] {
         assert!(ex.contains(ip(addr)), "{addr}");
     }
     assert!(ex.contains(Ipv4Addr::BROADCAST));
@@ -421,27 +327,17 @@ fn classify_keeps_names_apart_from_numbers() {
     ];
     for (spec, is_host) in cases {
         let got = classify(spec);
-        assert_eq!(
-            matches!(got, Ok(Spec::Host(ref h)) if h == spec),
-            is_host,
-            "{spec}: {got:?}"
-        );
+        assert_eq!(matches!(got, Ok(Spec::Host(ref h)) if h == spec), is_host, "{spec}: {got:?}");
     }
 }
 
 #[test]
 fn target_files_allow_comments_blanks_and_commas() {
     let mut file = tempfile::NamedTempFile::new().unwrap();
-    writeln!(
-        file,
-        "# lab\n192.0.2.0/24  # the lab\n\n 192.0.2.1, 192.0.2.5-9\tlocalhost\n"
-    )
-    .unwrap();
+    writeln!(file, "# lab\n192.0.2.0/24  # the lab\n\n 192.0.2.1, 192.0.2.5-9\tlocalhost\n")
+        .unwrap();
     let specs = read_target_file(file.path()).unwrap();
-    assert_eq!(
-        specs,
-        ["192.0.2.0/24", "192.0.2.1", "192.0.2.5-9", "localhost"]
-    );
+    assert_eq!(specs, ["192.0.2.0/24", "192.0.2.1", "192.0.2.5-9", "localhost"]);
 }
 
 #[test]
@@ -449,10 +345,8 @@ fn target_file_errors_name_path_and_line() {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     writeln!(file, "192.0.2.1\n# ok\n192.0.2.9-1\n").unwrap();
     let err = read_target_file(file.path()).unwrap_err().to_string();
-    let want = format!(
-        "{}:3: invalid target `192.0.2.9-1`: the range is reversed",
-        file.path().display()
-    );
+    let want =
+        format!("{}:3: invalid target `192.0.2.9-1`: the range is reversed", file.path().display());
     assert!(err.starts_with(&want), "{err}");
 
     let missing = file.path().with_extension("missing");
