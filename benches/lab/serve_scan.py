@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Runs one scan through `sonde serve` and reports what it stored.
+
+Used by benches/lab/compare inside the lab's scanning namespace: starts `sonde serve` on
+127.0.0.1 with a fresh data directory, creates a token, POSTs the scan, polls it until it is
+final, then pages through /api/v1/hosts and prints every stored open port as ndjson, like
+`sonde scan -o ndjson`. The scan's wall time (POST to final status, every result stored) goes
+to WALL_FILE as "start end" in seconds.
+
+usage: serve_scan.py SONDE SCOPE PORTS RATE SEED TIMEOUT_MS RETRIES WALL_FILE
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    sonde, scope, ports, rate, seed, timeout_ms, retries, wall_file = sys.argv[1:9]
+    data = tempfile.mkdtemp(prefix="sonde-serve-")
+    config = os.path.join(data, "sonde.toml")
+    with open(config, "w") as f:
+        f.write(f"[scan]\ntimeout_ms = {timeout_ms}\nretries = {retries}\n")
+    token = subprocess.run(
+        [sonde, "token", "create", "--data-dir", data, "--name", "compare"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip().splitlines()[-1]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/api/v1"
+    serve = subprocess.Popen(
+        [sonde, "serve", "--config", config, "--data-dir", data, "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=open(os.path.join(data, "serve.log"), "w"),
+    )
+
+    def call(path, body=None):
+        req = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
+        if body is not None:
+            req.data = json.dumps(body).encode()
+            req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.load(resp)
+
+    try:
+        for _ in range(200):
+            try:
+                call("/health")
+                break
+            except OSError:
+                time.sleep(0.05)
+        start = time.time()
+        scan = call("/scans", {"targets": [scope], "ports": ports, "rate": int(rate), "seed": int(seed)})
+        while True:
+            view = call(f"/scans/{scan['id']}")
+            if view["status"] in ("completed", "cancelled", "failed"):
+                break
+            time.sleep(0.02)
+        end = time.time()
+        with open(wall_file, "w") as f:
+            f.write(f"{start} {end}\n")
+        offset = 0
+        while True:
+            page = call(f"/hosts?limit=1000&offset={offset}")
+            for host in page["items"]:
+                for p in host["open_ports"]:
+                    print(json.dumps({"ip": host["ip"], "port": p, "state": "open"}))
+            offset += len(page["items"])
+            if not page["items"] or offset >= page["total"]:
+                break
+        print(f"serve: scan {view['status']}, {view['counters']}", file=sys.stderr)
+        return 0 if view["status"] == "completed" else 1
+    finally:
+        serve.terminate()
+        serve.wait(timeout=20)
+        subprocess.run(["rm", "-rf", data], check=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
