@@ -46,7 +46,7 @@ mod top_ports;
 
 pub use banner::{BannerConfig, read_banner};
 pub use connect::{ConnectConfig, ConnectEngine};
-pub use engine::EngineKind;
+pub use engine::{Engine, EngineChoice, EngineKind};
 pub use error::{PortError, ScanError, TargetError};
 pub use finding::{Finding, PortState, Proto};
 pub use pacing::Pacer;
