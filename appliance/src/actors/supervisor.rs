@@ -7,7 +7,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use sonde_scanner::{ConnectConfig, ConnectEngine, PortList, ScanPlan, TargetSet};
+use sonde_scanner::{
+    ConnectConfig, Engine, EngineChoice, EngineKind, PortList, ScanPlan, SynConfig, TargetSet,
+};
 use sonde_web::api::{EventPayload, ScanCounters, ScanStatus};
 use tokio_util::sync::CancellationToken;
 
@@ -67,8 +69,13 @@ pub struct SupervisorConfig {
     pub subnet_prefix: u8,
     /// SubnetScanners running at once per scan.
     pub parallel_subnets: usize,
-    /// Engine settings; the rate comes from each scan.
+    /// Which engine scans: `Auto` takes SYN where the process may open raw sockets and the
+    /// targets are not loopback, connect otherwise.
+    pub engine: EngineKind,
+    /// Connect engine settings; the rate comes from each scan.
     pub connect: ConnectConfig,
+    /// SYN engine settings; the rate comes from each scan.
+    pub syn: SynConfig,
 }
 
 /// The supervisor's bookkeeping, free of actix.
@@ -82,7 +89,7 @@ pub(crate) struct Jobs {
 struct Job {
     ports: PortList,
     seed: u64,
-    engine: ConnectEngine,
+    engine: Engine,
     pending: VecDeque<(usize, TargetSet)>,
     running: HashMap<usize, Arc<SubnetProgress>>,
     finished: ScanCounters,
@@ -121,8 +128,7 @@ impl Jobs {
             .into_iter()
             .enumerate()
             .collect();
-        let engine =
-            ConnectEngine::new(ConnectConfig { rate: job.rate, ..self.config.connect.clone() });
+        let engine = self.engine_for(&job);
         let entry = Job {
             ports: job.ports,
             seed: job.seed,
@@ -206,6 +212,31 @@ impl Jobs {
     }
 
     /// Starts subnets until the scan's parallel budget is used.
+    /// The engine of one scan, shared by its subnets (they split its rate). A scan never
+    /// fails for want of raw sockets: it falls back to connect and says why in the log.
+    fn engine_for(&self, job: &ScanJob) -> Engine {
+        let connect = ConnectConfig { rate: job.rate, ..self.config.connect.clone() };
+        let syn = SynConfig { rate: job.rate, ..self.config.syn.clone() };
+        let choice = Engine::choose(self.config.engine, &job.targets, connect.clone(), syn)
+            .unwrap_or_else(|error| EngineChoice {
+                engine: Engine::Connect(sonde_scanner::ConnectEngine::new(connect)),
+                fallback: Some(error),
+            });
+        match &choice.fallback {
+            Some(why) => tracing::info!(
+                scan_id = job.scan_id,
+                reason = %why,
+                "The SYN engine is unavailable for this scan; it uses the connect engine."
+            ),
+            None => tracing::info!(
+                scan_id = job.scan_id,
+                engine = choice.engine.name(),
+                "Scan engine chosen."
+            ),
+        }
+        choice.engine
+    }
+
     fn launch(&mut self, scan_id: i64) -> Vec<SubnetTask> {
         let Some(job) = self.jobs.get_mut(&scan_id) else { return Vec::new() };
         let mut tasks = Vec::new();
@@ -362,7 +393,10 @@ mod tests {
         SupervisorConfig {
             subnet_prefix: 24,
             parallel_subnets: parallel,
+            // Jobs never run their engine here, and a unit test opens no raw socket.
+            engine: EngineKind::Connect,
             connect: ConnectConfig::default(),
+            syn: SynConfig::default(),
         }
     }
 
