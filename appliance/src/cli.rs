@@ -94,6 +94,9 @@ pub struct ScanArgs {
     /// MAC of the next hop instead of the neighbour table's entry (syn engine).
     #[arg(long, value_name = "MAC")]
     pub router_mac: Option<String>,
+    /// How raw frames are handed to the kernel (syn engine).
+    #[arg(long, value_enum, default_value_t = SendPathArg::Sendmmsg)]
+    pub send_path: SendPathArg,
     /// Seed of the probe order; the same seed gives the same order.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -114,6 +117,15 @@ pub enum EngineArg {
     Connect,
     /// Raw-socket SYN: needs CAP_NET_RAW; cannot scan loopback.
     Syn,
+}
+
+/// How the syn engine hands frames to the kernel, as named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SendPathArg {
+    /// One sendmmsg call per batch of frames.
+    Sendmmsg,
+    /// A PACKET_MMAP TX ring, flushed once per batch.
+    TxRing,
 }
 
 /// Output formats of `sonde scan`.

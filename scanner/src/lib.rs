@@ -58,7 +58,7 @@ pub use syn::cookie::ReplyKey;
 pub use syn::engine::{SynConfig, SynEngine};
 pub use syn::frame::{FRAME_LEN, FrameAddrs, ProbeFields, ProbeTemplate};
 pub use syn::route::{MacAddr, NetPath, PathOverrides};
-pub use syn::socket::check_raw_sockets;
+pub use syn::socket::{SendPath, check_raw_sockets};
 pub use syn::validate::{Reply, ReplyValidator};
 pub use targets::{
     Ipv4Range, MAX_ADDRESSES_WITHOUT_CONFIRMATION, TargetSet, default_excludes, read_target_file,

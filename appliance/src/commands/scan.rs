@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sonde_scanner::{
     ConnectConfig, Engine, EngineKind, Ipv4Range, MAX_ADDRESSES_WITHOUT_CONFIRMATION, MacAddr,
-    PathOverrides, PortList, Progress, ScanPlan, SynConfig, TargetSet, default_excludes,
+    PathOverrides, PortList, Progress, ScanPlan, SendPath, SynConfig, TargetSet, default_excludes,
     read_target_file,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{EngineArg, ScanArgs};
+use crate::cli::{EngineArg, ScanArgs, SendPathArg};
 use crate::error::UsageError;
 use crate::output::{Printer, ScanSummary, human_duration};
 
@@ -152,6 +152,10 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
                 interface: args.interface.clone(),
                 source_ip: args.source_ip,
                 router_mac,
+            },
+            send_path: match args.send_path {
+                SendPathArg::Sendmmsg => SendPath::Sendmmsg,
+                SendPathArg::TxRing => SendPath::TxRing,
             },
         },
     })

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::cookie::ReplyKey;
 use super::frame::{FrameAddrs, ProbeFields, ProbeTemplate};
 use super::route::{NetPath, PathOverrides};
-use super::socket::{MAX_BATCH, PacketReceiver, PacketSender, check_raw_sockets};
+use super::socket::{MAX_BATCH, PacketReceiver, PacketSender, SendPath, check_raw_sockets};
 use super::validate::{Reply, ReplyValidator};
 use crate::{
     Finding, Ipv4Range, Pacer, PortState, Progress, Proto, ScanError, ScanPlan, TargetSet,
@@ -41,6 +41,8 @@ pub struct SynConfig {
     pub wait: Duration,
     /// Interface, source address and router MAC chosen by the operator.
     pub path: PathOverrides,
+    /// How frames are handed to the kernel.
+    pub send_path: SendPath,
 }
 
 impl Default for SynConfig {
@@ -50,6 +52,7 @@ impl Default for SynConfig {
             retries: 1,
             wait: Duration::from_secs(1),
             path: PathOverrides::default(),
+            send_path: SendPath::default(),
         }
     }
 }
@@ -124,7 +127,7 @@ impl SynEngine {
         findings: mpsc::Sender<Finding>,
         cancel: CancellationToken,
     ) -> Result<(), ScanError> {
-        let mut sender = PacketSender::open(&self.path)?;
+        let mut sender = PacketSender::open(&self.path, self.config.send_path)?;
         let receiver = PacketReceiver::open(&self.path, self.src_port)?;
         // SAFETY: the receiver owns its descriptor and closes it only when dropped, which
         // happens with the AsyncFd that now owns it.

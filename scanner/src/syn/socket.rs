@@ -1,10 +1,9 @@
 //! The two `AF_PACKET` sockets: a sender that hands the kernel a batch of frames per system
 //! call, and a receiver behind the BPF filter.
 //!
-//! Sending uses `sendmmsg` with one message per frame. A `PACKET_MMAP` TX ring would save the
-//! copy of 74 bytes per frame, but in the lab the cost per probe is dominated by the veth and
-//! the target's stack, not by the copy (see `benches/RESULTS.md`); sendmmsg keeps the code
-//! short and needs no shared-memory protocol with the kernel.
+//! Two ways to hand frames over are built, and [`SendPath`] picks one: `sendmmsg` with one
+//! message per frame, or a `PACKET_MMAP` TX ring (TPACKET_V2) flushed by one `sendto` per
+//! batch. The figures behind the default are in `benches/RESULTS.md`.
 
 use std::io;
 use std::mem::{size_of, zeroed};
@@ -26,8 +25,28 @@ const RECEIVE_BUFFER: libc::c_int = 16 << 20;
 /// Pause after the kernel says its queue is full (`ENOBUFS`), before trying again.
 const FULL_QUEUE_PAUSE: Duration = Duration::from_micros(50);
 
-/// Frames per `sendmmsg` at most.
+/// Frames per batch at most.
 pub(crate) const MAX_BATCH: usize = 64;
+/// `TPACKET_V2` from `<linux/if_packet.h>`.
+const TPACKET_V2: libc::c_int = 1;
+/// TX ring geometry: 128-byte slots (header and a 74-byte frame), 32 to a page, 8 batches'
+/// worth in all.
+const RING_SLOT: usize = 128;
+const RING_BLOCK: usize = 4096;
+const RING_BLOCKS: usize = 16;
+/// Where a frame's bytes start in a TX slot: after the `tpacket2_hdr`, aligned, without the
+/// `sockaddr_ll` that only RX slots carry.
+const RING_DATA: usize = libc::TPACKET2_HDRLEN - size_of::<libc::sockaddr_ll>();
+
+/// How the sender hands frames to the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SendPath {
+    /// One `sendmmsg` per batch, a message per frame.
+    #[default]
+    Sendmmsg,
+    /// Frames written into a ring shared with the kernel, one `sendto` per batch.
+    TxRing,
+}
 
 /// Sends frames on one interface, a batch per system call.
 #[derive(Debug)]
@@ -38,7 +57,21 @@ pub(crate) struct PacketSender {
     pub(crate) frames: Box<[[u8; FRAME_LEN]; MAX_BATCH]>,
     /// How often the kernel's queue was full, for the engine's report.
     pub(crate) full_queue_waits: u64,
+    /// The shared ring, for [`SendPath::TxRing`].
+    ring: Option<TxRing>,
 }
+
+/// A `PACKET_TX_RING` mapping.
+#[derive(Debug)]
+struct TxRing {
+    base: *mut u8,
+    /// Slots in the ring; the next one to fill is `next`.
+    slots: usize,
+    next: usize,
+}
+
+// SAFETY: the mapping belongs to this value alone, and is only touched through `&mut self`.
+unsafe impl Send for TxRing {}
 
 /// Receives candidate replies (see [`bpf`]) on one interface.
 #[derive(Debug)]
@@ -53,7 +86,7 @@ pub fn check_raw_sockets() -> Result<(), ScanError> {
 
 impl PacketSender {
     /// A sender on `path`'s interface, addressing frames to its next hop.
-    pub(crate) fn open(path: &NetPath) -> Result<Self, ScanError> {
+    pub(crate) fn open(path: &NetPath, how: SendPath) -> Result<Self, ScanError> {
         let fd = packet_socket()?;
         set_option(&fd, libc::SOL_PACKET, PACKET_QDISC_BYPASS, 1)
             .map_err(|e| socket_error("set PACKET_QDISC_BYPASS", e))?;
@@ -62,14 +95,24 @@ impl PacketSender {
         // Bound with protocol 0, the socket sends on the interface and receives nothing.
         bind(&fd, link_address(path.ifindex, 0, None))
             .map_err(|e| socket_error(&format!("bind to {}", path.interface), e))?;
+        let ring = match how {
+            SendPath::Sendmmsg => None,
+            SendPath::TxRing => {
+                Some(TxRing::map(&fd).map_err(|e| socket_error("map a TX ring", e))?)
+            }
+        };
         let address = link_address(path.ifindex, libc::ETH_P_IP as u16, Some(path.next_hop_mac));
-        Ok(Self { fd, address, frames: Box::new([[0; FRAME_LEN]; MAX_BATCH]), full_queue_waits: 0 })
+        let frames = Box::new([[0; FRAME_LEN]; MAX_BATCH]);
+        Ok(Self { fd, address, frames, full_queue_waits: 0, ring })
     }
 
     /// Sends the first `count` frames of the batch, waiting while the kernel's queue is full.
     /// An error means the interface is unusable (gone, down): the scan cannot go on.
     pub(crate) fn send(&mut self, count: usize) -> io::Result<()> {
         let count = count.min(MAX_BATCH);
+        if self.ring.is_some() {
+            return self.send_ring(count);
+        }
         // SAFETY: an all-zero iovec and mmsghdr are valid (null pointers, zero lengths).
         let mut iovecs: [libc::iovec; MAX_BATCH] = unsafe { zeroed() };
         // SAFETY: as above.
@@ -110,6 +153,108 @@ impl PacketSender {
             }
         }
         Ok(())
+    }
+}
+
+impl PacketSender {
+    fn send_ring(&mut self, count: usize) -> io::Result<()> {
+        let Some(ring) = self.ring.as_mut() else { return Ok(()) };
+        for frame in &self.frames[..count] {
+            ring.push(frame);
+        }
+        loop {
+            // SAFETY: a null buffer of length 0 asks the kernel to send the ring's pending
+            // slots; `self.address` is a valid sockaddr_ll.
+            let n = unsafe {
+                libc::sendto(
+                    self.fd.as_raw_fd(),
+                    std::ptr::null(),
+                    0,
+                    0,
+                    (&raw const self.address).cast(),
+                    size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+                )
+            };
+            if n >= 0 {
+                return Ok(());
+            }
+            let error = io::Error::last_os_error();
+            match error.raw_os_error() {
+                Some(libc::ENOBUFS | libc::EAGAIN) => {
+                    self.full_queue_waits += 1;
+                    std::thread::sleep(FULL_QUEUE_PAUSE);
+                }
+                Some(libc::EINTR) => {}
+                _ => return Err(error),
+            }
+        }
+    }
+}
+
+impl TxRing {
+    fn map(fd: &OwnedFd) -> io::Result<Self> {
+        set_option(fd, libc::SOL_PACKET, libc::PACKET_VERSION, TPACKET_V2)?;
+        let request = libc::tpacket_req {
+            tp_block_size: RING_BLOCK as libc::c_uint,
+            tp_block_nr: RING_BLOCKS as libc::c_uint,
+            tp_frame_size: RING_SLOT as libc::c_uint,
+            tp_frame_nr: (RING_BLOCK / RING_SLOT * RING_BLOCKS) as libc::c_uint,
+        };
+        // SAFETY: `request` is a valid tpacket_req for the duration of the call.
+        let r = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_TX_RING,
+                (&raw const request).cast(),
+                size_of::<libc::tpacket_req>() as libc::socklen_t,
+            )
+        };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: maps the ring the kernel just allocated for this socket; the mapping is
+        // unmapped in Drop, and the socket outlives it (it is dropped after the ring).
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                RING_BLOCK * RING_BLOCKS,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Self { base: base.cast(), slots: RING_BLOCK / RING_SLOT * RING_BLOCKS, next: 0 })
+    }
+
+    /// Copies `frame` into the next slot and marks it for sending. Batches are smaller than
+    /// the ring and each is flushed by a blocking `sendto`, which returns once the kernel has
+    /// released every slot, so the next slot is always free.
+    fn push(&mut self, frame: &[u8; FRAME_LEN]) {
+        // SAFETY: `next < slots`, so the slot lies inside the mapping; slots are 16-byte
+        // aligned, enough for the header's u32 fields.
+        unsafe {
+            let slot = self.base.add(self.next * RING_SLOT);
+            std::ptr::copy_nonoverlapping(frame.as_ptr(), slot.add(RING_DATA), FRAME_LEN);
+            let header = slot.cast::<libc::tpacket2_hdr>();
+            (*header).tp_len = FRAME_LEN as u32;
+            // The kernel reads the status concurrently: publish it after the frame, with a
+            // release store, as the packet_mmap documentation requires.
+            std::sync::atomic::AtomicU32::from_ptr(&raw mut (*header).tp_status)
+                .store(libc::TP_STATUS_SEND_REQUEST, std::sync::atomic::Ordering::Release);
+        }
+        self.next = (self.next + 1) % self.slots;
+    }
+}
+
+impl Drop for TxRing {
+    fn drop(&mut self) {
+        // SAFETY: `base` came from mmap of this length and is unmapped once.
+        unsafe { libc::munmap(self.base.cast(), RING_BLOCK * RING_BLOCKS) };
     }
 }
 
