@@ -74,12 +74,12 @@ fn frames(c: &mut Criterion) {
     let validator = ReplyValidator::new(key, US, SRC_PORT);
     let replies: Vec<Vec<u8>> = (0..256u32)
         .map(|i| {
-            let ip = Ipv4Addr::from(0x0a4d_0000 | i * 97);
+            let ip = Ipv4Addr::from(0x0a4d_0000 | (i * 97));
             syn_ack(ip, 443, key.cookie(US, ip, SRC_PORT, 443).wrapping_add(1))
         })
         .collect();
     let forged: Vec<Vec<u8>> = (0..256u32)
-        .map(|i| syn_ack(Ipv4Addr::from(0x0a4d_0000 | i * 97), 443, i.wrapping_mul(0x9e37_79b9)))
+        .map(|i| syn_ack(Ipv4Addr::from(0x0a4d_0000 | (i * 97)), 443, i.wrapping_mul(0x9e37_79b9)))
         .collect();
     for (name, frames, want) in
         [("validate_reply", &replies, true), ("reject_forged", &forged, false)]
