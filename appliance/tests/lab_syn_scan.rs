@@ -89,4 +89,42 @@ fn lab_syn_scan_matches_ground_truth_needs_root_netns() {
     let leaked: Vec<_> = found.iter().filter(|(ip, _)| in_excluded(*ip)).collect();
     assert!(leaked.is_empty(), "excluded hosts reported: {leaked:?}");
     assert_same_pairs("syn scan with --exclude", &show(&found), &want);
+
+    // Without CAP_NET_RAW: `--engine syn` refuses and says how to grant the capability;
+    // `auto` falls back to connect, says so once, and still finds the open port.
+    let (ip, port) = *pairs.iter().next().expect("the lab has open pairs");
+    let (target, port) = (ip.to_string(), port.to_string());
+    let unprivileged = |engine: &'static str| -> Vec<String> {
+        [UNPRIVILEGED, &[SONDE, "scan", &target, "-p", &port, "--engine", engine, "-o", "json"]]
+            .concat()
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    };
+    let refused = lab.exec(SCAN_LIMIT_SECS, &borrow(&unprivileged("syn")));
+    assert_eq!(refused.code, Some(1), "{}", refused.transcript());
+    assert!(
+        refused.stderr.contains("CAP_NET_RAW") && refused.stderr.contains("setcap"),
+        "the refusal should name the capability and how to grant it\n{}",
+        refused.transcript()
+    );
+    let fallback = lab.exec(SCAN_LIMIT_SECS, &borrow(&unprivileged("auto")));
+    fallback.assert_success();
+    assert_eq!(
+        fallback.stderr.matches("using the connect engine").count(),
+        1,
+        "auto should say once why it uses connect\n{}",
+        fallback.transcript()
+    );
+    let doc: serde_json::Value = serde_json::from_str(&fallback.stdout).expect("one JSON document");
+    assert_eq!(doc["scan"]["engine"], "connect", "{}", fallback.stdout);
+    assert_eq!(doc["results"].as_array().map(Vec::len), Some(1), "{}", fallback.stdout);
+}
+
+/// Runs what follows as `nobody`, with no capabilities at all.
+const UNPRIVILEGED: &[&str] =
+    &["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"];
+
+fn borrow(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }

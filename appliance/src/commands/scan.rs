@@ -166,7 +166,7 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
     let concurrency = connect.concurrency;
     let choice = Engine::choose(kind, plan.targets(), connect, syn)?;
     if let Some(why) = &choice.fallback {
-        eprintln!("sonde: using the connect engine, the syn engine is unavailable: {why}");
+        eprintln!("sonde: using the connect engine: {why}");
     }
     let engine = choice.engine;
     let engine_name = engine.name();
@@ -241,7 +241,7 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
         probes: plan.len(),
         sent: snapshot.sent,
         duration_s: elapsed.as_secs_f64(),
-        complete: !was_interrupted,
+        complete: !was_interrupted && outcome.is_ok(),
     })?;
     eprintln!(
         "sonde: {} on {}; {} probes ({} x {}) in {} ({:.0}/s){}",
