@@ -94,6 +94,9 @@ pub struct ScanArgs {
     /// MAC of the next hop instead of the neighbour table's entry (syn engine).
     #[arg(long, value_name = "MAC")]
     pub router_mac: Option<String>,
+    /// Probes per second any one host receives on average at most (syn engine).
+    #[arg(long, value_name = "PPS")]
+    pub max_rate_per_host: Option<u64>,
     /// How raw frames are handed to the kernel (syn engine).
     #[arg(long, value_enum, default_value_t = SendPathArg::Sendmmsg)]
     pub send_path: SendPathArg,

@@ -66,6 +66,11 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
         ))
         .into());
     }
+    if args.max_rate_per_host == Some(0) {
+        return Err(
+            UsageError::new("--max-rate-per-host must be at least 1 probe per second").into()
+        );
+    }
     let router_mac = args
         .router_mac
         .as_deref()
@@ -153,6 +158,7 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
                 source_ip: args.source_ip,
                 router_mac,
             },
+            per_host_rate: args.max_rate_per_host,
             send_path: match args.send_path {
                 SendPathArg::Sendmmsg => SendPath::Sendmmsg,
                 SendPathArg::TxRing => SendPath::TxRing,
@@ -329,6 +335,8 @@ mod tests {
             error(&["127.0.0.1", "-p", "80", "--router-mac", "02:00"]).contains("--router-mac")
         );
         assert!(error(&["127.0.0.1", "-p", "80", "--wait", "90000"]).contains("--wait"));
+        let cap = error(&["127.0.0.1", "-p", "80", "--max-rate-per-host", "0"]);
+        assert!(cap.contains("--max-rate-per-host"), "{cap}");
         assert!(error(&["127.0.0.1", "-p", "80", "--rate", "0"]).contains("--rate"));
         assert!(error(&["224.0.0.1", "-p", "80"]).contains("excluded"));
         assert!(error(&["127.0.0.1", "--top-ports", "5000"]).contains("top-ports"));

@@ -43,6 +43,11 @@ pub struct SynConfig {
     pub path: PathOverrides,
     /// How frames are handed to the kernel.
     pub send_path: SendPath,
+    /// Probes per second any one host may receive on average (`None`: no cap). The walk
+    /// spreads probes evenly over the hosts, so the cap holds by bounding each run's rate to
+    /// `hosts x cap`: a few hosts with many ports are scanned gently, a large range at full
+    /// speed.
+    pub per_host_rate: Option<u64>,
 }
 
 impl Default for SynConfig {
@@ -53,6 +58,7 @@ impl Default for SynConfig {
             wait: Duration::from_secs(1),
             path: PathOverrides::default(),
             send_path: SendPath::default(),
+            per_host_rate: None,
         }
     }
 }
@@ -177,7 +183,13 @@ impl SynEngine {
             dst_mac: self.path.next_hop_mac.0,
             src_ip: self.path.src_ip,
         });
-        let batch = usize::try_from(self.pacer.burst()).unwrap_or(MAX_BATCH).clamp(1, MAX_BATCH);
+        let host_pacer = self
+            .config
+            .per_host_rate
+            .map(|cap| Pacer::new(host_cap_rate(shared.plan.targets().len(), cap)));
+        let burst =
+            host_pacer.as_ref().map_or(self.pacer.burst(), |p| p.burst().min(self.pacer.burst()));
+        let batch = usize::try_from(burst).unwrap_or(MAX_BATCH).clamp(1, MAX_BATCH);
         let (plan, progress) = (shared.plan, shared.progress);
         // IP IDs come from a xorshift generator: unpredictable enough to hide the sender's
         // count, and free.
@@ -232,7 +244,12 @@ impl SynEngine {
                 tokio::select! {
                     biased;
                     () = shared.stop.cancelled() => return Ok(()),
-                    () = self.pacer.acquire_many(count as u64) => {}
+                    () = async {
+                        if let Some(host_pacer) = &host_pacer {
+                            host_pacer.acquire_many(count as u64).await;
+                        }
+                        self.pacer.acquire_many(count as u64).await;
+                    } => {}
                 }
                 sender.send(count).map_err(|source| ScanError::Socket {
                     operation: format!("send on {}", self.path.interface),
@@ -326,6 +343,11 @@ impl Shared<'_> {
     }
 }
 
+/// The rate that gives each of `hosts` hosts `cap` probes per second; at least 1.
+fn host_cap_rate(hosts: u64, cap: u64) -> u64 {
+    hosts.saturating_mul(cap).max(1)
+}
+
 fn pair(ip: Ipv4Addr, port: u16) -> u64 {
     u64::from(u32::from(ip)) << 16 | u64::from(port)
 }
@@ -351,6 +373,14 @@ mod tests {
         let mixed = TargetSet::parse(&["192.0.2.0/24".into(), "127.0.0.0/30".into()]).unwrap();
         assert!(overlaps_loopback(&mixed));
         assert!(!overlaps_loopback(&TargetSet::parse(&["192.0.2.0/24".into()]).unwrap()));
+    }
+
+    #[test]
+    fn the_per_host_cap_bounds_the_rate_by_the_host_count() {
+        assert_eq!(host_cap_rate(1, 100), 100, "one host with many ports: gently");
+        assert_eq!(host_cap_rate(65_536, 100), 6_553_600, "a /16: the global rate decides");
+        assert_eq!(host_cap_rate(0, 100), 1);
+        assert_eq!(host_cap_rate(u64::MAX, 2), u64::MAX);
     }
 
     #[test]
