@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use sonde_scanner::{
-    ConnectConfig, Engine, EngineChoice, EngineKind, PortList, ScanPlan, SynConfig, TargetSet,
+    ConnectConfig, Engine, EngineKind, PortList, ScanError, ScanPlan, SynConfig, TargetSet,
 };
 use sonde_web::api::{EventPayload, ScanCounters, ScanStatus};
 use tokio_util::sync::CancellationToken;
@@ -128,7 +128,14 @@ impl Jobs {
             .into_iter()
             .enumerate()
             .collect();
-        let engine = self.engine_for(&job);
+        let engine = match self.engine_for(&job) {
+            Ok(engine) => engine,
+            Err(error) => {
+                tracing::error!(scan_id = job.scan_id, %error, "The scan cannot start.");
+                let counters = ScanCounters { probes_total: total, ..ScanCounters::default() };
+                return Err(finish(job.scan_id, ScanStatus::Failed, counters));
+            }
+        };
         let entry = Job {
             ports: job.ports,
             seed: job.seed,
@@ -211,17 +218,13 @@ impl Jobs {
         out
     }
 
-    /// Starts subnets until the scan's parallel budget is used.
-    /// The engine of one scan, shared by its subnets (they split its rate). A scan never
-    /// fails for want of raw sockets: it falls back to connect and says why in the log.
-    fn engine_for(&self, job: &ScanJob) -> Engine {
+    /// The engine of one scan, shared by its subnets (they split its rate). With `auto`, a
+    /// scan never fails for want of raw sockets: it uses connect and says why in the log;
+    /// an engine the configuration forces must be available.
+    fn engine_for(&self, job: &ScanJob) -> Result<Engine, ScanError> {
         let connect = ConnectConfig { rate: job.rate, ..self.config.connect.clone() };
         let syn = SynConfig { rate: job.rate, ..self.config.syn.clone() };
-        let choice = Engine::choose(self.config.engine, &job.targets, connect.clone(), syn)
-            .unwrap_or_else(|error| EngineChoice {
-                engine: Engine::Connect(sonde_scanner::ConnectEngine::new(connect)),
-                fallback: Some(error),
-            });
+        let choice = Engine::choose(self.config.engine, &job.targets, connect, syn)?;
         match &choice.fallback {
             Some(why) => tracing::info!(
                 scan_id = job.scan_id,
@@ -234,9 +237,10 @@ impl Jobs {
                 "Scan engine chosen."
             ),
         }
-        choice.engine
+        Ok(choice.engine)
     }
 
+    /// Starts subnets until the scan's parallel budget is used.
     fn launch(&mut self, scan_id: i64) -> Vec<SubnetTask> {
         let Some(job) = self.jobs.get_mut(&scan_id) else { return Vec::new() };
         let mut tasks = Vec::new();
@@ -425,6 +429,16 @@ mod tests {
         let end = jobs.subnet_done(1, 3).unwrap_err();
         assert_eq!(end.status, ScanStatus::Completed);
         assert_eq!(end.counters.probes_total, 1024 * 2);
+        assert_eq!(jobs.cancel(1), CancelOutcome::NotRunning);
+    }
+
+    #[test]
+    fn a_forced_engine_that_cannot_run_fails_the_scan() {
+        // Loopback is refused before any raw socket is opened, so this sends nothing.
+        let mut jobs = Jobs::new(SupervisorConfig { engine: EngineKind::Syn, ..config(1) });
+        let end = jobs.start(job("127.0.0.0/30"), Instant::now()).unwrap_err();
+        assert_eq!(end.status, ScanStatus::Failed);
+        assert_eq!(end.counters.probes_total, 8);
         assert_eq!(jobs.cancel(1), CancelOutcome::NotRunning);
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use anyhow::Context as _;
 use sonde_matcher::Identifier;
-use sonde_scanner::{ConnectConfig, EngineKind, SynConfig};
+use sonde_scanner::{ConnectConfig, SynConfig};
 use tracing::info;
 
 use crate::actors::{EventBus, Matcher, Persister, Prober, Supervisor, SupervisorConfig};
@@ -83,7 +83,7 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
         SupervisorConfig {
             subnet_prefix: settings.scan.subnet_prefix,
             parallel_subnets: settings.scan.parallel_subnets,
-            engine: EngineKind::Auto,
+            engine: settings.scan.engine,
             connect: ConnectConfig {
                 concurrency: settings.scan.concurrency,
                 timeout: settings.scan.timeout,
