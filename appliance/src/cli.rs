@@ -30,7 +30,8 @@ pub fn normalize_args(
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan targets once and print the open ports (no daemon needed).
-    Scan(ScanArgs),
+    // Boxed: its flags outweigh every other command's by far.
+    Scan(Box<ScanArgs>),
     /// Run the appliance: actors, store, REST API, event stream and console.
     Serve(ServeArgs),
     /// Check a configuration file and say what is wrong with it.
@@ -97,6 +98,9 @@ pub struct ScanArgs {
     /// Probes per second any one host receives on average at most (syn engine).
     #[arg(long, value_name = "PPS")]
     pub max_rate_per_host: Option<u64>,
+    /// Sending threads (syn engine; default: one per CPU).
+    #[arg(long, value_name = "N")]
+    pub senders: Option<usize>,
     /// How raw frames are handed to the kernel (syn engine).
     #[arg(long, value_enum, default_value_t = SendPathArg::Sendmmsg)]
     pub send_path: SendPathArg,

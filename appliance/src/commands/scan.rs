@@ -71,6 +71,16 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
             UsageError::new("--max-rate-per-host must be at least 1 probe per second").into()
         );
     }
+    let senders = match args.senders {
+        Some(n @ 1..=64) => n,
+        Some(n) => {
+            return Err(
+                UsageError::new(format!("--senders {n} is out of range: use 1 to 64")).into()
+            );
+        }
+        // The kernel's delivery of each frame runs on the sending thread: one per core.
+        None => std::thread::available_parallelism().map_or(1, |n| n.get().min(64)),
+    };
     let router_mac = args
         .router_mac
         .as_deref()
@@ -159,6 +169,7 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
                 router_mac,
             },
             per_host_rate: args.max_rate_per_host,
+            senders,
             send_path: match args.send_path {
                 SendPathArg::Sendmmsg => SendPath::Sendmmsg,
                 SendPathArg::TxRing => SendPath::TxRing,
@@ -309,7 +320,7 @@ mod tests {
     fn args(line: &[&str]) -> ScanArgs {
         let argv = ["sonde", "scan"].iter().chain(line).map(Into::into);
         match Cli::try_parse_from(crate::cli::normalize_args(argv)).unwrap().command {
-            Command::Scan(a) => a,
+            Command::Scan(a) => *a,
             _ => unreachable!("scan parses as scan"),
         }
     }
@@ -335,6 +346,7 @@ mod tests {
             error(&["127.0.0.1", "-p", "80", "--router-mac", "02:00"]).contains("--router-mac")
         );
         assert!(error(&["127.0.0.1", "-p", "80", "--wait", "90000"]).contains("--wait"));
+        assert!(error(&["127.0.0.1", "-p", "80", "--senders", "0"]).contains("--senders"));
         let cap = error(&["127.0.0.1", "-p", "80", "--max-rate-per-host", "0"]);
         assert!(cap.contains("--max-rate-per-host"), "{cap}");
         assert!(error(&["127.0.0.1", "-p", "80", "--rate", "0"]).contains("--rate"));

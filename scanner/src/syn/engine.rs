@@ -3,13 +3,14 @@
 
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -28,6 +29,8 @@ const SOURCE_PORT_BASE: u16 = 61_000;
 const SOURCE_PORTS: u16 = 4_000;
 /// Largest echoed-timestamp age taken as a round-trip time; anything older is not ours.
 const MAX_RTT_MS: u32 = 600_000;
+/// How often the senders' counters are folded into the caller's progress.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 /// Settings of the SYN engine.
 #[derive(Debug, Clone)]
@@ -48,6 +51,11 @@ pub struct SynConfig {
     /// `hosts x cap`: a few hosts with many ports are scanned gently, a large range at full
     /// speed.
     pub per_host_rate: Option<u64>,
+    /// Sending tasks (at least 1), each with its own socket and an interleaved share of the
+    /// plan. Nearly all the cost of a probe is the kernel delivering it, which runs on the
+    /// sending thread, so a second sender on a second core adds most of a core's worth of
+    /// probes (see `benches/RESULTS.md`).
+    pub senders: usize,
 }
 
 impl Default for SynConfig {
@@ -59,6 +67,7 @@ impl Default for SynConfig {
             path: PathOverrides::default(),
             send_path: SendPath::default(),
             per_host_rate: None,
+            senders: 1,
         }
     }
 }
@@ -73,12 +82,11 @@ pub struct SynEngine {
     src_port: u16,
 }
 
-/// What the sending and receiving halves of one `run` share.
+/// What the senders and the receiver of one `run` share. Senders run as tasks of their own,
+/// so it holds no borrows: counters are folded into the caller's [`Progress`] by `run`.
 #[derive(Debug)]
-struct Shared<'a> {
-    plan: &'a ScanPlan,
-    progress: &'a Progress,
-    findings: &'a mpsc::Sender<Finding>,
+struct Shared {
+    plan: ScanPlan,
     /// Fired when the scan is over: all sent and waited for, cancelled, or failed.
     stop: CancellationToken,
     /// Pairs (`address << 16 | port`) that answered: retries skip them and duplicates of
@@ -86,6 +94,10 @@ struct Shared<'a> {
     answered: Mutex<HashSet<u64>>,
     /// Clock of the TCP timestamps, so an echoed value gives the round-trip time.
     epoch: Instant,
+    /// Probes handed to the kernel by every sender.
+    sent: AtomicU64,
+    /// Indexes walked in the last pass by every sender: each is settled or had its last probe.
+    last_walked: AtomicU64,
 }
 
 impl SynEngine {
@@ -133,7 +145,9 @@ impl SynEngine {
         findings: mpsc::Sender<Finding>,
         cancel: CancellationToken,
     ) -> Result<(), ScanError> {
-        let mut sender = PacketSender::open(&self.path, self.config.send_path)?;
+        let senders = (0..self.config.senders.max(1))
+            .map(|_| PacketSender::open(&self.path, self.config.send_path))
+            .collect::<Result<Vec<_>, _>>()?;
         let receiver = PacketReceiver::open(&self.path, self.src_port)?;
         // SAFETY: the receiver owns its descriptor and closes it only when dropped, which
         // happens with the AsyncFd that now owns it.
@@ -142,71 +156,123 @@ impl SynEngine {
                 operation: "register the receiver".into(),
                 source: e.into(),
             })?;
-        let shared = Shared {
-            plan,
-            progress,
-            findings: &findings,
+        let shared = Arc::new(Shared {
+            plan: plan.clone(),
             stop: cancel.child_token(),
             answered: Mutex::new(HashSet::new()),
             epoch: Instant::now(),
-        };
+            sent: AtomicU64::new(0),
+            last_walked: AtomicU64::new(0),
+        });
         let validator = ReplyValidator::new(self.key, self.path.src_ip, self.src_port);
-        let (sent, received) =
-            tokio::join!(self.send(&shared, &mut sender), receive(&shared, &receiver, &validator));
-        if sender.full_queue_waits > 0 {
-            tracing::debug!(
-                waits = sender.full_queue_waits,
-                "The interface's queue was full at times; the sender waited."
-            );
+        let shares = senders.len();
+        let mut tasks = JoinSet::new();
+        for (share, sender) in senders.into_iter().enumerate() {
+            tasks.spawn(self.clone().send_share(Arc::clone(&shared), sender, share, shares));
         }
+        let mut folded = 0;
+        let (sent, received, ()) = tokio::join!(
+            self.send_all(&shared, tasks, &findings),
+            receive(&shared, &receiver, &validator, progress, &findings),
+            async {
+                while !shared.stop.is_cancelled() {
+                    fold_progress(&shared, progress, &mut folded);
+                    tokio::select! {
+                        () = shared.stop.cancelled() => {}
+                        () = tokio::time::sleep(PROGRESS_EVERY) => {}
+                    }
+                }
+            },
+        );
+        fold_progress(&shared, progress, &mut folded);
         if !cancel.is_cancelled() && !findings.is_closed() {
             progress.done.store(plan.len(), Ordering::Relaxed);
         }
         sent.and(received)
     }
 
-    /// The sending half: `1 + retries` passes over the plan, each skipping pairs that have
-    /// answered, then the wait for late replies. Fires `shared.stop` when it ends.
-    async fn send(&self, shared: &Shared<'_>, sender: &mut PacketSender) -> Result<(), ScanError> {
-        let result = self.send_passes(shared, sender).await;
+    /// Waits for every sender, then for late replies; fires `shared.stop` when it ends.
+    async fn send_all(
+        &self,
+        shared: &Shared,
+        mut tasks: JoinSet<Result<u64, ScanError>>,
+        findings: &mpsc::Sender<Finding>,
+    ) -> Result<(), ScanError> {
+        let mut result = Ok(());
+        let mut full_queue_waits = 0;
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(Ok(waits)) => full_queue_waits += waits,
+                Ok(Err(error)) => {
+                    // One sender failing means the interface is gone: stop the others.
+                    shared.stop.cancel();
+                    result = Err(error);
+                }
+                Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                Err(_) => {}
+            }
+        }
+        if full_queue_waits > 0 {
+            tracing::debug!(
+                waits = full_queue_waits,
+                "The interface's queue was full at times; the senders waited."
+            );
+        }
+        if result.is_ok() {
+            tokio::select! {
+                biased;
+                () = shared.stop.cancelled() => {}
+                () = findings.closed() => {}
+                () = tokio::time::sleep(self.config.wait) => {}
+            }
+        }
         shared.stop.cancel();
         result
     }
 
-    async fn send_passes(
-        &self,
-        shared: &Shared<'_>,
-        sender: &mut PacketSender,
-    ) -> Result<(), ScanError> {
+    /// One sender: `1 + retries` passes over the indexes `share, share + shares, ...` of the
+    /// plan, each pass skipping pairs that have answered. Returns how often the kernel's
+    /// queue was full.
+    async fn send_share(
+        self,
+        shared: Arc<Shared>,
+        mut sender: PacketSender,
+        share: usize,
+        shares: usize,
+    ) -> Result<u64, ScanError> {
         let template = ProbeTemplate::new(&FrameAddrs {
             src_mac: self.path.src_mac.0,
             dst_mac: self.path.next_hop_mac.0,
             src_ip: self.path.src_ip,
         });
+        let plan = &shared.plan;
+        // The cap is per run, shared by its senders like the global budget.
         let host_pacer = self
             .config
             .per_host_rate
-            .map(|cap| Pacer::new(host_cap_rate(shared.plan.targets().len(), cap)));
+            .map(|cap| Pacer::new(host_cap_rate(plan.targets().len(), cap) / shares as u64 + 1));
         let burst =
             host_pacer.as_ref().map_or(self.pacer.burst(), |p| p.burst().min(self.pacer.burst()));
         let batch = usize::try_from(burst).unwrap_or(MAX_BATCH).clamp(1, MAX_BATCH);
-        let (plan, progress) = (shared.plan, shared.progress);
         // IP IDs come from a xorshift generator: unpredictable enough to hide the sender's
         // count, and free.
         let mut id_state =
-            u64::from(self.key.cookie(Ipv4Addr::UNSPECIFIED, Ipv4Addr::BROADCAST, 0, 0)) | 1;
+            u64::from(self.key.cookie(Ipv4Addr::UNSPECIFIED, Ipv4Addr::BROADCAST, share as u16, 0))
+                | 1;
         for pass in 0..=self.config.retries {
             let last = pass == self.config.retries;
             let pass_started = Instant::now();
-            let mut next = 0;
+            let mut next = share as u64;
             while next < plan.len() {
                 let tsval = shared.epoch.elapsed().as_millis() as u32;
                 let mut count = 0;
+                let mut walked = 0;
                 {
                     let answered = shared.answered.lock().unwrap_or_else(PoisonError::into_inner);
                     while count < batch && next < plan.len() {
                         let probe = plan.probe(next);
-                        next += 1;
+                        next += shares as u64;
+                        walked += 1;
                         if pass > 0 && answered.contains(&pair(probe.ip, probe.port)) {
                             continue;
                         }
@@ -229,54 +295,61 @@ impl SynEngine {
                         template.write(&fields, &mut sender.frames[count]);
                         count += 1;
                     }
-                    if last {
-                        // Every pair walked in the last pass is settled or has had its last
-                        // probe; before it, only answers settle pairs.
-                        let settled = (answered.len() as u64).max(next);
-                        progress.done.fetch_max(settled.min(plan.len()), Ordering::Relaxed);
-                    } else {
-                        progress.done.fetch_max(answered.len() as u64, Ordering::Relaxed);
+                }
+                if count > 0 {
+                    tokio::select! {
+                        biased;
+                        () = shared.stop.cancelled() => return Ok(sender.full_queue_waits),
+                        () = async {
+                            if let Some(host_pacer) = &host_pacer {
+                                host_pacer.acquire_many(count as u64).await;
+                            }
+                            self.pacer.acquire_many(count as u64).await;
+                        } => {}
                     }
+                    sender.send(count).map_err(|source| ScanError::Socket {
+                        operation: format!("send on {}", self.path.interface),
+                        source,
+                    })?;
+                    shared.sent.fetch_add(count as u64, Ordering::Relaxed);
                 }
-                if count == 0 {
-                    continue;
+                if last {
+                    shared.last_walked.fetch_add(walked, Ordering::Relaxed);
                 }
-                tokio::select! {
-                    biased;
-                    () = shared.stop.cancelled() => return Ok(()),
-                    () = async {
-                        if let Some(host_pacer) = &host_pacer {
-                            host_pacer.acquire_many(count as u64).await;
-                        }
-                        self.pacer.acquire_many(count as u64).await;
-                    } => {}
-                }
-                sender.send(count).map_err(|source| ScanError::Socket {
-                    operation: format!("send on {}", self.path.interface),
-                    source,
-                })?;
-                progress.sent.fetch_add(count as u64, Ordering::Relaxed);
-                // Unpaced, the loop would never give the receiver a turn.
+                // Unpaced, the loop would never give other tasks on this worker a turn.
                 tokio::task::yield_now().await;
             }
-            // A retry must not overtake the reply to its first probe.
-            let wait_until = if last { Instant::now() } else { pass_started } + self.config.wait;
-            tokio::select! {
-                biased;
-                () = shared.stop.cancelled() => return Ok(()),
-                () = shared.findings.closed() => return Ok(()),
-                () = tokio::time::sleep_until(wait_until) => {}
+            if !last {
+                // A retry must not overtake the reply to its first probe.
+                tokio::select! {
+                    biased;
+                    () = shared.stop.cancelled() => return Ok(sender.full_queue_waits),
+                    () = tokio::time::sleep_until(pass_started + self.config.wait) => {}
+                }
             }
         }
-        Ok(())
+        Ok(sender.full_queue_waits)
     }
+}
+
+/// Adds what the senders did since the last call to `progress`. Before the last pass only
+/// answers settle pairs; in it, every pair walked is settled or has had its last probe.
+fn fold_progress(shared: &Shared, progress: &Progress, folded: &mut u64) {
+    let sent = shared.sent.load(Ordering::Relaxed);
+    progress.sent.fetch_add(sent - *folded, Ordering::Relaxed);
+    *folded = sent;
+    let answered = shared.answered.lock().unwrap_or_else(PoisonError::into_inner).len() as u64;
+    let settled = answered.max(shared.last_walked.load(Ordering::Relaxed));
+    progress.done.fetch_max(settled.min(shared.plan.len()), Ordering::Relaxed);
 }
 
 /// The receiving half: validates every frame the filter lets through until `shared.stop`.
 async fn receive(
-    shared: &Shared<'_>,
+    shared: &Shared,
     receiver: &AsyncFd<PacketReceiver>,
     validator: &ReplyValidator,
+    progress: &Progress,
+    findings: &mpsc::Sender<Finding>,
 ) -> Result<(), ScanError> {
     let mut buffer = [0u8; 2048];
     loop {
@@ -296,8 +369,8 @@ async fn receive(
                 source,
             })?;
             let Some(reply) = validator.check(&buffer[..len]) else { continue };
-            if let Some(finding) = shared.settle(reply)
-                && shared.findings.send(finding).await.is_err()
+            if let Some(finding) = shared.settle(reply, progress)
+                && findings.send(finding).await.is_err()
             {
                 shared.stop.cancel();
                 return Ok(());
@@ -306,9 +379,9 @@ async fn receive(
     }
 }
 
-impl Shared<'_> {
+impl Shared {
     /// Counts a validated reply; the finding to report when it is a new open port.
-    fn settle(&self, reply: Reply) -> Option<Finding> {
+    fn settle(&self, reply: Reply, progress: &Progress) -> Option<Finding> {
         let (ip, port) = match reply {
             Reply::Open { ip, port, .. }
             | Reply::Closed { ip, port }
@@ -321,7 +394,6 @@ impl Shared<'_> {
         if !self.answered.lock().unwrap_or_else(PoisonError::into_inner).insert(pair(ip, port)) {
             return None;
         }
-        let progress = self.progress;
         match reply {
             Reply::Open { echoed, .. } => {
                 progress.replies.fetch_add(1, Ordering::Relaxed);
@@ -391,28 +463,30 @@ mod tests {
             1,
         );
         let progress = Progress::default();
-        let (tx, _rx) = mpsc::channel(8);
         let shared = Shared {
-            plan: &plan,
-            progress: &progress,
-            findings: &tx,
+            plan,
             stop: CancellationToken::new(),
             answered: Mutex::new(HashSet::new()),
             epoch: Instant::now(),
+            sent: AtomicU64::new(0),
+            last_walked: AtomicU64::new(0),
         };
         let ip = Ipv4Addr::new(192, 0, 2, 3);
         let open = Reply::Open { ip, port: 80, echoed: None };
-        let found = shared.settle(open).expect("a new open port");
+        let found = shared.settle(open, &progress).expect("a new open port");
         assert_eq!((found.ip, found.port, found.state), (ip, 80, PortState::Open));
-        assert_eq!(shared.settle(open), None, "a duplicate SYN-ACK");
-        assert_eq!(shared.settle(Reply::Closed { ip, port: 22 }), None);
+        assert_eq!(shared.settle(open, &progress), None, "a duplicate SYN-ACK");
+        assert_eq!(shared.settle(Reply::Closed { ip, port: 22 }, &progress), None);
         assert_eq!(
-            shared.settle(Reply::Open { ip, port: 443, echoed: None }),
+            shared.settle(Reply::Open { ip, port: 443, echoed: None }, &progress),
             None,
             "not a plan port"
         );
         let outside = Ipv4Addr::new(192, 0, 2, 99);
-        assert_eq!(shared.settle(Reply::Open { ip: outside, port: 80, echoed: None }), None);
+        assert_eq!(
+            shared.settle(Reply::Open { ip: outside, port: 80, echoed: None }, &progress),
+            None
+        );
         let snapshot = progress.snapshot();
         assert_eq!((snapshot.replies, snapshot.open), (2, 1));
         assert_eq!(shared.answered.lock().unwrap().len(), 2);
