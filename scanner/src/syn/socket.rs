@@ -213,8 +213,9 @@ impl TxRing {
         if r != 0 {
             return Err(io::Error::last_os_error());
         }
-        // SAFETY: maps the ring the kernel just allocated for this socket; the mapping is
-        // unmapped in Drop, and the socket outlives it (it is dropped after the ring).
+        // SAFETY: maps the ring the kernel just allocated for this socket, at its size. The
+        // mapping holds its own reference to the ring, so it stays valid whichever of it and
+        // the socket is dropped first; it is unmapped once, in Drop.
         let base = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
