@@ -30,7 +30,8 @@ pub fn normalize_args(
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan targets once and print the open ports (no daemon needed).
-    Scan(ScanArgs),
+    // Boxed: its flags outweigh every other command's by far.
+    Scan(Box<ScanArgs>),
     /// Run the appliance: actors, store, REST API, event stream and console.
     Serve(ServeArgs),
     /// Check a configuration file and say what is wrong with it.
@@ -82,6 +83,27 @@ pub struct ScanArgs {
     /// Connections in flight at most (connect engine).
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub concurrency: usize,
+    /// Milliseconds to wait for late replies after the last probe (syn engine).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub wait: u64,
+    /// Send raw frames on this interface instead of the routed one (syn engine).
+    #[arg(long, value_name = "NAME")]
+    pub interface: Option<String>,
+    /// Source address of raw frames instead of the interface's (syn engine).
+    #[arg(long, value_name = "ADDR")]
+    pub source_ip: Option<std::net::Ipv4Addr>,
+    /// MAC of the next hop instead of the neighbour table's entry (syn engine).
+    #[arg(long, value_name = "MAC")]
+    pub router_mac: Option<String>,
+    /// Probes per second any one host receives on average at most (syn engine).
+    #[arg(long, value_name = "PPS")]
+    pub max_rate_per_host: Option<u64>,
+    /// Sending threads (syn engine; default: one per CPU).
+    #[arg(long, value_name = "N")]
+    pub senders: Option<usize>,
+    /// How raw frames are handed to the kernel (syn engine).
+    #[arg(long, value_enum, default_value_t = SendPathArg::Sendmmsg)]
+    pub send_path: SendPathArg,
     /// Seed of the probe order; the same seed gives the same order.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -100,8 +122,17 @@ pub enum EngineArg {
     Auto,
     /// TCP connect: no privilege needed.
     Connect,
-    /// Raw-socket SYN: needs CAP_NET_RAW.
+    /// Raw-socket SYN: needs CAP_NET_RAW; cannot scan loopback.
     Syn,
+}
+
+/// How the syn engine hands frames to the kernel, as named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SendPathArg {
+    /// One sendmmsg call per batch of frames.
+    Sendmmsg,
+    /// A PACKET_MMAP TX ring, flushed once per batch.
+    TxRing,
 }
 
 /// Output formats of `sonde scan`.
@@ -194,6 +225,14 @@ mod tests {
                 "2",
                 "--seed",
                 "7",
+                "--wait",
+                "250",
+                "--interface",
+                "sl0",
+                "--source-ip",
+                "169.254.77.1",
+                "--router-mac",
+                "02:5d:6c:00:00:02",
                 "-o",
                 "ndjson",
             ]
@@ -207,5 +246,9 @@ mod tests {
         assert_eq!(a.engine, EngineArg::Connect);
         assert_eq!(a.output, OutputFormat::Ndjson);
         assert_eq!(a.seed, Some(7));
+        assert_eq!(a.wait, 250);
+        assert_eq!(a.interface.as_deref(), Some("sl0"));
+        assert_eq!(a.source_ip, Some(std::net::Ipv4Addr::new(169, 254, 77, 1)));
+        assert_eq!(a.router_mac.as_deref(), Some("02:5d:6c:00:00:02"));
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use sonde_scanner::{BannerConfig, PortList, TargetSet, default_excludes};
+use sonde_scanner::{BannerConfig, EngineKind, PortList, TargetSet, default_excludes};
 
 use crate::error::UsageError;
 
@@ -61,6 +61,9 @@ pub struct ScanConfig {
     pub subnet_prefix: Option<u8>,
     /// Subnet scanners running at once per scan (default 16).
     pub parallel_subnets: Option<usize>,
+    /// Probing engine: `auto` (default: SYN where raw sockets may be opened and the targets
+    /// are not loopback, connect otherwise), `connect` or `syn`.
+    pub engine: Option<String>,
 }
 
 /// `[probe]`.
@@ -105,6 +108,8 @@ pub struct ScanSettings {
     pub subnet_prefix: u8,
     /// Subnet scanners at once per scan.
     pub parallel_subnets: usize,
+    /// Which engine scans.
+    pub engine: EngineKind,
 }
 
 /// Validated `[probe]`.
@@ -214,6 +219,12 @@ impl Config {
                 "scan.parallel_subnets = {parallel_subnets} is out of range: use 1 to 1024"
             )));
         }
+        let engine = match &s.engine {
+            Some(name) => name
+                .parse::<EngineKind>()
+                .map_err(|e| UsageError::new(format!("scan.engine: {e}")))?,
+            None => EngineKind::Auto,
+        };
 
         let p = self.probe;
         let banner_timeout_ms = p.banner_timeout_ms.unwrap_or(1500);
@@ -241,6 +252,7 @@ impl Config {
                 excludes,
                 subnet_prefix,
                 parallel_subnets,
+                engine,
             },
             probe: ProbeSettings {
                 banner: BannerConfig {
@@ -312,6 +324,7 @@ mod tests {
             ("[scan]\nports = \"70000\"", "scan.ports"),
             ("[scan]\nexclude = [\"10.0.0.0/33\"]", "scan.exclude"),
             ("[scan]\nsubnet_prefix = 40", "scan.subnet_prefix"),
+            ("[scan]\nengine = \"turbo\"", "scan.engine"),
             ("[probe]\nconcurrency = 0", "probe.concurrency"),
         ];
         for (text, expected) in cases {

@@ -41,6 +41,14 @@ fn port_above_65535_is_a_usage_error() {
 }
 
 #[test]
+fn syn_scan_of_loopback_is_a_usage_error_pointing_to_connect() {
+    assert_usage_error(
+        &sonde(&["scan", "127.0.0.1", "-p", "80", "--engine", "syn"]),
+        "--engine connect",
+    );
+}
+
+#[test]
 fn scan_without_targets_is_a_usage_error() {
     assert_usage_error(&sonde(&["scan", "-p", "80"]), "target");
 }

@@ -1,4 +1,5 @@
-//! Connect scans of a sealed lab compared with its ground truth.
+//! Connect scans of a sealed lab compared with its ground truth. The lab's shape and the
+//! comparison helpers are shared with `lab_syn_scan`.
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -7,24 +8,24 @@ use crate::util::lab::{Lab, LabOptions, delta, require_root_netns};
 use crate::util::sonde::{SONDE, open_pairs_from_ndjson, show};
 
 /// The lab: a /20, so that a connect scan that waits out every silent address stays short.
-const PREFIX: &str = "10.77.16.0/20";
+pub(crate) const PREFIX: &str = "10.77.16.0/20";
 /// Addresses in the prefix.
-const ADDRESSES: u64 = 4096;
-const PORTS: [u16; 3] = [22, 80, 443];
+pub(crate) const ADDRESSES: u64 = 4096;
+pub(crate) const PORTS: [u16; 3] = [22, 80, 443];
 const OPEN_PAIRS: usize = 40;
 const HOSTS_WITH_OPEN_PORTS: usize = 25;
 /// Live hosts in total: the extra five have every port closed.
-const LIVE_HOSTS: usize = 30;
+pub(crate) const LIVE_HOSTS: usize = 30;
 /// A /24 of the lab holding live hosts; the second scan excludes it.
-const EXCLUDED: &str = "10.77.20.0/24";
+pub(crate) const EXCLUDED: &str = "10.77.20.0/24";
 /// Live hosts placed inside [`EXCLUDED`].
 const HOSTS_IN_EXCLUDED: usize = 4;
 /// Seconds one scan may take in the lab.
-const SCAN_LIMIT_SECS: u32 = 120;
+pub(crate) const SCAN_LIMIT_SECS: u32 = 120;
 
 /// Open pairs of the lab: fixed by a seed, spread over the /20, with [`HOSTS_IN_EXCLUDED`]
 /// hosts in [`EXCLUDED`] and closed ports on most live hosts.
-fn open_pairs() -> BTreeSet<(Ipv4Addr, u16)> {
+pub(crate) fn open_pairs() -> BTreeSet<(Ipv4Addr, u16)> {
     let mut rng = SplitMix64(0x5EED_0001);
     let mut hosts: Vec<Ipv4Addr> = Vec::new();
     while hosts.len() < HOSTS_WITH_OPEN_PORTS {
@@ -44,7 +45,7 @@ fn open_pairs() -> BTreeSet<(Ipv4Addr, u16)> {
     pairs
 }
 
-fn in_excluded(ip: Ipv4Addr) -> bool {
+pub(crate) fn in_excluded(ip: Ipv4Addr) -> bool {
     ip.octets()[..3] == [10, 77, 20]
 }
 
@@ -74,7 +75,7 @@ fn scan_command<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 }
 
 /// Fails with what is missing and what is extra when `found` is not `want`.
-fn assert_same_pairs(what: &str, found: &BTreeSet<String>, want: &BTreeSet<String>) {
+pub(crate) fn assert_same_pairs(what: &str, found: &BTreeSet<String>, want: &BTreeSet<String>) {
     let missing: Vec<_> = want.difference(found).collect();
     let unexpected: Vec<_> = found.difference(want).collect();
     assert!(

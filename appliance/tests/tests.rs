@@ -10,5 +10,6 @@ mod util;
 
 mod cli_errors;
 mod lab_scan;
+mod lab_syn_scan;
 mod loopback_scan;
 mod serve_api;

@@ -84,4 +84,25 @@ pub enum ScanError {
         /// Why, and what to do.
         reason: String,
     },
+    /// The process may not open raw sockets.
+    #[error(
+        "the syn engine needs the CAP_NET_RAW capability to open raw sockets: grant it with \
+         `sudo setcap cap_net_raw+ep $(which sonde)`, run sonde as root, or set \
+         AmbientCapabilities=CAP_NET_RAW in its systemd unit; or scan with --engine connect"
+    )]
+    MissingCapability,
+    /// The routing or neighbour tables do not say how to reach the targets.
+    #[error("cannot send raw frames to the targets: {reason}")]
+    Route {
+        /// What is missing, and what to do.
+        reason: String,
+    },
+    /// A raw socket failed: at set-up, or mid-scan when the interface vanished.
+    #[error("raw socket: cannot {operation}: {source}")]
+    Socket {
+        /// What was being done.
+        operation: String,
+        /// The system's error.
+        source: std::io::Error,
+    },
 }

@@ -10,6 +10,9 @@
 //! - [`ScanPlan`]: targets x ports in permuted order; probe `i` is computed on demand.
 //! - [`Pacer`]: a token bucket that holds a global probe rate.
 //! - [`ConnectEngine`]: TCP-connect probing with bounded concurrency, timeouts and retries.
+//! - [`SynEngine`]: raw-socket SYN probing (needs `CAP_NET_RAW`): frames built in place by
+//!   [`ProbeTemplate`], replies checked statelessly by [`ReplyValidator`] against a
+//!   [`ReplyKey`], the way out found by [`NetPath::resolve`].
 //! - [`read_banner`]: the first bytes a service sends after the handshake.
 //! - [`Progress`]: lock-free counters shared with whoever reports progress.
 //!
@@ -37,12 +40,13 @@ mod permutation;
 mod plan;
 mod ports;
 mod progress;
+mod syn;
 mod targets;
 mod top_ports;
 
 pub use banner::{BannerConfig, read_banner};
 pub use connect::{ConnectConfig, ConnectEngine};
-pub use engine::EngineKind;
+pub use engine::{Engine, EngineChoice, EngineKind};
 pub use error::{PortError, ScanError, TargetError};
 pub use finding::{Finding, PortState, Proto};
 pub use pacing::Pacer;
@@ -50,6 +54,12 @@ pub use permutation::Permutation;
 pub use plan::{Probe, ScanPlan};
 pub use ports::PortList;
 pub use progress::{Progress, ProgressSnapshot};
+pub use syn::cookie::ReplyKey;
+pub use syn::engine::{SynConfig, SynEngine};
+pub use syn::frame::{FRAME_LEN, FrameAddrs, ProbeFields, ProbeTemplate};
+pub use syn::route::{MacAddr, NetPath, PathOverrides};
+pub use syn::socket::{SendPath, check_raw_sockets};
+pub use syn::validate::{Reply, ReplyValidator};
 pub use targets::{
     Ipv4Range, MAX_ADDRESSES_WITHOUT_CONFIRMATION, TargetSet, default_excludes, read_target_file,
 };

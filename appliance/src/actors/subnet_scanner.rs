@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix::prelude::*;
-use sonde_scanner::{ConnectEngine, Finding, Progress, ScanPlan};
+use sonde_scanner::{Engine, Finding, Progress, ScanPlan};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -45,8 +45,8 @@ pub(crate) struct SubnetTask {
     pub subnet: usize,
     /// The subnet's targets x ports in scan order.
     pub plan: ScanPlan,
-    /// The scan's engine; clones share its rate and concurrency budget.
-    pub engine: ConnectEngine,
+    /// The scan's engine; clones share its rate (and the connect engine's concurrency) budget.
+    pub engine: Engine,
     /// Counters read by the Supervisor.
     pub progress: Arc<SubnetProgress>,
     /// Fired by a cancel.
@@ -99,7 +99,10 @@ async fn scan_subnet(task: SubnetTask, prober: Recipient<ProbePorts>) {
     let engine_progress = progress.clone();
     let engine_cancel = cancel.clone();
     let engine_task = tokio::spawn(async move {
-        engine.run(&plan, &engine_progress.probes, tx, engine_cancel).await;
+        if let Err(error) = engine.run(&plan, &engine_progress.probes, tx, engine_cancel).await {
+            // The ports found so far are already on their way to the Prober.
+            tracing::error!(scan_id, %error, "The scan engine failed; this subnet stops here.");
+        }
     });
 
     let mut hosts: HashSet<Ipv4Addr> = HashSet::new();

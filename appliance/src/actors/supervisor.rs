@@ -7,7 +7,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use sonde_scanner::{ConnectConfig, ConnectEngine, PortList, ScanPlan, TargetSet};
+use sonde_scanner::{
+    ConnectConfig, Engine, EngineKind, PortList, ScanError, ScanPlan, SynConfig, TargetSet,
+};
 use sonde_web::api::{EventPayload, ScanCounters, ScanStatus};
 use tokio_util::sync::CancellationToken;
 
@@ -67,8 +69,13 @@ pub struct SupervisorConfig {
     pub subnet_prefix: u8,
     /// SubnetScanners running at once per scan.
     pub parallel_subnets: usize,
-    /// Engine settings; the rate comes from each scan.
+    /// Which engine scans: `Auto` takes SYN where the process may open raw sockets and the
+    /// targets are not loopback, connect otherwise.
+    pub engine: EngineKind,
+    /// Connect engine settings; the rate comes from each scan.
     pub connect: ConnectConfig,
+    /// SYN engine settings; the rate comes from each scan.
+    pub syn: SynConfig,
 }
 
 /// The supervisor's bookkeeping, free of actix.
@@ -82,7 +89,7 @@ pub(crate) struct Jobs {
 struct Job {
     ports: PortList,
     seed: u64,
-    engine: ConnectEngine,
+    engine: Engine,
     pending: VecDeque<(usize, TargetSet)>,
     running: HashMap<usize, Arc<SubnetProgress>>,
     finished: ScanCounters,
@@ -121,8 +128,14 @@ impl Jobs {
             .into_iter()
             .enumerate()
             .collect();
-        let engine =
-            ConnectEngine::new(ConnectConfig { rate: job.rate, ..self.config.connect.clone() });
+        let engine = match self.engine_for(&job) {
+            Ok(engine) => engine,
+            Err(error) => {
+                tracing::error!(scan_id = job.scan_id, %error, "The scan cannot start.");
+                let counters = ScanCounters { probes_total: total, ..ScanCounters::default() };
+                return Err(finish(job.scan_id, ScanStatus::Failed, counters));
+            }
+        };
         let entry = Job {
             ports: job.ports,
             seed: job.seed,
@@ -203,6 +216,28 @@ impl Jobs {
             out.push((scan_id, c));
         }
         out
+    }
+
+    /// The engine of one scan, shared by its subnets (they split its rate). With `auto`, a
+    /// scan never fails for want of raw sockets: it uses connect and says why in the log;
+    /// an engine the configuration forces must be available.
+    fn engine_for(&self, job: &ScanJob) -> Result<Engine, ScanError> {
+        let connect = ConnectConfig { rate: job.rate, ..self.config.connect.clone() };
+        let syn = SynConfig { rate: job.rate, ..self.config.syn.clone() };
+        let choice = Engine::choose(self.config.engine, &job.targets, connect, syn)?;
+        match &choice.fallback {
+            Some(why) => tracing::info!(
+                scan_id = job.scan_id,
+                reason = %why,
+                "The SYN engine is unavailable for this scan; it uses the connect engine."
+            ),
+            None => tracing::info!(
+                scan_id = job.scan_id,
+                engine = choice.engine.name(),
+                "Scan engine chosen."
+            ),
+        }
+        Ok(choice.engine)
     }
 
     /// Starts subnets until the scan's parallel budget is used.
@@ -362,7 +397,10 @@ mod tests {
         SupervisorConfig {
             subnet_prefix: 24,
             parallel_subnets: parallel,
+            // Jobs never run their engine here, and a unit test opens no raw socket.
+            engine: EngineKind::Connect,
             connect: ConnectConfig::default(),
+            syn: SynConfig::default(),
         }
     }
 
@@ -391,6 +429,16 @@ mod tests {
         let end = jobs.subnet_done(1, 3).unwrap_err();
         assert_eq!(end.status, ScanStatus::Completed);
         assert_eq!(end.counters.probes_total, 1024 * 2);
+        assert_eq!(jobs.cancel(1), CancelOutcome::NotRunning);
+    }
+
+    #[test]
+    fn a_forced_engine_that_cannot_run_fails_the_scan() {
+        // Loopback is refused before any raw socket is opened, so this sends nothing.
+        let mut jobs = Jobs::new(SupervisorConfig { engine: EngineKind::Syn, ..config(1) });
+        let end = jobs.start(job("127.0.0.0/30"), Instant::now()).unwrap_err();
+        assert_eq!(end.status, ScanStatus::Failed);
+        assert_eq!(end.counters.probes_total, 8);
         assert_eq!(jobs.cancel(1), CancelOutcome::NotRunning);
     }
 

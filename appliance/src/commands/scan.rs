@@ -6,13 +6,14 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sonde_scanner::{
-    ConnectConfig, ConnectEngine, MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, Progress, ScanPlan,
-    TargetSet, default_excludes, read_target_file,
+    ConnectConfig, Engine, EngineKind, Ipv4Range, MAX_ADDRESSES_WITHOUT_CONFIRMATION, MacAddr,
+    PathOverrides, PortList, Progress, ScanPlan, SendPath, SynConfig, TargetSet, default_excludes,
+    read_target_file,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{EngineArg, ScanArgs};
+use crate::cli::{EngineArg, ScanArgs, SendPathArg};
 use crate::error::UsageError;
 use crate::output::{Printer, ScanSummary, human_duration};
 
@@ -24,7 +25,9 @@ const INTERRUPTED: i32 = 130;
 struct ValidScan {
     specs: Vec<String>,
     plan: ScanPlan,
+    kind: EngineKind,
     connect: ConnectConfig,
+    syn: SynConfig,
 }
 
 /// Runs the scan; returns the process exit code.
@@ -36,12 +39,6 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<i32> {
 
 /// Everything that can be wrong with the command line, found before any packet is sent.
 fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
-    if args.engine == EngineArg::Syn {
-        return Err(UsageError::new(
-            "the syn engine is not built yet: use --engine connect (auto uses connect for now)",
-        )
-        .into());
-    }
     if args.rate == 0 {
         return Err(UsageError::new("--rate must be at least 1 probe per second").into());
     }
@@ -62,6 +59,34 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
     if args.concurrency == 0 {
         return Err(UsageError::new("--concurrency must be at least 1").into());
     }
+    if args.wait > 60_000 {
+        return Err(UsageError::new(format!(
+            "--wait {} is out of range: use 0 to 60000 ms",
+            args.wait
+        ))
+        .into());
+    }
+    if args.max_rate_per_host == Some(0) {
+        return Err(
+            UsageError::new("--max-rate-per-host must be at least 1 probe per second").into()
+        );
+    }
+    let senders = match args.senders {
+        Some(n @ 1..=64) => n,
+        Some(n) => {
+            return Err(
+                UsageError::new(format!("--senders {n} is out of range: use 1 to 64")).into()
+            );
+        }
+        // The kernel's delivery of each frame runs on the sending thread: one per core.
+        None => std::thread::available_parallelism().map_or(1, |n| n.get().min(64)),
+    };
+    let router_mac = args
+        .router_mac
+        .as_deref()
+        .map(str::parse::<MacAddr>)
+        .transpose()
+        .map_err(|e| UsageError::new(format!("--router-mac: {e}")))?;
     let ports = match (&args.ports, args.top_ports) {
         (Some(spec), _) => PortList::parse(spec)?,
         (None, Some(n)) => PortList::top(n)?,
@@ -97,6 +122,13 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
         )
         .into());
     }
+    if args.engine == EngineArg::Syn && includes_loopback(&targets) {
+        return Err(UsageError::new(
+            "the syn engine cannot scan loopback (127.0.0.0/8): raw frames on lo are dropped; \
+             use --engine connect",
+        )
+        .into());
+    }
     if targets.len() > MAX_ADDRESSES_WITHOUT_CONFIRMATION && !args.yes {
         return Err(UsageError::new(format!(
             "this scan covers {} addresses, more than 2^24: add --yes to confirm",
@@ -116,20 +148,49 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
     Ok(ValidScan {
         specs,
         plan: ScanPlan::new(targets, ports, seed),
+        kind: match args.engine {
+            EngineArg::Auto => EngineKind::Auto,
+            EngineArg::Connect => EngineKind::Connect,
+            EngineArg::Syn => EngineKind::Syn,
+        },
         connect: ConnectConfig {
             concurrency: args.concurrency,
             timeout: Duration::from_millis(args.timeout),
             retries: args.retries,
             rate: args.rate,
         },
+        syn: SynConfig {
+            rate: args.rate,
+            retries: args.retries,
+            wait: Duration::from_millis(args.wait),
+            path: PathOverrides {
+                interface: args.interface.clone(),
+                source_ip: args.source_ip,
+                router_mac,
+            },
+            per_host_rate: args.max_rate_per_host,
+            senders,
+            send_path: match args.send_path {
+                SendPathArg::Sendmmsg => SendPath::Sendmmsg,
+                SendPathArg::TxRing => SendPath::TxRing,
+            },
+        },
     })
 }
 
 async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
-    crate::limits::raise_open_files(scan.connect.concurrency);
-    let ValidScan { specs, plan, connect } = scan;
+    let ValidScan { specs, plan, kind, connect, syn } = scan;
+    let concurrency = connect.concurrency;
+    let choice = Engine::choose(kind, plan.targets(), connect, syn)?;
+    if let Some(why) = &choice.fallback {
+        eprintln!("sonde: using the connect engine: {why}");
+    }
+    let engine = choice.engine;
+    let engine_name = engine.name();
+    if let Engine::Connect(_) = engine {
+        crate::limits::raise_open_files(concurrency);
+    }
     let plan = Arc::new(plan);
-    let engine = ConnectEngine::new(connect);
     let progress = Arc::new(Progress::default());
     let cancel = CancellationToken::new();
     let (tx, mut rx) = mpsc::channel(4096);
@@ -181,7 +242,7 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
             printer.flush()?;
         }
     }
-    engine_task.await?;
+    let outcome = engine_task.await?;
     ticker.abort();
     bar.finish_and_clear();
 
@@ -191,13 +252,13 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
     printer.finish(&ScanSummary {
         targets: specs,
         ports: plan.ports().to_spec(),
-        engine: "connect",
+        engine: engine_name,
         seed: plan.seed(),
         addresses: plan.targets().len(),
         probes: plan.len(),
         sent: snapshot.sent,
         duration_s: elapsed.as_secs_f64(),
-        complete: !was_interrupted,
+        complete: !was_interrupted && outcome.is_ok(),
     })?;
     eprintln!(
         "sonde: {} on {}; {} probes ({} x {}) in {} ({:.0}/s){}",
@@ -210,7 +271,18 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
         snapshot.sent as f64 / elapsed.as_secs_f64().max(1e-3),
         if was_interrupted { "; interrupted, results are partial" } else { "" },
     );
+    // Whatever was found before a failure has been printed above.
+    outcome?;
     Ok(if was_interrupted { INTERRUPTED } else { 0 })
+}
+
+/// True when some target is in 127.0.0.0/8.
+fn includes_loopback(targets: &TargetSet) -> bool {
+    let loopback = TargetSet::from_ranges([Ipv4Range::new(
+        std::net::Ipv4Addr::new(127, 0, 0, 0),
+        std::net::Ipv4Addr::new(127, 255, 255, 255),
+    )]);
+    targets.exclude(&loopback).len() != targets.len()
 }
 
 /// `1 host`, `2 hosts`, `3 addresses`.
@@ -248,7 +320,7 @@ mod tests {
     fn args(line: &[&str]) -> ScanArgs {
         let argv = ["sonde", "scan"].iter().chain(line).map(Into::into);
         match Cli::try_parse_from(crate::cli::normalize_args(argv)).unwrap().command {
-            Command::Scan(a) => a,
+            Command::Scan(a) => *a,
             _ => unreachable!("scan parses as scan"),
         }
     }
@@ -264,7 +336,19 @@ mod tests {
         assert!(error(&["10.0.0.0/33", "-p", "80"]).contains("10.0.0.0/33"));
         assert!(error(&["127.0.0.1", "-p", "70000"]).contains("70000"));
         assert!(error(&["-p", "80"]).contains("no targets"));
-        assert!(error(&["127.0.0.1", "-p", "80", "--engine", "syn"]).contains("--engine connect"));
+        // Raw frames cannot reach loopback: the syn engine refuses and points to connect.
+        let loopback = error(&["127.0.0.1", "-p", "80", "--engine", "syn"]);
+        assert!(
+            loopback.contains("loopback") && loopback.contains("--engine connect"),
+            "{loopback}"
+        );
+        assert!(
+            error(&["127.0.0.1", "-p", "80", "--router-mac", "02:00"]).contains("--router-mac")
+        );
+        assert!(error(&["127.0.0.1", "-p", "80", "--wait", "90000"]).contains("--wait"));
+        assert!(error(&["127.0.0.1", "-p", "80", "--senders", "0"]).contains("--senders"));
+        let cap = error(&["127.0.0.1", "-p", "80", "--max-rate-per-host", "0"]);
+        assert!(cap.contains("--max-rate-per-host"), "{cap}");
         assert!(error(&["127.0.0.1", "-p", "80", "--rate", "0"]).contains("--rate"));
         assert!(error(&["224.0.0.1", "-p", "80"]).contains("excluded"));
         assert!(error(&["127.0.0.1", "--top-ports", "5000"]).contains("top-ports"));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use anyhow::Context as _;
 use sonde_matcher::Identifier;
-use sonde_scanner::ConnectConfig;
+use sonde_scanner::{ConnectConfig, SynConfig};
 use tracing::info;
 
 use crate::actors::{EventBus, Matcher, Persister, Prober, Supervisor, SupervisorConfig};
@@ -83,11 +83,17 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
         SupervisorConfig {
             subnet_prefix: settings.scan.subnet_prefix,
             parallel_subnets: settings.scan.parallel_subnets,
+            engine: settings.scan.engine,
             connect: ConnectConfig {
                 concurrency: settings.scan.concurrency,
                 timeout: settings.scan.timeout,
                 retries: settings.scan.retries,
                 rate: settings.scan.rate,
+            },
+            syn: SynConfig {
+                rate: settings.scan.rate,
+                retries: settings.scan.retries,
+                ..SynConfig::default()
             },
         },
         prober.clone().recipient(),

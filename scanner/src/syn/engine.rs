@@ -1,0 +1,494 @@
+//! [`SynEngine`]: paces probes onto the wire in batches, collects validated replies, retries
+//! silent pairs and waits for late answers.
+
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::cookie::ReplyKey;
+use super::frame::{FrameAddrs, ProbeFields, ProbeTemplate};
+use super::route::{NetPath, PathOverrides};
+use super::socket::{MAX_BATCH, PacketReceiver, PacketSender, SendPath, check_raw_sockets};
+use super::validate::{Reply, ReplyValidator};
+use crate::{
+    Finding, Ipv4Range, Pacer, PortState, Progress, Proto, ScanError, ScanPlan, TargetSet,
+};
+
+/// Source ports are drawn above Linux's default ephemeral range (32768-60999), so replies to
+/// probes never land on a port a local program is using.
+const SOURCE_PORT_BASE: u16 = 61_000;
+const SOURCE_PORTS: u16 = 4_000;
+/// Largest echoed-timestamp age taken as a round-trip time; anything older is not ours.
+const MAX_RTT_MS: u32 = 600_000;
+/// How often the senders' counters are folded into the caller's progress.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// Settings of the SYN engine.
+#[derive(Debug, Clone)]
+pub struct SynConfig {
+    /// Probes per second (0 = unlimited).
+    pub rate: u64,
+    /// Extra passes over the pairs that have not answered yet.
+    pub retries: u8,
+    /// How long to wait for late replies after the last probe, and at least between a
+    /// probe and its retry.
+    pub wait: Duration,
+    /// Interface, source address and router MAC chosen by the operator.
+    pub path: PathOverrides,
+    /// How frames are handed to the kernel.
+    pub send_path: SendPath,
+    /// Probes per second any one host may receive on average (`None`: no cap). The walk
+    /// spreads probes evenly over the hosts, so the cap holds by bounding each run's rate to
+    /// `hosts x cap`: a few hosts with many ports are scanned gently, a large range at full
+    /// speed.
+    pub per_host_rate: Option<u64>,
+    /// Sending tasks (at least 1), each with its own socket and an interleaved share of the
+    /// plan. Nearly all the cost of a probe is the kernel delivering it, which runs on the
+    /// sending thread, so a second sender on a second core adds most of a core's worth of
+    /// probes (see `benches/RESULTS.md`).
+    pub senders: usize,
+}
+
+impl Default for SynConfig {
+    fn default() -> Self {
+        Self {
+            rate: 10_000,
+            retries: 1,
+            wait: Duration::from_secs(1),
+            path: PathOverrides::default(),
+            send_path: SendPath::default(),
+            per_host_rate: None,
+            senders: 1,
+        }
+    }
+}
+
+/// Raw-socket SYN probing. Clones share the rate budget, the reply key and the source port.
+#[derive(Debug, Clone)]
+pub struct SynEngine {
+    config: SynConfig,
+    path: NetPath,
+    pacer: Arc<Pacer>,
+    key: ReplyKey,
+    src_port: u16,
+}
+
+/// What the senders and the receiver of one `run` share. Senders run as tasks of their own,
+/// so it holds no borrows: counters are folded into the caller's [`Progress`] by `run`.
+#[derive(Debug)]
+struct Shared {
+    plan: ScanPlan,
+    /// Fired when the scan is over: all sent and waited for, cancelled, or failed.
+    stop: CancellationToken,
+    /// Pairs (`address << 16 | port`) that answered: retries skip them and duplicates of
+    /// their replies are dropped. It grows with the replies, not with the targets.
+    answered: Mutex<HashSet<u64>>,
+    /// Clock of the TCP timestamps, so an echoed value gives the round-trip time.
+    epoch: Instant,
+    /// Probes handed to the kernel by every sender.
+    sent: AtomicU64,
+    /// Indexes walked in the last pass by every sender: each is settled or had its last probe.
+    last_walked: AtomicU64,
+}
+
+impl SynEngine {
+    /// An engine for `targets`: checks the privilege and finds the path now, so that an
+    /// operator learns what is wrong before the scan starts.
+    pub fn open(config: SynConfig, targets: &TargetSet) -> Result<Self, ScanError> {
+        if overlaps_loopback(targets) {
+            return Err(ScanError::EngineUnavailable {
+                engine: "syn",
+                reason: "loopback targets (127.0.0.0/8) cannot be reached with raw frames: scan \
+                         them with --engine connect"
+                    .into(),
+            });
+        }
+        check_raw_sockets()?;
+        let path = NetPath::resolve(targets, &config.path)?;
+        let mut seed = [0u8; 18];
+        getrandom::fill(&mut seed).map_err(|e| ScanError::Socket {
+            operation: "draw the reply key".into(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let key = ReplyKey::from_bytes(seed[..16].try_into().unwrap_or_default());
+        let src_port = SOURCE_PORT_BASE + u16::from_le_bytes([seed[16], seed[17]]) % SOURCE_PORTS;
+        let pacer = Arc::new(Pacer::new(config.rate));
+        Ok(Self { config, path, pacer, key, src_port })
+    }
+    /// The settings.
+    pub fn config(&self) -> &SynConfig {
+        &self.config
+    }
+    /// Where the probes leave.
+    pub fn path(&self) -> &NetPath {
+        &self.path
+    }
+
+    /// Probes every pair of `plan`, sends each open port to `findings` once, and returns when
+    /// all passes are sent and the late replies waited for, or when `cancel` fires or
+    /// `findings` closes. Counters go to `progress`; `done` is exact once `run` returns.
+    ///
+    /// An error means the interface became unusable mid-scan; the findings sent so far stand.
+    pub async fn run(
+        &self,
+        plan: &ScanPlan,
+        progress: &Progress,
+        findings: mpsc::Sender<Finding>,
+        cancel: CancellationToken,
+    ) -> Result<(), ScanError> {
+        let senders = (0..self.config.senders.max(1))
+            .map(|_| PacketSender::open(&self.path, self.config.send_path))
+            .collect::<Result<Vec<_>, _>>()?;
+        let receiver = PacketReceiver::open(&self.path, self.src_port)?;
+        // SAFETY: the receiver owns its descriptor and closes it only when dropped, which
+        // happens with the AsyncFd that now owns it.
+        let receiver = unsafe { AsyncFd::register_with_interest(receiver, Interest::READABLE) }
+            .map_err(|e| ScanError::Socket {
+                operation: "register the receiver".into(),
+                source: e.into(),
+            })?;
+        let shared = Arc::new(Shared {
+            plan: plan.clone(),
+            stop: cancel.child_token(),
+            answered: Mutex::new(HashSet::new()),
+            epoch: Instant::now(),
+            sent: AtomicU64::new(0),
+            last_walked: AtomicU64::new(0),
+        });
+        let validator = ReplyValidator::new(self.key, self.path.src_ip, self.src_port);
+        let shares = senders.len();
+        let mut tasks = JoinSet::new();
+        for (share, sender) in senders.into_iter().enumerate() {
+            tasks.spawn(self.clone().send_share(Arc::clone(&shared), sender, share, shares));
+        }
+        let mut folded = 0;
+        let (sent, received, ()) = tokio::join!(
+            self.send_all(&shared, tasks, &findings),
+            receive(&shared, &receiver, &validator, progress, &findings),
+            async {
+                while !shared.stop.is_cancelled() {
+                    fold_progress(&shared, progress, &mut folded);
+                    tokio::select! {
+                        () = shared.stop.cancelled() => {}
+                        () = tokio::time::sleep(PROGRESS_EVERY) => {}
+                    }
+                }
+            },
+        );
+        fold_progress(&shared, progress, &mut folded);
+        if !cancel.is_cancelled() && !findings.is_closed() {
+            progress.done.store(plan.len(), Ordering::Relaxed);
+        }
+        sent.and(received)
+    }
+
+    /// Waits for every sender, then for late replies; fires `shared.stop` when it ends.
+    async fn send_all(
+        &self,
+        shared: &Shared,
+        mut tasks: JoinSet<Result<u64, ScanError>>,
+        findings: &mpsc::Sender<Finding>,
+    ) -> Result<(), ScanError> {
+        let mut result = Ok(());
+        let mut full_queue_waits = 0;
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(Ok(waits)) => full_queue_waits += waits,
+                Ok(Err(error)) => {
+                    // One sender failing means the interface is gone: stop the others.
+                    shared.stop.cancel();
+                    result = Err(error);
+                }
+                Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                Err(_) => {}
+            }
+        }
+        if full_queue_waits > 0 {
+            tracing::debug!(
+                waits = full_queue_waits,
+                "The interface's queue was full at times; the senders waited."
+            );
+        }
+        if result.is_ok() {
+            tokio::select! {
+                biased;
+                () = shared.stop.cancelled() => {}
+                () = findings.closed() => {}
+                () = tokio::time::sleep(self.config.wait) => {}
+            }
+        }
+        shared.stop.cancel();
+        result
+    }
+
+    /// One sender: `1 + retries` passes over the indexes `share, share + shares, ...` of the
+    /// plan, each pass skipping pairs that have answered. Returns how often the kernel's
+    /// queue was full.
+    async fn send_share(
+        self,
+        shared: Arc<Shared>,
+        mut sender: PacketSender,
+        share: usize,
+        shares: usize,
+    ) -> Result<u64, ScanError> {
+        let template = ProbeTemplate::new(&FrameAddrs {
+            src_mac: self.path.src_mac.0,
+            dst_mac: self.path.next_hop_mac.0,
+            src_ip: self.path.src_ip,
+        });
+        let plan = &shared.plan;
+        // The cap is per run, shared by its senders like the global budget.
+        let host_pacer = self
+            .config
+            .per_host_rate
+            .map(|cap| Pacer::new(host_cap_rate(plan.targets().len(), cap) / shares as u64 + 1));
+        let burst =
+            host_pacer.as_ref().map_or(self.pacer.burst(), |p| p.burst().min(self.pacer.burst()));
+        let batch = usize::try_from(burst).unwrap_or(MAX_BATCH).clamp(1, MAX_BATCH);
+        // IP IDs come from a xorshift generator: unpredictable enough to hide the sender's
+        // count, and free.
+        let mut id_state =
+            u64::from(self.key.cookie(Ipv4Addr::UNSPECIFIED, Ipv4Addr::BROADCAST, share as u16, 0))
+                | 1;
+        for pass in 0..=self.config.retries {
+            let last = pass == self.config.retries;
+            let pass_started = Instant::now();
+            let mut next = share as u64;
+            while next < plan.len() {
+                let tsval = shared.epoch.elapsed().as_millis() as u32;
+                let mut count = 0;
+                let mut walked = 0;
+                {
+                    let answered = shared.answered.lock().unwrap_or_else(PoisonError::into_inner);
+                    while count < batch && next < plan.len() {
+                        let probe = plan.probe(next);
+                        next += shares as u64;
+                        walked += 1;
+                        if pass > 0 && answered.contains(&pair(probe.ip, probe.port)) {
+                            continue;
+                        }
+                        id_state ^= id_state << 13;
+                        id_state ^= id_state >> 7;
+                        id_state ^= id_state << 17;
+                        let fields = ProbeFields {
+                            dst_ip: probe.ip,
+                            dst_port: probe.port,
+                            src_port: self.src_port,
+                            seq: self.key.cookie(
+                                self.path.src_ip,
+                                probe.ip,
+                                self.src_port,
+                                probe.port,
+                            ),
+                            ip_id: id_state as u16,
+                            tsval,
+                        };
+                        template.write(&fields, &mut sender.frames[count]);
+                        count += 1;
+                    }
+                }
+                if count > 0 {
+                    tokio::select! {
+                        biased;
+                        () = shared.stop.cancelled() => return Ok(sender.full_queue_waits),
+                        () = async {
+                            if let Some(host_pacer) = &host_pacer {
+                                host_pacer.acquire_many(count as u64).await;
+                            }
+                            self.pacer.acquire_many(count as u64).await;
+                        } => {}
+                    }
+                    sender.send(count).map_err(|source| ScanError::Socket {
+                        operation: format!("send on {}", self.path.interface),
+                        source,
+                    })?;
+                    shared.sent.fetch_add(count as u64, Ordering::Relaxed);
+                }
+                if last {
+                    shared.last_walked.fetch_add(walked, Ordering::Relaxed);
+                }
+                // Unpaced, the loop would never give other tasks on this worker a turn.
+                tokio::task::yield_now().await;
+            }
+            if !last {
+                // A retry must not overtake the reply to its first probe.
+                tokio::select! {
+                    biased;
+                    () = shared.stop.cancelled() => return Ok(sender.full_queue_waits),
+                    () = tokio::time::sleep_until(pass_started + self.config.wait) => {}
+                }
+            }
+        }
+        Ok(sender.full_queue_waits)
+    }
+}
+
+/// Adds what the senders did since the last call to `progress`. Before the last pass only
+/// answers settle pairs; in it, every pair walked is settled or has had its last probe.
+fn fold_progress(shared: &Shared, progress: &Progress, folded: &mut u64) {
+    let sent = shared.sent.load(Ordering::Relaxed);
+    progress.sent.fetch_add(sent - *folded, Ordering::Relaxed);
+    *folded = sent;
+    let answered = shared.answered.lock().unwrap_or_else(PoisonError::into_inner).len() as u64;
+    let settled = answered.max(shared.last_walked.load(Ordering::Relaxed));
+    progress.done.fetch_max(settled.min(shared.plan.len()), Ordering::Relaxed);
+}
+
+/// The receiving half: validates every frame the filter lets through until `shared.stop`.
+async fn receive(
+    shared: &Shared,
+    receiver: &AsyncFd<PacketReceiver>,
+    validator: &ReplyValidator,
+    progress: &Progress,
+    findings: &mpsc::Sender<Finding>,
+) -> Result<(), ScanError> {
+    let mut buffer = [0u8; 2048];
+    loop {
+        let mut guard = tokio::select! {
+            biased;
+            () = shared.stop.cancelled() => return Ok(()),
+            ready = receiver.readable() => ready.map_err(|source| ScanError::Socket {
+                operation: "wait for replies".into(),
+                source,
+            })?,
+        };
+        loop {
+            let received = guard.try_io(|inner| inner.get_ref().receive(&mut buffer));
+            let Ok(received) = received else { break };
+            let len = received.map_err(|source| ScanError::Socket {
+                operation: "receive replies".into(),
+                source,
+            })?;
+            let Some(reply) = validator.check(&buffer[..len]) else { continue };
+            if let Some(finding) = shared.settle(reply, progress)
+                && findings.send(finding).await.is_err()
+            {
+                shared.stop.cancel();
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// Counts a validated reply; the finding to report when it is a new open port.
+    fn settle(&self, reply: Reply, progress: &Progress) -> Option<Finding> {
+        let (ip, port) = match reply {
+            Reply::Open { ip, port, .. }
+            | Reply::Closed { ip, port }
+            | Reply::Unreachable { ip, port } => (ip, port),
+        };
+        // A reply for another subnet's run of the same engine, or a stray from the past.
+        if !self.plan.targets().contains(ip) || !self.plan.ports().as_slice().contains(&port) {
+            return None;
+        }
+        if !self.answered.lock().unwrap_or_else(PoisonError::into_inner).insert(pair(ip, port)) {
+            return None;
+        }
+        match reply {
+            Reply::Open { echoed, .. } => {
+                progress.replies.fetch_add(1, Ordering::Relaxed);
+                progress.open.fetch_add(1, Ordering::Relaxed);
+                let now = self.epoch.elapsed().as_millis() as u32;
+                let rtt = echoed
+                    .map(|sent| now.wrapping_sub(sent))
+                    .filter(|&ms| ms <= MAX_RTT_MS)
+                    .map_or(Duration::ZERO, |ms| Duration::from_millis(u64::from(ms)));
+                Some(Finding { ip, port, proto: Proto::Tcp, state: PortState::Open, rtt })
+            }
+            Reply::Closed { .. } => {
+                progress.replies.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            // Filtered: engines report open ports only, so it shows in the counters alone.
+            Reply::Unreachable { .. } => None,
+        }
+    }
+}
+
+/// The rate that gives each of `hosts` hosts `cap` probes per second; at least 1.
+fn host_cap_rate(hosts: u64, cap: u64) -> u64 {
+    hosts.saturating_mul(cap).max(1)
+}
+
+fn pair(ip: Ipv4Addr, port: u16) -> u64 {
+    u64::from(u32::from(ip)) << 16 | u64::from(port)
+}
+
+fn overlaps_loopback(targets: &TargetSet) -> bool {
+    let loopback = TargetSet::from_ranges([Ipv4Range::new(
+        Ipv4Addr::new(127, 0, 0, 0),
+        Ipv4Addr::new(127, 255, 255, 255),
+    )]);
+    targets.exclude(&loopback).len() != targets.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PortList;
+
+    #[test]
+    fn loopback_targets_are_refused_before_anything_is_opened() {
+        let targets = TargetSet::parse(&["127.0.0.1".to_string()]).unwrap();
+        let error = SynEngine::open(SynConfig::default(), &targets).unwrap_err();
+        assert!(error.to_string().contains("--engine connect"), "{error}");
+        let mixed = TargetSet::parse(&["192.0.2.0/24".into(), "127.0.0.0/30".into()]).unwrap();
+        assert!(overlaps_loopback(&mixed));
+        assert!(!overlaps_loopback(&TargetSet::parse(&["192.0.2.0/24".into()]).unwrap()));
+    }
+
+    #[test]
+    fn the_per_host_cap_bounds_the_rate_by_the_host_count() {
+        assert_eq!(host_cap_rate(1, 100), 100, "one host with many ports: gently");
+        assert_eq!(host_cap_rate(65_536, 100), 6_553_600, "a /16: the global rate decides");
+        assert_eq!(host_cap_rate(0, 100), 1);
+        assert_eq!(host_cap_rate(u64::MAX, 2), u64::MAX);
+    }
+
+    #[test]
+    fn replies_are_settled_once_and_only_for_the_plan() {
+        let plan = ScanPlan::new(
+            TargetSet::parse(&["192.0.2.0/28".into()]).unwrap(),
+            PortList::parse("22,80").unwrap(),
+            1,
+        );
+        let progress = Progress::default();
+        let shared = Shared {
+            plan,
+            stop: CancellationToken::new(),
+            answered: Mutex::new(HashSet::new()),
+            epoch: Instant::now(),
+            sent: AtomicU64::new(0),
+            last_walked: AtomicU64::new(0),
+        };
+        let ip = Ipv4Addr::new(192, 0, 2, 3);
+        let open = Reply::Open { ip, port: 80, echoed: None };
+        let found = shared.settle(open, &progress).expect("a new open port");
+        assert_eq!((found.ip, found.port, found.state), (ip, 80, PortState::Open));
+        assert_eq!(shared.settle(open, &progress), None, "a duplicate SYN-ACK");
+        assert_eq!(shared.settle(Reply::Closed { ip, port: 22 }, &progress), None);
+        assert_eq!(
+            shared.settle(Reply::Open { ip, port: 443, echoed: None }, &progress),
+            None,
+            "not a plan port"
+        );
+        let outside = Ipv4Addr::new(192, 0, 2, 99);
+        assert_eq!(
+            shared.settle(Reply::Open { ip: outside, port: 80, echoed: None }, &progress),
+            None
+        );
+        let snapshot = progress.snapshot();
+        assert_eq!((snapshot.replies, snapshot.open), (2, 1));
+        assert_eq!(shared.answered.lock().unwrap().len(), 2);
+    }
+}
