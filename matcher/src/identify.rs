@@ -160,7 +160,7 @@ mod tests {
                 Some("Dropbear SSH"),
                 Some("2022.83"),
             ),
-            ("ssh without version", 22, Some(b"SSH-2.0-Go\r\n"), Some("ssh"), Some("Go"), None),
+            ("ssh without version", 22, Some(b"SSH-2.0-Go\r\n"), Some("ssh"), Some("Go x/crypto/ssh"), None),
             ("silent http port", 80, None, Some("http"), None, None),
             (
                 "redis error greeting",
