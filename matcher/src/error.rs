@@ -57,7 +57,9 @@ pub enum LoadErrorKind {
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.id {
-            Some(id) => write!(f, "{}: signature `{}`: {}", self.file, id.escape_debug(), self.kind),
+            Some(id) => {
+                write!(f, "{}: signature `{}`: {}", self.file, id.escape_debug(), self.kind)
+            }
             None => write!(f, "{}: {}", self.file, self.kind),
         }
     }

@@ -61,7 +61,9 @@ pub(crate) fn is_known_field(name: &str) -> bool {
         return true;
     }
     name.strip_prefix("http.header.").is_some_and(|h| {
-        !h.is_empty() && h.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
     })
 }
 
@@ -183,9 +185,13 @@ mod tests {
 
     #[test]
     fn hostile_input_is_bounded_and_never_panics() {
-        let junk: Vec<u8> = (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let junk: Vec<u8> =
+            (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
         let f = Fields::parse(&junk);
-        assert!(f.get("banner").unwrap().len() <= MAX_RESPONSE * 3, "lossy decoding at most triples");
+        assert!(
+            f.get("banner").unwrap().len() <= MAX_RESPONSE * 3,
+            "lossy decoding at most triples"
+        );
 
         let mut many = b"HTTP/1.1 200 OK\r\n".to_vec();
         for i in 0..10_000 {
@@ -198,7 +204,13 @@ mod tests {
         let no_newline = vec![b'A'; 10 << 20];
         assert_eq!(Fields::parse(&no_newline).get("banner.line1").unwrap().len(), MAX_RESPONSE);
 
-        for cut in [b"HTTP/".as_slice(), b"HTTP/1.1", b"HTTP/1.1 200\r", b"HTTP/1.1 200\r\n\r\n<title", b"SSH-"] {
+        for cut in [
+            b"HTTP/".as_slice(),
+            b"HTTP/1.1",
+            b"HTTP/1.1 200\r",
+            b"HTTP/1.1 200\r\n\r\n<title",
+            b"SSH-",
+        ] {
             let f = Fields::parse(cut);
             assert!(f.get("banner").is_some());
         }

@@ -101,14 +101,20 @@ impl Identifier {
     /// the port says anything.
     pub fn identify(&self, observation: &Observation<'_>) -> Option<ServiceMatch> {
         match observation.banner {
-            Some(data) => self.identify_responses(observation.port, &[Response { probe: "null", data }]),
+            Some(data) => {
+                self.identify_responses(observation.port, &[Response { probe: "null", data }])
+            }
             None => self.identify_responses(observation.port, &[]),
         }
     }
 
     /// Names the service on one port from every response its probes got; the port number is
     /// the last resort.
-    pub fn identify_responses(&self, port: u16, responses: &[Response<'_>]) -> Option<ServiceMatch> {
+    pub fn identify_responses(
+        &self,
+        port: u16,
+        responses: &[Response<'_>],
+    ) -> Option<ServiceMatch> {
         if let Some(m) = self.set.identify(port, responses) {
             return Some(m);
         }
@@ -160,7 +166,14 @@ mod tests {
                 Some("Dropbear SSH"),
                 Some("2022.83"),
             ),
-            ("ssh without version", 22, Some(b"SSH-2.0-Go\r\n"), Some("ssh"), Some("Go x/crypto/ssh"), None),
+            (
+                "ssh without version",
+                22,
+                Some(b"SSH-2.0-Go\r\n"),
+                Some("ssh"),
+                Some("Go x/crypto/ssh"),
+                None,
+            ),
             ("silent http port", 80, None, Some("http"), None, None),
             (
                 "redis error greeting",

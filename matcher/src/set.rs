@@ -206,7 +206,8 @@ impl SignatureSet {
                 ];
                 for (name, want, got) in checks {
                     if want.is_some() && want != got {
-                        failures.push(fail(&ex.input, format!("{name}: want {want:?}, got {got:?}")));
+                        failures
+                            .push(fail(&ex.input, format!("{name}: want {want:?}, got {got:?}")));
                     }
                 }
                 let port = sig.ports.first().copied().unwrap_or(0);
@@ -240,7 +241,9 @@ impl SignatureSet {
             let vi = vi as u32;
             if let Some(ac) = &index.automaton {
                 for hit in ac.find_overlapping_iter(value.text) {
-                    candidates.extend(index.by_pattern[hit.pattern().as_usize()].iter().map(|&s| (s, vi)));
+                    candidates.extend(
+                        index.by_pattern[hit.pattern().as_usize()].iter().map(|&s| (s, vi)),
+                    );
                 }
             }
             candidates.extend(index.always.iter().map(|&s| (s, vi)));

@@ -174,7 +174,8 @@ fn validate(file: &str, s: SignatureSpec) -> Result<Signature, LoadErrorKind> {
         let parsed = Template::parse(&t)
             .map_err(|problem| LoadErrorKind::Template { template: t.clone(), problem })?;
         if parsed.max_group() > groups {
-            let problem = format!("uses ${} but the regex has {groups} group(s)", parsed.max_group());
+            let problem =
+                format!("uses ${} but the regex has {groups} group(s)", parsed.max_group());
             return Err(LoadErrorKind::Template { template: t, problem });
         }
         Ok(Some(parsed))
@@ -187,7 +188,10 @@ fn validate(file: &str, s: SignatureSpec) -> Result<Signature, LoadErrorKind> {
     let anchors = match (s.anchors, &s.regex) {
         (Some(anchors), _) => {
             if let Some(short) = anchors.iter().find(|a| a.len() < MIN_ANCHOR) {
-                return Err(attribute("anchors", &format!("`{short}` is shorter than {MIN_ANCHOR} bytes")));
+                return Err(attribute(
+                    "anchors",
+                    &format!("`{short}` is shorter than {MIN_ANCHOR} bytes"),
+                ));
             }
             anchors
         }
@@ -222,7 +226,8 @@ fn validate(file: &str, s: SignatureSpec) -> Result<Signature, LoadErrorKind> {
 fn extracted_anchors(pattern: &str) -> Vec<String> {
     // Anchors match ASCII case-insensitively, so Unicode case folding (`s` and `ſ`) is left
     // out of the extraction rather than multiplying the literals.
-    let parsed = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern);
+    let parsed =
+        regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern);
     let Ok(hir) = parsed else { return Vec::new() };
     // Classes wider than a case pair (`[0-9]`, `\w`) end the literal rather than multiply it.
     let seq = Extractor::new().kind(ExtractKind::Prefix).limit_class(2).extract(&hir);

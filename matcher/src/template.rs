@@ -118,7 +118,10 @@ mod tests {
         assert_eq!(Template::parse("$3").unwrap().render(Some(&caps), false), None);
         let caps = re.captures("Apache/2.4 (Debian)").unwrap();
         let cpe = Template::parse("cpe:2.3:a:x:$1:$2_$3:*").unwrap();
-        assert_eq!(cpe.render(Some(&caps), true).as_deref(), Some("cpe:2.3:a:x:apache:2.4_debian:*"));
+        assert_eq!(
+            cpe.render(Some(&caps), true).as_deref(),
+            Some("cpe:2.3:a:x:apache:2.4_debian:*")
+        );
     }
 
     #[test]

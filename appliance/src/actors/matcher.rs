@@ -56,7 +56,7 @@ pub(crate) fn identify(identifier: &Identifier, observed: &[Observed]) -> Vec<Po
             port: o.finding.port,
             rtt_ms: o.finding.rtt.as_secs_f64() * 1000.0,
             banner: o.banner.clone(),
-            service: m.as_ref().map(|m| m.service.to_string()),
+            service: m.as_ref().map(|m| m.service.clone()),
             product: m.as_ref().and_then(|m| m.product.clone()),
             version: m.as_ref().and_then(|m| m.version.clone()),
             confidence: m.as_ref().map(|m| m.confidence),
