@@ -11,6 +11,8 @@
 //! - [`Pacer`]: a token bucket that holds a global probe rate.
 //! - [`ConnectEngine`]: TCP-connect probing with bounded concurrency, timeouts and retries.
 //! - [`read_banner`]: the first bytes a service sends after the handshake.
+//! - [`ProbeRegistry`], [`probe`]: follow-up exchanges (NULL, HTTP, protocol probes) with
+//!   bounded reads and timeouts; [`HostLimiter`] bounds them per host.
 //! - [`Progress`]: lock-free counters shared with whoever reports progress.
 //!
 //! ```no_run
@@ -36,6 +38,7 @@ mod pacing;
 mod permutation;
 mod plan;
 mod ports;
+mod probes;
 mod progress;
 mod targets;
 mod top_ports;
@@ -49,6 +52,9 @@ pub use pacing::Pacer;
 pub use permutation::Permutation;
 pub use plan::{Probe, ScanPlan};
 pub use ports::PortList;
+pub use probes::{
+    HostLimiter, HostPermit, Payload, ProbeLimits, ProbeRegistry, Response, ServiceProbe, probe,
+};
 pub use progress::{Progress, ProgressSnapshot};
 pub use targets::{
     Ipv4Range, MAX_ADDRESSES_WITHOUT_CONFIRMATION, TargetSet, default_excludes, read_target_file,
