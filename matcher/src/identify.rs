@@ -88,7 +88,7 @@ impl Identifier {
     pub fn with_sources<'a>(
         extra: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, LoadError> {
-        let sources = crate::builtin::SOURCES.iter().copied().chain(extra);
+        let sources = SignatureSet::builtin_sources().iter().copied().chain(extra);
         Ok(Self::new(SignatureSet::from_sources(sources)?))
     }
 

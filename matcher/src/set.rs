@@ -90,6 +90,11 @@ impl SignatureSet {
         Self::from_sources(crate::builtin::SOURCES.iter().copied())
     }
 
+    /// The `(file name, TOML text)` sources built into Sonde, to compile alongside others.
+    pub fn builtin_sources() -> &'static [(&'static str, &'static str)] {
+        crate::builtin::SOURCES
+    }
+
     fn compile(signatures: Vec<Signature>) -> Result<Self, LoadError> {
         let mut anchors: HashMap<(&str, &str), (Vec<String>, Vec<Vec<u32>>)> = HashMap::new();
         let mut always: HashMap<(&str, &str), Vec<u32>> = HashMap::new();
@@ -167,15 +172,33 @@ impl SignatureSet {
     ) -> Option<ServiceMatch> {
         let parsed: Vec<Fields<'_>> = responses.iter().map(|r| Fields::parse(r.data)).collect();
         let values = values(responses, &parsed);
-        let mut order: Vec<u32> = (0..self.signatures.len() as u32).collect();
-        order.sort_by_key(|&i| self.rank(i, port));
-        order.into_iter().find_map(|i| {
-            let sig = &self.signatures[i as usize];
+        let try_one = |i: usize| {
+            let sig = &self.signatures[i];
             values
                 .iter()
                 .filter(|v| v.probe == sig.probe && v.field == sig.field)
-                .find_map(|v| self.confirm(i, v, true))
-        })
+                .find_map(|v| self.confirm(i as u32, v, true))
+        };
+        // Signatures are sorted by confidence; within a run of equal confidence, those that
+        // list the port go first, as in `best`.
+        let mut start = 0;
+        while start < self.signatures.len() {
+            let confidence = self.signatures[start].confidence;
+            let end = self.signatures[start..]
+                .iter()
+                .position(|s| s.confidence != confidence)
+                .map_or(self.signatures.len(), |n| start + n);
+            let hinted = |i: &usize| self.signatures[*i].ports.contains(&port);
+            let found = (start..end)
+                .filter(hinted)
+                .chain((start..end).filter(|i| !hinted(i)))
+                .find_map(try_one);
+            if found.is_some() {
+                return found;
+            }
+            start = end;
+        }
+        None
     }
 
     /// Runs every signature's examples and negative examples, each as the value of the
