@@ -60,6 +60,10 @@ pub(crate) fn identify(identifier: &Identifier, observed: &[Observed]) -> Vec<Po
             service: m.as_ref().map(|m| m.service.clone()),
             product: m.as_ref().and_then(|m| m.product.clone()),
             version: m.as_ref().and_then(|m| m.version.clone()),
+            vendor: m.as_ref().and_then(|m| m.vendor.clone()),
+            info: m.as_ref().and_then(|m| m.info.clone()),
+            cpe: m.as_ref().and_then(|m| m.cpe.clone()),
+            signature: m.as_ref().and_then(|m| m.signature.clone()),
             confidence: m.as_ref().map(|m| m.confidence),
         }
     };
