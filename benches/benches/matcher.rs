@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use sonde_matcher::{Response, SignatureSet};
+use sonde_matcher::{Fields, Response, SignatureSet};
 
 /// Synthetic signatures added to the built-in ones for the "2000+" figures: plausible
 /// Server-header and greeting signatures with distinct anchors, none of which matches the
@@ -180,6 +180,21 @@ fn identify(c: &mut Criterion) {
     }
 }
 
+/// The share of an identification spent splitting responses into fields.
+fn parse(c: &mut Criterion) {
+    let http = http_inputs();
+    let mut group = c.benchmark_group("fields");
+    group.throughput(Throughput::Elements(http.len() as u64));
+    group.bench_function("parse/http_1500b", |b| {
+        b.iter(|| {
+            http.iter()
+                .map(|(_, data)| Fields::parse(black_box(data)).iter().count())
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+}
+
 fn compile(c: &mut Criterion) {
     let synthetic = synthetic_sources();
     let mut group = c.benchmark_group("compile");
@@ -195,5 +210,5 @@ fn compile(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, identify, compile);
+criterion_group!(benches, identify, parse, compile);
 criterion_main!(benches);

@@ -52,6 +52,10 @@ struct FieldIndex {
     always: Vec<u32>,
 }
 
+/// While compiling, per (probe, field): the distinct anchors and, per anchor, the signatures
+/// it names.
+type PendingAnchors<'a> = HashMap<(&'a str, &'a str), (Vec<String>, Vec<Vec<u32>>)>;
+
 /// A field value to try signatures on.
 struct Value<'v> {
     probe: &'v str,
@@ -96,7 +100,7 @@ impl SignatureSet {
     }
 
     fn compile(signatures: Vec<Signature>) -> Result<Self, LoadError> {
-        let mut anchors: HashMap<(&str, &str), (Vec<String>, Vec<Vec<u32>>)> = HashMap::new();
+        let mut anchors: PendingAnchors<'_> = HashMap::new();
         let mut always: HashMap<(&str, &str), Vec<u32>> = HashMap::new();
         let mut unanchored = 0;
         for (i, sig) in signatures.iter().enumerate() {

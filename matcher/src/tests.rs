@@ -21,11 +21,14 @@ fn source(id: &str, extra: &str) -> String {
     )
 }
 
+/// name, sources as (file, text), the file and the signature id the error must name.
+type ErrorCase = (&'static str, Vec<(&'static str, String)>, &'static str, Option<&'static str>);
+
 #[test]
 fn load_errors_name_the_file_the_signature_and_the_problem() {
     let missing_example =
         "[[signature]]\nid = \"a.b\"\nservice = \"x\"\nfield = \"banner\"\nregex = 'X'\n";
-    let cases: Vec<(&str, Vec<(&str, String)>, &str, Option<&str>)> = vec![
+    let cases: Vec<ErrorCase> = vec![
         (
             "bad regex",
             vec![("f.toml", source("a.b", "").replace("^X (\\d+)", "^X ((\\d+)"))],

@@ -281,8 +281,8 @@ pub enum EventPayload {
         scan_id: i64,
         /// The host.
         ip: Ipv4Addr,
-        /// The port and its identification.
-        port: PortView,
+        /// The port and its identification; boxed because it dwarfs the other events.
+        port: Box<PortView>,
     },
     /// A scan reached a final status with all its results stored.
     ScanFinished {

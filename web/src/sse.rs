@@ -107,7 +107,7 @@ mod tests {
             payload: EventPayload::PortFound {
                 scan_id: 3,
                 ip: Ipv4Addr::new(10, 0, 0, 1),
-                port: PortView {
+                port: Box::new(PortView {
                     port: 22,
                     proto: "tcp".into(),
                     state: "open".into(),
@@ -124,7 +124,7 @@ mod tests {
                     last_scan_id: 3,
                     first_seen: "2025-01-01T00:00:00Z".into(),
                     last_seen: "2025-01-01T00:00:00Z".into(),
-                },
+                }),
             },
         };
         let encoded = String::from_utf8(encode(&event).unwrap().to_vec()).unwrap();

@@ -212,7 +212,7 @@ async fn write_with_retry(store: &Store, bus: &EventBus, msg: &PersistPorts) -> 
                 let ports = msg.records.iter().map(|r| EventPayload::PortFound {
                     scan_id: msg.scan_id,
                     ip: r.ip,
-                    port: port_view(msg.scan_id, r, &stored_at),
+                    port: Box::new(port_view(msg.scan_id, r, &stored_at)),
                 });
                 bus.publish(hosts.chain(ports));
                 return Ok(());
