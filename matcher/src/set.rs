@@ -113,11 +113,10 @@ impl SignatureSet {
             }
             let (patterns, by_pattern) = anchors.entry(key).or_default();
             for anchor in &sig.anchors {
-                let anchor = anchor.to_ascii_lowercase();
-                match patterns.iter().position(|p| *p == anchor) {
+                match patterns.iter().position(|p| p == anchor) {
                     Some(p) => by_pattern[p].push(i),
                     None => {
-                        patterns.push(anchor);
+                        patterns.push(anchor.clone());
                         by_pattern.push(vec![i]);
                     }
                 }
@@ -284,16 +283,17 @@ impl SignatureSet {
     /// through the automaton: without its anchor the signature is not a match either.
     fn confirm(&self, i: u32, value: &Value<'_>, check_anchor: bool) -> Option<ServiceMatch> {
         let sig = &self.signatures[i as usize];
-        if check_anchor && !sig.anchors.is_empty() {
-            let lower = value.text.to_ascii_lowercase();
-            if !sig.anchors.iter().any(|a| lower.contains(a.to_ascii_lowercase().as_str())) {
-                return None;
-            }
-        }
         let caps: Option<Captures<'_>> = match &sig.regex {
             Some(re) => Some(re.captures(value.text)?),
             None => None,
         };
+        // After the regex: it rejects most values, and then the anchors need no look.
+        if check_anchor
+            && !sig.anchors.is_empty()
+            && !sig.anchors.iter().any(|a| contains_ascii_ci(value.text, a))
+        {
+            return None;
+        }
         let matched = caps.as_ref().and_then(|c| c.get(0)).map_or(value.text, |m| m.as_str());
         let render = |t: &Option<crate::template::Template>, cpe| {
             t.as_ref().and_then(|t| t.render(caps.as_ref(), cpe))
@@ -322,6 +322,11 @@ fn values<'v>(responses: &'v [Response<'v>], parsed: &'v [Fields<'v>]) -> Vec<Va
         .zip(parsed)
         .flat_map(|(r, f)| f.iter().map(|(field, text)| Value { probe: r.probe, field, text }))
         .collect()
+}
+
+/// Whether `hay` contains `needle` (lowercase ASCII), ignoring ASCII case.
+fn contains_ascii_ci(hay: &str, needle: &str) -> bool {
+    hay.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 fn excerpt(text: &str) -> String {

@@ -97,8 +97,8 @@ pub(crate) struct Signature {
     pub(crate) vendor: Option<String>,
     pub(crate) probe: String,
     pub(crate) field: String,
-    /// Literals, one of which every matching value contains (ASCII case aside). Empty when
-    /// the signature is tried on every value of its field.
+    /// Literals, lowercase, one of which every matching value contains (ASCII case aside).
+    /// Empty when the signature is tried on every value of its field.
     pub(crate) anchors: Vec<String>,
     pub(crate) regex: Option<Regex>,
     pub(crate) version: Option<Template>,
@@ -193,7 +193,7 @@ fn validate(file: &str, s: SignatureSpec) -> Result<Signature, LoadErrorKind> {
                     &format!("`{short}` is shorter than {MIN_ANCHOR} bytes"),
                 ));
             }
-            anchors
+            anchors.iter().map(|a| a.to_ascii_lowercase()).collect()
         }
         (None, Some(r)) => extracted_anchors(r),
         (None, None) => Vec::new(),
