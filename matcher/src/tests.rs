@@ -190,3 +190,19 @@ fn hostile_responses_are_bounded_and_never_panic() {
         }
     }
 }
+
+#[test]
+fn operator_sources_compile_alongside_the_builtin_ones() {
+    let extra = "[[signature]]\nid = \"local.acme\"\nservice = \"acme\"\nproduct = \"Acme Daemon\"\n\
+                 field = \"banner\"\nregex = '^ACME ready v([0-9.]+)'\nversion = \"$1\"\n\
+                 examples = [{ input = \"ACME ready v2.1\", version = \"2.1\" }]\n";
+    let id = Identifier::with_sources([("local.toml", extra)]).unwrap();
+    assert_eq!(id.signatures().len(), SignatureSet::builtin().unwrap().len() + 1);
+    let m =
+        id.identify_responses(4000, &[Response { probe: "null", data: b"ACME ready v2.1\r\n" }]);
+    assert_eq!(m.and_then(|m| m.version).as_deref(), Some("2.1"));
+    let clash = extra.replace("local.acme", "ssh.openssh");
+    let err = Identifier::with_sources([("local.toml", clash.as_str())]).unwrap_err();
+    assert!(matches!(err.kind, LoadErrorKind::DuplicateId { .. }), "{err}");
+    assert_eq!((err.file.as_str(), err.id.as_deref()), ("local.toml", Some("ssh.openssh")));
+}
