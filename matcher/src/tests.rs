@@ -206,3 +206,25 @@ fn operator_sources_compile_alongside_the_builtin_ones() {
     assert!(matches!(err.kind, LoadErrorKind::DuplicateId { .. }), "{err}");
     assert_eq!((err.file.as_str(), err.id.as_deref()), ("local.toml", Some("ssh.openssh")));
 }
+
+#[test]
+fn applications_outrank_the_web_server_in_front_of_them() {
+    let id = Identifier::builtin();
+    let cases: &[(&str, &[u8], &str)] = &[
+        (
+            "grafana behind nginx",
+            b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n\r\n<html><title>Grafana</title></html>",
+            "Grafana",
+        ),
+        (
+            "unknown server with a version",
+            b"HTTP/1.1 200 OK\r\nServer: FooServer/2.0\r\n\r\n<html></html>",
+            "FooServer",
+        ),
+        ("plain nginx", b"HTTP/1.1 404 Not Found\r\nServer: nginx\r\n\r\n", "nginx"),
+    ];
+    for (name, data, product) in cases {
+        let m = id.identify_responses(80, &[Response { probe: "http", data }]).unwrap();
+        assert_eq!(m.product.as_deref(), Some(*product), "{name}");
+    }
+}
