@@ -78,7 +78,7 @@ pub(crate) async fn examine(
 /// A port's probes finished (sent by the Prober's own tasks).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-struct BannerRead {
+struct PortProbed {
     scan_id: i64,
     observed: Observed,
 }
@@ -268,17 +268,17 @@ impl Handler<ProbePorts> for Prober {
                     let responses = examine(addr, &registry, config).await;
                     drop((host, permit));
                     let observed = Observed::new(finding, responses, config.max_bytes);
-                    me.do_send(BannerRead { scan_id, observed });
+                    me.do_send(PortProbed { scan_id, observed });
                 });
             }
         })
     }
 }
 
-impl Handler<BannerRead> for Prober {
+impl Handler<PortProbed> for Prober {
     type Result = ();
 
-    fn handle(&mut self, msg: BannerRead, _: &mut Self::Context) {
+    fn handle(&mut self, msg: PortProbed, _: &mut Self::Context) {
         self.state.finished(msg.scan_id, msg.observed);
         self.drain();
     }
