@@ -39,6 +39,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Work with the signatures that identify services.
+    #[command(subcommand)]
+    Signatures(SignaturesCommand),
 }
 
 /// `sonde scan`.
@@ -168,6 +171,23 @@ pub struct ValidateArgs {
     /// Configuration file to check.
     #[arg(long, value_name = "FILE", default_value = crate::config::PACKAGED_CONFIG)]
     pub config: PathBuf,
+}
+
+/// `sonde signatures ...`.
+#[derive(Debug, Subcommand)]
+pub enum SignaturesCommand {
+    /// Run every example and negative example of the built-in signatures and of the `*.toml`
+    /// files in DIRs (compiled together); list what fails. Exits 1 on failures, 2 when a file
+    /// does not load.
+    Test(SignaturesTestArgs),
+}
+
+/// `sonde signatures test`.
+#[derive(Debug, Args)]
+pub struct SignaturesTestArgs {
+    /// Directories of signature files (`*.toml`) to compile alongside the built-in ones.
+    #[arg(value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
 }
 
 /// `sonde token ...`.

@@ -38,6 +38,7 @@ pub fn run() -> ! {
         Command::Serve(args) => commands::serve::run(args).map(|()| 0),
         Command::Validate(args) => commands::validate::run(args).map(|()| 0),
         Command::Token(command) => commands::token::run(command).map(|()| 0),
+        Command::Signatures(command) => commands::signatures::run(command),
     };
     match result {
         Ok(code) => std::process::exit(code),

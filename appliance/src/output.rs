@@ -135,7 +135,7 @@ fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
     for r in rows {
         let service = identifier
             .identify(&Observation { port: r.port, banner: None })
-            .map_or("-", |m| m.service);
+            .map_or_else(|| "-".to_string(), |m| m.service);
         let rtt = format!("{:.1}ms", r.rtt_ms);
         writeln!(
             out,

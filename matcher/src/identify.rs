@@ -1,8 +1,16 @@
-//! Identification from the port number and the banner.
+//! Identification: the signature database first, the port number as the last resort.
 
+use std::sync::{Arc, OnceLock};
+
+use crate::error::LoadError;
+use crate::fields::Response;
 use crate::port_names;
+use crate::set::SignatureSet;
 
-/// What was seen on one open TCP port.
+/// Confidence of a name taken from the port number alone.
+const PORT_CONFIDENCE: u8 = 30;
+
+/// What was seen on one open TCP port, when only a banner was read.
 #[derive(Debug, Clone, Copy)]
 pub struct Observation<'a> {
     /// Port number.
@@ -12,98 +20,115 @@ pub struct Observation<'a> {
 }
 
 /// Why an identification was made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Evidence {
     /// Only the port number: the service usually found there.
     PortNumber,
-    /// The banner starts with the protocol's greeting.
-    BannerPrefix,
+    /// A signature matched a field of a response.
+    Signature {
+        /// The probe whose response matched (`null`, `http`...).
+        probe: String,
+        /// The field that matched (`ssh.ident`, `http.header.server`...).
+        field: String,
+        /// The matched text, at most 256 bytes; attacker-controlled, escape it to show it.
+        excerpt: String,
+    },
 }
 
 /// A service named for an open port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceMatch {
     /// Service name (`ssh`, `http`...), IANA style.
-    pub service: &'static str,
+    pub service: String,
     /// Product, when the evidence names one.
     pub product: Option<String>,
+    /// Who makes the product.
+    pub vendor: Option<String>,
     /// Version, when the evidence names one.
     pub version: Option<String>,
+    /// More detail (distribution, build, device model...).
+    pub info: Option<String>,
+    /// CPE 2.3 name of the product.
+    pub cpe: Option<String>,
     /// 0..=100.
     pub confidence: u8,
+    /// Id of the signature that matched; `None` for a port-number guess.
+    pub signature: Option<String>,
     /// What the identification rests on.
     pub evidence: Evidence,
 }
 
-/// A greeting that names its protocol without doubt, whatever the port.
-struct Greeting {
-    prefix: &'static [u8],
-    service: &'static str,
-}
-
-const GREETINGS: &[Greeting] = &[
-    Greeting { prefix: b"SSH-", service: "ssh" },
-    Greeting { prefix: b"HTTP/1.", service: "http" },
-    Greeting { prefix: b"-ERR ", service: "redis" },
-    Greeting { prefix: b"+OK", service: "pop3" },
-    Greeting { prefix: b"* OK", service: "imap" },
-    Greeting { prefix: b"RFB ", service: "vnc" },
-];
-
-/// The matcher. Immutable once built; share it behind an `Arc`.
-#[derive(Debug, Clone, Default)]
+/// The matcher. Immutable once built; clones share one compiled database.
+#[derive(Debug, Clone)]
 pub struct Identifier {
-    _private: (),
+    set: Arc<SignatureSet>,
 }
 
 impl Identifier {
-    /// The built-in knowledge.
+    /// The built-in signatures, compiled once per process.
+    ///
+    /// # Panics
+    /// If the built-in signatures do not compile, which their tests rule out.
     pub fn builtin() -> Self {
-        Self { _private: () }
+        static BUILTIN: OnceLock<Arc<SignatureSet>> = OnceLock::new();
+        let set = BUILTIN.get_or_init(|| match SignatureSet::builtin() {
+            Ok(set) => Arc::new(set),
+            Err(e) => panic!("the built-in signatures are broken: {e}"),
+        });
+        Self { set: set.clone() }
     }
 
-    /// Names the service on one port, or `None` when neither the banner nor the port says
-    /// anything.
+    /// An identifier over `set`.
+    pub fn new(set: SignatureSet) -> Self {
+        Self { set: Arc::new(set) }
+    }
+
+    /// The built-in signatures plus extra `(file name, TOML text)` sources.
+    pub fn with_sources<'a>(
+        extra: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, LoadError> {
+        let sources = SignatureSet::builtin_sources().iter().copied().chain(extra);
+        Ok(Self::new(SignatureSet::from_sources(sources)?))
+    }
+
+    /// The compiled database.
+    pub fn signatures(&self) -> &SignatureSet {
+        &self.set
+    }
+
+    /// Names the service on one port from its banner, or `None` when neither the banner nor
+    /// the port says anything.
     pub fn identify(&self, observation: &Observation<'_>) -> Option<ServiceMatch> {
-        if let Some(m) = observation.banner.and_then(identify_banner) {
+        match observation.banner {
+            Some(data) => {
+                self.identify_responses(observation.port, &[Response { probe: "null", data }])
+            }
+            None => self.identify_responses(observation.port, &[]),
+        }
+    }
+
+    /// Names the service on one port from every response its probes got; the port number is
+    /// the last resort.
+    pub fn identify_responses(
+        &self,
+        port: u16,
+        responses: &[Response<'_>],
+    ) -> Option<ServiceMatch> {
+        if let Some(m) = self.set.identify(port, responses) {
             return Some(m);
         }
-        port_names::name(observation.port).map(|service| ServiceMatch {
-            service,
+        port_names::name(port).map(|service| ServiceMatch {
+            service: service.to_string(),
             product: None,
+            vendor: None,
             version: None,
-            confidence: 30,
+            info: None,
+            cpe: None,
+            confidence: PORT_CONFIDENCE,
+            signature: None,
             evidence: Evidence::PortNumber,
         })
-    }
-}
-
-fn identify_banner(banner: &[u8]) -> Option<ServiceMatch> {
-    let greeting = GREETINGS.iter().find(|g| banner.starts_with(g.prefix))?;
-    let (product, version) =
-        if greeting.service == "ssh" { ssh_software(banner) } else { (None, None) };
-    Some(ServiceMatch {
-        service: greeting.service,
-        product,
-        version,
-        confidence: 80,
-        evidence: Evidence::BannerPrefix,
-    })
-}
-
-/// `SSH-2.0-OpenSSH_9.2p1 Debian-2` names its software as `OpenSSH` version `9.2p1`.
-fn ssh_software(banner: &[u8]) -> (Option<String>, Option<String>) {
-    let line = banner.split(|&b| b == b'\r' || b == b'\n').next().unwrap_or_default();
-    let Ok(line) = std::str::from_utf8(line) else { return (None, None) };
-    let Some(software) = line.splitn(3, '-').nth(2) else { return (None, None) };
-    let software = software.split(' ').next().unwrap_or_default();
-    match software.split_once('_') {
-        Some((product, version)) if !product.is_empty() => {
-            (Some(product.to_string()), Some(version.to_string()))
-        }
-        _ if !software.is_empty() => (Some(software.to_string()), None),
-        _ => (None, None),
     }
 }
 
@@ -138,10 +163,17 @@ mod tests {
                 8022,
                 Some(b"SSH-2.0-dropbear_2022.83\r\n"),
                 Some("ssh"),
-                Some("dropbear"),
+                Some("Dropbear SSH"),
                 Some("2022.83"),
             ),
-            ("ssh without version", 22, Some(b"SSH-2.0-Go\r\n"), Some("ssh"), Some("Go"), None),
+            (
+                "ssh without version",
+                22,
+                Some(b"SSH-2.0-Go\r\n"),
+                Some("ssh"),
+                Some("Go x/crypto/ssh"),
+                None,
+            ),
             ("silent http port", 80, None, Some("http"), None, None),
             (
                 "redis error greeting",
@@ -156,7 +188,7 @@ mod tests {
         ];
         for (name, port, banner, service, product, version) in cases {
             let got = id.identify(&Observation { port: *port, banner: *banner });
-            assert_eq!(got.as_ref().map(|m| m.service), *service, "{name}");
+            assert_eq!(got.as_ref().map(|m| m.service.as_str()), *service, "{name}");
             assert_eq!(got.as_ref().and_then(|m| m.product.as_deref()), *product, "{name}");
             assert_eq!(got.as_ref().and_then(|m| m.version.as_deref()), *version, "{name}");
         }
@@ -168,6 +200,6 @@ mod tests {
             .identify(&Observation { port: 80, banner: Some(b"SSH-2.0-x\r\n") })
             .unwrap();
         assert_eq!(m.service, "ssh");
-        assert_eq!(m.evidence, Evidence::BannerPrefix);
+        assert!(matches!(m.evidence, Evidence::Signature { .. }));
     }
 }

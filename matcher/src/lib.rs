@@ -1,23 +1,40 @@
 //! `sonde-matcher`: what runs behind an open port.
 //!
-//! Given the port and whatever the service said, it names the service. This first matcher
-//! knows the IANA names of well-known ports and a few unmistakable banner prefixes; the
-//! compiled signature database replaces its internals without changing [`Identifier`].
+//! Signatures are data (TOML files, one per protocol family, built into the binary under
+//! `matcher/signatures/`). They compile into one immutable [`SignatureSet`]: per (probe,
+//! field) an Aho-Corasick automaton over literal anchors names candidate signatures, and a
+//! regex confirms each candidate in priority order and captures its version. Responses are
+//! split into named [`Fields`] first, so a signature targets one field. The port number is
+//! the last resort.
 //!
 //! # Layout
-//! - [`Identifier`]: the immutable matcher, cheap to share between threads.
-//! - [`Observation`]: what was seen on a port (the input).
-//! - [`ServiceMatch`]: a named service with its evidence and confidence (the output).
+//! - [`Identifier`]: the matcher callers use, cheap to clone and share between threads.
+//! - [`SignatureSet`]: the compiled database; [`LoadError`] says why a source was refused.
+//! - [`Response`] and [`Observation`]: what was seen on a port (the input).
+//! - [`Fields`]: a response split into named fields.
+//! - [`ServiceMatch`] and [`Evidence`]: a named service and what it rests on (the output).
 //!
 //! ```
-//! use sonde_matcher::{Identifier, Observation};
+//! use sonde_matcher::{Identifier, Response};
 //! let id = Identifier::builtin();
-//! let m = id.identify(&Observation { port: 2222, banner: Some(b"SSH-2.0-OpenSSH_9.2p1\r\n") });
-//! assert_eq!(m.unwrap().service, "ssh");
+//! let http = b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n\r\n";
+//! let m = id.identify_responses(8080, &[Response { probe: "http", data: http }]).unwrap();
+//! assert_eq!((m.product.as_deref(), m.version.as_deref()), (Some("nginx"), Some("1.22.1")));
 //! ```
 #![forbid(unsafe_code)]
 
+mod builtin;
+mod error;
+mod fields;
 mod identify;
 mod port_names;
+mod set;
+mod signature;
+mod template;
+#[cfg(test)]
+mod tests;
 
+pub use error::{LoadError, LoadErrorKind};
+pub use fields::{Fields, MAX_HEADERS, MAX_RESPONSE, Response};
 pub use identify::{Evidence, Identifier, Observation, ServiceMatch};
+pub use set::{ExampleFailure, SignatureSet};

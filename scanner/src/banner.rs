@@ -3,13 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
-use tokio::time::{Instant, timeout_at};
-
-use crate::connect::connect_reset_on_close;
-
-/// After the first bytes, how long more of a multi-line greeting may take to arrive.
-const GRACE: Duration = Duration::from_millis(50);
+use crate::probes::{ProbeLimits, ProbeRegistry, probe};
 
 /// Limits of a banner read.
 #[derive(Debug, Clone, Copy)]
@@ -29,33 +23,17 @@ impl Default for BannerConfig {
 /// Connects to `addr` and returns what the service sends unprompted before the timeout, up to
 /// `max_bytes`. `None` when it refuses, says nothing, or the connection fails.
 ///
-/// Once the first bytes are in, reading goes on for up to 50 ms more (within the timeout) so
-/// that greetings written in several pieces arrive whole. The connection closes with a reset.
+/// This is the registry's NULL probe: once the first bytes are in, reading goes on while more
+/// arrive within 50 ms (and within the timeout) so that greetings written in several pieces
+/// arrive whole. The connection closes with a reset.
 pub async fn read_banner(addr: SocketAddr, config: BannerConfig) -> Option<Vec<u8>> {
-    if config.max_bytes == 0 {
-        return None;
-    }
-    let deadline = Instant::now() + config.timeout;
-    let mut stream = timeout_at(deadline, connect_reset_on_close(addr)).await.ok()?.ok()?;
-    let mut banner = vec![0; config.max_bytes];
-    let mut len = match timeout_at(deadline, stream.read(&mut banner)).await {
-        Ok(Ok(read)) if read > 0 => read,
-        _ => return None,
-    };
-    let grace_end = deadline.min(Instant::now() + GRACE);
-    while len < banner.len() {
-        match timeout_at(grace_end, stream.read(&mut banner[len..])).await {
-            Ok(Ok(read)) if read > 0 => len += read,
-            _ => break,
-        }
-    }
-    banner.truncate(len);
-    Some(banner)
+    let limits = ProbeLimits { timeout: config.timeout, max_bytes: config.max_bytes };
+    probe(addr, ProbeRegistry::builtin().null(), limits).await.map(|r| r.data)
 }
 
 #[cfg(test)]
 mod tests {
-    use tokio::io::AsyncWriteExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
     use super::*;

@@ -14,6 +14,8 @@
 //!   [`ProbeTemplate`], replies checked statelessly by [`ReplyValidator`] against a
 //!   [`ReplyKey`], the way out found by [`NetPath::resolve`].
 //! - [`read_banner`]: the first bytes a service sends after the handshake.
+//! - [`ProbeRegistry`], [`probe`]: follow-up exchanges (NULL, HTTP, protocol probes) with
+//!   bounded reads and timeouts; [`HostLimiter`] bounds them per host.
 //! - [`Progress`]: lock-free counters shared with whoever reports progress.
 //!
 //! ```no_run
@@ -39,6 +41,7 @@ mod pacing;
 mod permutation;
 mod plan;
 mod ports;
+mod probes;
 mod progress;
 mod syn;
 mod targets;
@@ -53,6 +56,9 @@ pub use pacing::Pacer;
 pub use permutation::Permutation;
 pub use plan::{Probe, ScanPlan};
 pub use ports::PortList;
+pub use probes::{
+    HostLimiter, HostPermit, Payload, ProbeLimits, ProbeRegistry, Response, ServiceProbe, probe,
+};
 pub use progress::{Progress, ProgressSnapshot};
 pub use syn::cookie::ReplyKey;
 pub use syn::engine::{SynConfig, SynEngine};

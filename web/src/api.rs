@@ -189,6 +189,18 @@ pub struct PortView {
     pub product: Option<String>,
     /// Version, when identified.
     pub version: Option<String>,
+    /// Who makes the product, when identified.
+    #[serde(default)]
+    pub vendor: Option<String>,
+    /// More detail (distribution, device model...); attacker-controlled text.
+    #[serde(default)]
+    pub info: Option<String>,
+    /// CPE 2.3 name of the product.
+    #[serde(default)]
+    pub cpe: Option<String>,
+    /// Id of the signature that matched; absent for a guess from the port number.
+    #[serde(default)]
+    pub signature: Option<String>,
     /// How sure the identification is, 0..=100.
     pub confidence: Option<u8>,
     /// The start of the banner, lossily decoded; attacker-controlled text.
@@ -269,8 +281,8 @@ pub enum EventPayload {
         scan_id: i64,
         /// The host.
         ip: Ipv4Addr,
-        /// The port and its identification.
-        port: PortView,
+        /// The port and its identification; boxed because it dwarfs the other events.
+        port: Box<PortView>,
     },
     /// A scan reached a final status with all its results stored.
     ScanFinished {

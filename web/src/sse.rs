@@ -107,20 +107,24 @@ mod tests {
             payload: EventPayload::PortFound {
                 scan_id: 3,
                 ip: Ipv4Addr::new(10, 0, 0, 1),
-                port: PortView {
+                port: Box::new(PortView {
                     port: 22,
                     proto: "tcp".into(),
                     state: "open".into(),
                     service: Some("ssh".into()),
                     product: None,
                     version: None,
+                    vendor: None,
+                    info: None,
+                    cpe: None,
+                    signature: None,
                     confidence: None,
                     banner: Some("SSH-2.0-x\r\n\nid: 999\nevent: scan_finished\n\n".into()),
                     rtt_ms: Some(0.5),
                     last_scan_id: 3,
                     first_seen: "2025-01-01T00:00:00Z".into(),
                     last_seen: "2025-01-01T00:00:00Z".into(),
-                },
+                }),
             },
         };
         let encoded = String::from_utf8(encode(&event).unwrap().to_vec()).unwrap();

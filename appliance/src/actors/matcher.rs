@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use rayon::prelude::*;
-use sonde_matcher::{Identifier, Observation};
+use sonde_matcher::{Identifier, Response};
 use tokio::sync::oneshot;
 
 use super::MATCHER_MAILBOX;
@@ -49,16 +49,21 @@ impl Matcher {
 /// Identifies a batch: the pure part of the handler.
 pub(crate) fn identify(identifier: &Identifier, observed: &[Observed]) -> Vec<PortRecord> {
     let one = |o: &Observed| {
-        let m =
-            identifier.identify(&Observation { port: o.finding.port, banner: o.banner.as_deref() });
+        let responses: Vec<Response<'_>> =
+            o.responses.iter().map(|r| Response { probe: r.probe, data: &r.data }).collect();
+        let m = identifier.identify_responses(o.finding.port, &responses);
         PortRecord {
             ip: o.finding.ip,
             port: o.finding.port,
             rtt_ms: o.finding.rtt.as_secs_f64() * 1000.0,
             banner: o.banner.clone(),
-            service: m.as_ref().map(|m| m.service.to_string()),
+            service: m.as_ref().map(|m| m.service.clone()),
             product: m.as_ref().and_then(|m| m.product.clone()),
             version: m.as_ref().and_then(|m| m.version.clone()),
+            vendor: m.as_ref().and_then(|m| m.vendor.clone()),
+            info: m.as_ref().and_then(|m| m.info.clone()),
+            cpe: m.as_ref().and_then(|m| m.cpe.clone()),
+            signature: m.as_ref().and_then(|m| m.signature.clone()),
             confidence: m.as_ref().map(|m| m.confidence),
         }
     };
@@ -182,16 +187,18 @@ mod tests {
     }
 
     fn observed(port: u16, banner: Option<&[u8]>) -> Observed {
-        Observed {
-            finding: Finding {
-                ip: [10, 0, 0, 1].into(),
-                port,
-                proto: Proto::Tcp,
-                state: PortState::Open,
-                rtt: Duration::from_micros(1500),
-            },
-            banner: banner.map(<[u8]>::to_vec),
-        }
+        let finding = Finding {
+            ip: [10, 0, 0, 1].into(),
+            port,
+            proto: Proto::Tcp,
+            state: PortState::Open,
+            rtt: Duration::from_micros(1500),
+        };
+        let responses = banner
+            .map(|b| sonde_scanner::Response { probe: "null", data: b.to_vec() })
+            .into_iter()
+            .collect();
+        Observed::new(finding, responses, 1024)
     }
 
     #[test]
@@ -212,5 +219,18 @@ mod tests {
         let records = identify(&m, &large);
         assert_eq!(records.len(), 200);
         assert!(records.iter().all(|r| r.service.as_deref() == Some("ssh")));
+    }
+
+    #[test]
+    fn identifies_from_follow_up_probes() {
+        let mut o = observed(8080, None);
+        o.responses.push(sonde_scanner::Response {
+            probe: "http",
+            data: b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n\r\n".to_vec(),
+        });
+        let records = identify(&Identifier::builtin(), &[o]);
+        assert_eq!(records[0].service.as_deref(), Some("http"));
+        assert_eq!(records[0].product.as_deref(), Some("nginx"));
+        assert_eq!(records[0].version.as_deref(), Some("1.22.1"));
     }
 }

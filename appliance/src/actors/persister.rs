@@ -212,7 +212,7 @@ async fn write_with_retry(store: &Store, bus: &EventBus, msg: &PersistPorts) -> 
                 let ports = msg.records.iter().map(|r| EventPayload::PortFound {
                     scan_id: msg.scan_id,
                     ip: r.ip,
-                    port: port_view(msg.scan_id, r, &stored_at),
+                    port: Box::new(port_view(msg.scan_id, r, &stored_at)),
                 });
                 bus.publish(hosts.chain(ports));
                 return Ok(());
@@ -244,6 +244,10 @@ fn port_view(scan_id: i64, r: &PortRecord, stored_at: &str) -> PortView {
         service: r.service.clone(),
         product: r.product.clone(),
         version: r.version.clone(),
+        vendor: r.vendor.clone(),
+        info: r.info.clone(),
+        cpe: r.cpe.clone(),
+        signature: r.signature.clone(),
         confidence: r.confidence,
         banner: r.banner.as_deref().map(printable_banner),
         rtt_ms: Some(r.rtt_ms),

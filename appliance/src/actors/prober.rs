@@ -1,5 +1,6 @@
-//! The Prober: follow-up connections on open ports. For now it reads the banner a service
-//! sends unprompted; protocol probes come with identification.
+//! The Prober: follow-up connections on open ports. The NULL probe waits for a banner; when
+//! the service says nothing, the probes that suit the port (its protocol probe, then HTTP)
+//! follow, until one gets an answer.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -8,7 +9,9 @@ use std::time::Duration;
 
 use actix::dev::SendError;
 use actix::prelude::*;
-use sonde_scanner::{BannerConfig, Finding, read_banner};
+use sonde_scanner::{
+    BannerConfig, Finding, HostLimiter, ProbeLimits, ProbeRegistry, Response, probe,
+};
 use tokio::sync::Semaphore;
 
 use super::matcher::IdentifyPorts;
@@ -17,6 +20,11 @@ use super::{BATCH, PROBER_MAILBOX};
 
 /// How often partial batches and a full Matcher mailbox are retried.
 const TICK: Duration = Duration::from_millis(100);
+/// Follow-up probes after a silent NULL probe, at most; each may wait its full timeout.
+const FOLLOW_UPS: usize = 2;
+/// Exchanges in flight with one host, at most: a host with hundreds of open ports is probed
+/// a few ports at a time, whatever room the global bound has.
+const PER_HOST: usize = 4;
 
 /// Open ports found by a subnet scanner.
 #[derive(Debug, Message)]
@@ -33,14 +41,44 @@ pub struct ProbePorts {
 pub struct Observed {
     /// The open port.
     pub finding: Finding,
-    /// Its banner, if it sent one.
+    /// The start of the first answer, bounded by the banner limit, for the store.
     pub banner: Option<Vec<u8>>,
+    /// Every answer, by probe, for the Matcher.
+    pub responses: Vec<Response>,
 }
 
-/// A banner read finished (sent by the Prober's own tasks).
+impl Observed {
+    /// `finding` and what the probes got back; the stored banner is the first answer, cut to
+    /// `banner_bytes`.
+    pub fn new(finding: Finding, responses: Vec<Response>, banner_bytes: usize) -> Self {
+        let banner = responses.first().map(|r| r.data[..r.data.len().min(banner_bytes)].to_vec());
+        Self { finding, banner, responses }
+    }
+}
+
+/// Probes one open port: NULL first; when it gets nothing, up to [`FOLLOW_UPS`] probes that
+/// suit the port, stopping at the first answer.
+pub(crate) async fn examine(
+    addr: SocketAddr,
+    registry: &ProbeRegistry,
+    banner: BannerConfig,
+) -> Vec<Response> {
+    let limits = ProbeLimits { timeout: banner.timeout, max_bytes: banner.max_bytes };
+    if let Some(answer) = probe(addr, registry.null(), limits).await {
+        return vec![answer];
+    }
+    for follow_up in registry.follow_ups(addr.port(), FOLLOW_UPS) {
+        if let Some(answer) = probe(addr, follow_up, ProbeLimits::for_probe(follow_up)).await {
+            return vec![answer];
+        }
+    }
+    Vec::new()
+}
+
+/// A port's probes finished (sent by the Prober's own tasks).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-struct BannerRead {
+struct PortProbed {
     scan_id: i64,
     observed: Observed,
 }
@@ -133,20 +171,23 @@ impl ProberState {
     }
 }
 
-/// Reads banners with a global bound on connections in flight.
+/// Probes open ports with a global and a per-host bound on exchanges in flight.
 #[derive(Debug)]
 pub struct Prober {
     banner: BannerConfig,
-    /// Bounds banner reads in flight across all scans; `ProbePorts` waits for permits, which is
+    registry: Arc<ProbeRegistry>,
+    /// Bounds ports being probed across all scans; `ProbePorts` waits for permits, which is
     /// how a busy prober slows the scanners.
     limit: Arc<Semaphore>,
+    /// Bounds exchanges per host; taken inside each port's task, after the global permit.
+    hosts: Arc<HostLimiter>,
     identify: Recipient<IdentifyPorts>,
     finish: Recipient<FinishScan>,
     state: ProberState,
 }
 
 impl Prober {
-    /// A prober with at most `concurrency` reads in flight, feeding the Matcher.
+    /// A prober with at most `concurrency` ports being probed at once, feeding the Matcher.
     pub fn new(
         banner: BannerConfig,
         concurrency: usize,
@@ -155,7 +196,9 @@ impl Prober {
     ) -> Self {
         Self {
             banner,
+            registry: Arc::new(ProbeRegistry::builtin()),
             limit: Arc::new(Semaphore::new(concurrency)),
+            hosts: HostLimiter::new(PER_HOST),
             identify,
             finish,
             state: ProberState::default(),
@@ -210,28 +253,32 @@ impl Handler<ProbePorts> for Prober {
         self.state.started(msg.scan_id, msg.findings.len());
         let me = ctx.address();
         let limit = self.limit.clone();
+        let hosts = self.hosts.clone();
+        let registry = self.registry.clone();
         let config = self.banner;
         Box::pin(async move {
             for finding in msg.findings {
                 // A closed semaphore only happens at shutdown; dropping the read is then fine.
                 let Ok(permit) = limit.clone().acquire_owned().await else { return };
-                let me = me.clone();
+                let (me, hosts, registry) = (me.clone(), hosts.clone(), registry.clone());
                 let scan_id = msg.scan_id;
                 tokio::spawn(async move {
-                    let banner =
-                        read_banner(SocketAddr::from((finding.ip, finding.port)), config).await;
-                    drop(permit);
-                    me.do_send(BannerRead { scan_id, observed: Observed { finding, banner } });
+                    let addr = SocketAddr::from((finding.ip, finding.port));
+                    let host = hosts.acquire(addr.ip()).await;
+                    let responses = examine(addr, &registry, config).await;
+                    drop((host, permit));
+                    let observed = Observed::new(finding, responses, config.max_bytes);
+                    me.do_send(PortProbed { scan_id, observed });
                 });
             }
         })
     }
 }
 
-impl Handler<BannerRead> for Prober {
+impl Handler<PortProbed> for Prober {
     type Result = ();
 
-    fn handle(&mut self, msg: BannerRead, _: &mut Self::Context) {
+    fn handle(&mut self, msg: PortProbed, _: &mut Self::Context) {
         self.state.finished(msg.scan_id, msg.observed);
         self.drain();
     }
@@ -263,6 +310,7 @@ mod tests {
                 rtt: Duration::ZERO,
             },
             banner: None,
+            responses: Vec::new(),
         }
     }
 
@@ -314,5 +362,38 @@ mod tests {
         let first = s.pop().unwrap();
         s.unpop(first);
         assert_eq!(drain(&mut s), ["finish 3"]);
+    }
+
+    /// A loopback service that answers `reply` to whatever it is sent, or speaks first.
+    async fn service(speaks_first: bool, reply: &'static [u8]) -> SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    if !speaks_first {
+                        let mut buf = [0; 1024];
+                        let _ = stream.read(&mut buf).await;
+                    }
+                    let _ = stream.write_all(reply).await;
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn silent_services_get_a_follow_up_and_talkative_ones_do_not() {
+        let registry = ProbeRegistry::builtin();
+        let banner = BannerConfig { timeout: Duration::from_millis(200), max_bytes: 1024 };
+        let ssh = service(true, b"SSH-2.0-OpenSSH_9.2p1\r\n").await;
+        let got = examine(ssh, &registry, banner).await;
+        assert_eq!(got.iter().map(|r| r.probe).collect::<Vec<_>>(), ["null"]);
+        let http = service(false, b"HTTP/1.0 200 OK\r\nServer: nginx/1.22.1\r\n\r\n").await;
+        let got = examine(http, &registry, banner).await;
+        assert_eq!(got.iter().map(|r| r.probe).collect::<Vec<_>>(), ["http"]);
+        let observed = Observed::new(observed(80).finding, got, 8);
+        assert_eq!(observed.banner.as_deref(), Some(&b"HTTP/1.0"[..]), "cut to the banner limit");
     }
 }

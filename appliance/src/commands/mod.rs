@@ -2,5 +2,6 @@
 
 pub mod scan;
 pub mod serve;
+pub mod signatures;
 pub mod token;
 pub mod validate;

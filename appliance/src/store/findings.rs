@@ -21,6 +21,14 @@ pub struct PortRecord {
     pub product: Option<String>,
     /// Version.
     pub version: Option<String>,
+    /// Who makes the product.
+    pub vendor: Option<String>,
+    /// More detail (distribution, device model...).
+    pub info: Option<String>,
+    /// CPE 2.3 name.
+    pub cpe: Option<String>,
+    /// Id of the signature that matched.
+    pub signature: Option<String>,
     /// 0..=100.
     pub confidence: Option<u8>,
 }
@@ -71,10 +79,12 @@ impl Store {
             .await?;
             sqlx::query(
                 "INSERT INTO ports (ip, port, proto, state, service, product, version, confidence, \
-                 banner, rtt_ms, first_seen, last_seen, last_scan_id) \
-                 VALUES (?1, ?2, 'tcp', 'open', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) \
+                 banner, rtt_ms, first_seen, last_seen, last_scan_id, vendor, info, cpe, signature) \
+                 VALUES (?1, ?2, 'tcp', 'open', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14) \
                  ON CONFLICT (ip, port, proto) DO UPDATE SET state = 'open', \
                  service = excluded.service, product = excluded.product, version = excluded.version, \
+                 vendor = excluded.vendor, info = excluded.info, cpe = excluded.cpe, \
+                 signature = excluded.signature, \
                  confidence = excluded.confidence, banner = COALESCE(excluded.banner, ports.banner), \
                  rtt_ms = excluded.rtt_ms, last_seen = excluded.last_seen, \
                  last_scan_id = excluded.last_scan_id",
@@ -89,6 +99,10 @@ impl Store {
             .bind(r.rtt_ms)
             .bind(&now)
             .bind(scan_id)
+            .bind(&r.vendor)
+            .bind(&r.info)
+            .bind(&r.cpe)
+            .bind(&r.signature)
             .execute(&mut *tx)
             .await?;
             sqlx::query(
@@ -121,6 +135,10 @@ pub(crate) mod tests {
             service: None,
             product: None,
             version: None,
+            vendor: None,
+            info: None,
+            cpe: None,
+            signature: None,
             confidence: None,
         }
     }
@@ -174,5 +192,29 @@ pub(crate) mod tests {
             .await
             .unwrap();
         assert_eq!((hosts, results), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn identification_details_are_stored_and_read_back() {
+        let (store, _dir) = test_store().await;
+        let id = scan(&store).await;
+        let r = PortRecord {
+            service: Some("http".into()),
+            product: Some("nginx".into()),
+            version: Some("1.22.1".into()),
+            vendor: Some("F5".into()),
+            info: Some("Ubuntu".into()),
+            cpe: Some("cpe:2.3:a:f5:nginx:1.22.1:*:*:*:*:*:*:*".into()),
+            signature: Some("http.nginx".into()),
+            confidence: Some(90),
+            ..record([10, 0, 0, 1], 80)
+        };
+        store.persist(id, &[r]).await.unwrap();
+        let host = store.host(Ipv4Addr::new(10, 0, 0, 1)).await.unwrap().unwrap();
+        let port = &host.ports[0];
+        assert_eq!(port.vendor.as_deref(), Some("F5"));
+        assert_eq!(port.info.as_deref(), Some("Ubuntu"));
+        assert_eq!(port.cpe.as_deref(), Some("cpe:2.3:a:f5:nginx:1.22.1:*:*:*:*:*:*:*"));
+        assert_eq!(port.signature.as_deref(), Some("http.nginx"));
     }
 }

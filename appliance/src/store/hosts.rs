@@ -79,8 +79,9 @@ impl Store {
             return Ok(None);
         };
         let rows = sqlx::query(
-            "SELECT port, proto, state, service, product, version, confidence, banner, rtt_ms, \
-             last_scan_id, first_seen, last_seen FROM ports WHERE ip = ? ORDER BY port",
+            "SELECT port, proto, state, service, product, version, vendor, info, cpe, signature, \
+             confidence, banner, rtt_ms, last_scan_id, first_seen, last_seen \
+             FROM ports WHERE ip = ? ORDER BY port",
         )
         .bind(key)
         .fetch_all(&self.pool)
@@ -98,6 +99,10 @@ impl Store {
                     service: row.try_get("service")?,
                     product: row.try_get("product")?,
                     version: row.try_get("version")?,
+                    vendor: row.try_get("vendor")?,
+                    info: row.try_get("info")?,
+                    cpe: row.try_get("cpe")?,
+                    signature: row.try_get("signature")?,
                     confidence: confidence.and_then(|c| u8::try_from(c).ok()),
                     banner: banner.as_deref().map(printable_banner),
                     rtt_ms: row.try_get("rtt_ms")?,

@@ -1,0 +1,230 @@
+//! Field parsers: a raw response becomes named fields (`banner`, `ssh.ident`,
+//! `http.header.server`, `http.title`...), so that a signature targets one field and no regex
+//! has to skip headers to reach a body.
+//!
+//! Responses are attacker-controlled. Parsing looks at no more than [`MAX_RESPONSE`] bytes,
+//! decodes invalid UTF-8 lossily, never panics, and keeps at most [`MAX_HEADERS`] headers.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+/// Bytes of a response that parsing and matching look at; the rest is ignored.
+pub const MAX_RESPONSE: usize = 64 * 1024;
+/// HTTP headers kept per response; a response with thousands of headers costs no more.
+pub const MAX_HEADERS: usize = 64;
+/// Longest HTTP title kept, in bytes.
+const MAX_TITLE: usize = 1024;
+
+/// What one probe got back from a port.
+#[derive(Debug, Clone, Copy)]
+pub struct Response<'a> {
+    /// The probe that was sent (`null` for waiting for a banner, `http`, `redis`...).
+    pub probe: &'a str,
+    /// The bytes received, as received.
+    pub data: &'a [u8],
+}
+
+/// A response split into named fields. Values are slices of the lossily decoded response.
+#[derive(Debug, Clone)]
+pub struct Fields<'a> {
+    text: Cow<'a, str>,
+    fields: Vec<(Cow<'static, str>, Range<usize>)>,
+}
+
+impl<'a> Fields<'a> {
+    /// Parses the first [`MAX_RESPONSE`] bytes of `data`.
+    pub fn parse(data: &'a [u8]) -> Self {
+        let data = &data[..data.len().min(MAX_RESPONSE)];
+        let text = String::from_utf8_lossy(data);
+        let mut fields = Vec::with_capacity(8);
+        parse_into(&text, &mut fields);
+        Self { text, fields }
+    }
+
+    /// The value of field `name`; the first one when it occurs several times.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// Every field as (name, value), in response order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter().map(|(name, range)| (name.as_ref(), &self.text[range.clone()]))
+    }
+}
+
+/// Whether `name` is a field the parsers can produce: a fixed name or `http.header.<name>`
+/// with a lowercase header name.
+pub(crate) fn is_known_field(name: &str) -> bool {
+    const FIXED: &[&str] =
+        &["banner", "banner.line1", "ssh.ident", "http.status", "http.title", "http.body"];
+    if FIXED.contains(&name) {
+        return true;
+    }
+    name.strip_prefix("http.header.").is_some_and(|h| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    })
+}
+
+fn parse_into(text: &str, fields: &mut Vec<(Cow<'static, str>, Range<usize>)>) {
+    fields.push((Cow::Borrowed("banner"), 0..text.len()));
+    let line1 = text.find(['\r', '\n']).unwrap_or(text.len());
+    fields.push((Cow::Borrowed("banner.line1"), 0..line1));
+    if text.starts_with("SSH-") {
+        fields.push((Cow::Borrowed("ssh.ident"), 0..line1));
+    }
+    if text.starts_with("HTTP/") {
+        parse_http(text, line1, fields);
+    }
+}
+
+/// `HTTP/1.1 200 OK`, headers, a blank line, the body. Bare `\n` line ends are accepted
+/// because embedded servers send them.
+fn parse_http(text: &str, line1: usize, fields: &mut Vec<(Cow<'static, str>, Range<usize>)>) {
+    let status_line = &text[..line1];
+    if let Some(code) = status_line.split(' ').nth(1) {
+        let start = status_line.find(code).unwrap_or(0);
+        fields.push((Cow::Borrowed("http.status"), start..start + code.len()));
+    }
+    let mut pos = skip_line_end(text, line1);
+    let mut headers = 0;
+    let body_start = loop {
+        if pos >= text.len() {
+            break None;
+        }
+        let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+        let line = text[pos..end].trim_end_matches('\r');
+        if line.is_empty() {
+            break Some((end + 1).min(text.len()));
+        }
+        if headers < MAX_HEADERS
+            && let Some((name, _)) = line.split_once(':')
+        {
+            let value_start = pos + name.len() + 1;
+            let value = &text[value_start..pos + line.len()];
+            let trimmed = value.trim();
+            let offset = value_start + (value.len() - value.trim_start().len());
+            let name = name.trim();
+            if !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic()) {
+                let key = format!("http.header.{}", name.to_ascii_lowercase());
+                fields.push((Cow::Owned(key), offset..offset + trimmed.len()));
+                headers += 1;
+            }
+        }
+        pos = end + 1;
+    };
+    let Some(body_start) = body_start else { return };
+    fields.push((Cow::Borrowed("http.body"), body_start..text.len()));
+    if let Some(title) = title(&text[body_start..]) {
+        let start = body_start + title.start;
+        fields.push((Cow::Borrowed("http.title"), start..body_start + title.end));
+    }
+}
+
+fn skip_line_end(text: &str, at: usize) -> usize {
+    let rest = &text.as_bytes()[at..];
+    match rest {
+        [b'\r', b'\n', ..] => at + 2,
+        [b'\r' | b'\n', ..] => at + 1,
+        _ => at,
+    }
+}
+
+/// The trimmed text between `<title ...>` and `</title`, as a range of `body`.
+fn title(body: &str) -> Option<Range<usize>> {
+    let open = find_ascii_ci(body.as_bytes(), b"<title")?;
+    let start = open + body[open..].find('>')? + 1;
+    let len = find_ascii_ci(&body.as_bytes()[start..], b"</title").unwrap_or(body.len() - start);
+    let mut end = start + len.min(MAX_TITLE);
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    let raw = &body[start..end];
+    let lead = raw.len() - raw.trim_start().len();
+    Some(start + lead..start + raw.trim_end().len())
+}
+
+/// Position of `needle` (lowercase ASCII) in `hay`, ignoring ASCII case.
+fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_responses_become_fields() {
+        let raw = b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nX-Powered-By:PHP/8.2\r\n\
+            Content-Type: text/html\r\n\r\n<html><head><TITLE>\n  Pi-hole Admin </title></head>";
+        let f = Fields::parse(raw);
+        assert_eq!(f.get("http.status"), Some("200"));
+        assert_eq!(f.get("http.header.server"), Some("nginx/1.22.1"));
+        assert_eq!(f.get("http.header.x-powered-by"), Some("PHP/8.2"));
+        assert_eq!(f.get("http.title"), Some("Pi-hole Admin"));
+        assert!(f.get("http.body").unwrap().starts_with("<html>"));
+        assert_eq!(f.get("banner.line1"), Some("HTTP/1.1 200 OK"));
+        assert_eq!(f.get("ssh.ident"), None);
+    }
+
+    #[test]
+    fn bare_newlines_and_missing_bodies_are_accepted() {
+        let f = Fields::parse(b"HTTP/1.0 401 Unauthorized\nWWW-Authenticate: Basic realm=\"x\"\n");
+        assert_eq!(f.get("http.status"), Some("401"));
+        assert_eq!(f.get("http.header.www-authenticate"), Some("Basic realm=\"x\""));
+        assert_eq!(f.get("http.body"), None);
+    }
+
+    #[test]
+    fn ssh_ident_is_the_first_line() {
+        let f = Fields::parse(b"SSH-2.0-OpenSSH_9.6\r\nrest");
+        assert_eq!(f.get("ssh.ident"), Some("SSH-2.0-OpenSSH_9.6"));
+        assert_eq!(f.get("banner"), Some("SSH-2.0-OpenSSH_9.6\r\nrest"));
+    }
+
+    #[test]
+    fn hostile_input_is_bounded_and_never_panics() {
+        let junk: Vec<u8> =
+            (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let f = Fields::parse(&junk);
+        assert!(
+            f.get("banner").unwrap().len() <= MAX_RESPONSE * 3,
+            "lossy decoding at most triples"
+        );
+
+        let mut many = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..10_000 {
+            many.extend_from_slice(format!("X-{i}: ").as_bytes());
+            many.extend_from_slice(b"\xff\xfe\r\n");
+        }
+        let f = Fields::parse(&many);
+        assert_eq!(f.iter().filter(|(n, _)| n.starts_with("http.header.")).count(), MAX_HEADERS);
+
+        let no_newline = vec![b'A'; 10 << 20];
+        assert_eq!(Fields::parse(&no_newline).get("banner.line1").unwrap().len(), MAX_RESPONSE);
+
+        for cut in [
+            b"HTTP/".as_slice(),
+            b"HTTP/1.1",
+            b"HTTP/1.1 200\r",
+            b"HTTP/1.1 200\r\n\r\n<title",
+            b"SSH-",
+        ] {
+            let f = Fields::parse(cut);
+            assert!(f.get("banner").is_some());
+        }
+        let f = Fields::parse(b"HTTP/1.1 200 OK\r\n\r\n<title>\xe2\x82");
+        assert_eq!(f.get("http.title"), Some("\u{fffd}"));
+    }
+
+    #[test]
+    fn field_names_are_checked() {
+        for ok in ["banner", "ssh.ident", "http.header.server", "http.header.x-powered-by"] {
+            assert!(is_known_field(ok), "{ok}");
+        }
+        for bad in ["http.header.", "http.header.Server", "http.footer", "ssh"] {
+            assert!(!is_known_field(bad), "{bad}");
+        }
+    }
+}

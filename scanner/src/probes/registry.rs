@@ -1,0 +1,204 @@
+//! The built-in probes and the order in which a port gets them.
+
+use std::time::Duration;
+
+/// What a probe sends once connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Payload {
+    /// Nothing: wait for the service to speak first.
+    Nothing,
+    /// `GET / HTTP/1.0` with a `Host` header naming the target.
+    HttpGet,
+    /// These bytes, as they are.
+    Bytes(&'static [u8]),
+}
+
+/// One follow-up exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceProbe {
+    /// The name signatures refer to (`null`, `http`, `redis`...).
+    pub name: &'static str,
+    /// What to send.
+    pub payload: Payload,
+    /// Ports where this probe goes before the fallbacks.
+    pub ports: &'static [u16],
+    /// Tried on ports that no probe claims, after the NULL probe.
+    pub fallback: bool,
+    /// Time for the whole exchange: connecting, sending and reading.
+    pub timeout: Duration,
+    /// Once bytes arrive, how long a pause ends the read (services that keep the
+    /// connection open never send EOF).
+    pub idle: Duration,
+}
+
+/// The probes Sonde knows, in the order they are considered.
+#[derive(Debug, Clone)]
+pub struct ProbeRegistry {
+    probes: Vec<ServiceProbe>,
+}
+
+/// `PING` answers even when `INFO` needs a password; `INFO server` names the version.
+const REDIS: &[u8] = b"PING\r\nINFO server\r\n";
+/// A PostgreSQL v3 StartupMessage for user and database `sonde`: the answer (authentication
+/// request, error or, with trust authentication, `server_version`) names the server.
+const POSTGRES: &[u8] =
+    b"\x00\x00\x00\x23\x00\x03\x00\x00user\x00sonde\x00database\x00sonde\x00\x00";
+/// MQTT 3.1.1 CONNECT with client id `sonde`, clean session, 60 s keep-alive.
+const MQTT: &[u8] = b"\x10\x11\x00\x04MQTT\x04\x02\x00\x3c\x00\x05sonde";
+/// The AMQP 0-9-1 protocol header; brokers answer with Connection.Start and their name.
+const AMQP: &[u8] = b"AMQP\x00\x00\x09\x01";
+/// A CHAOS-class TXT query for `version.bind` over TCP (two-byte length prefix).
+const DNS_VERSION: &[u8] = b"\x00\x1e\x53\x44\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07version\x04bind\x00\x00\x10\x00\x03";
+/// PJL's device identification, wrapped in the Universal Exit Language.
+const PJL: &[u8] = b"\x1b%-12345X@PJL INFO ID\r\n\x1b%-12345X\r\n";
+/// A Minecraft status handshake (protocol -1, host `localhost`, port 25565) and request.
+const MINECRAFT: &[u8] = b"\x13\x00\xff\xff\xff\xff\x0f\x09localhost\x63\xdd\x01\x01\x00";
+
+const BUILTIN: &[ServiceProbe] = &[
+    ServiceProbe {
+        name: "null",
+        payload: Payload::Nothing,
+        ports: &[],
+        fallback: false,
+        timeout: Duration::from_millis(1500),
+        idle: Duration::from_millis(50),
+    },
+    ServiceProbe {
+        name: "redis",
+        payload: Payload::Bytes(REDIS),
+        ports: &[6379, 6380, 7000],
+        fallback: false,
+        timeout: Duration::from_millis(1500),
+        idle: Duration::from_millis(100),
+    },
+    ServiceProbe {
+        name: "memcached",
+        payload: Payload::Bytes(b"version\r\n"),
+        ports: &[11211],
+        fallback: false,
+        timeout: Duration::from_millis(1500),
+        idle: Duration::from_millis(100),
+    },
+    ServiceProbe {
+        name: "postgres",
+        payload: Payload::Bytes(POSTGRES),
+        ports: &[5432, 5433],
+        fallback: false,
+        timeout: Duration::from_millis(1500),
+        idle: Duration::from_millis(100),
+    },
+    ServiceProbe {
+        name: "mqtt",
+        payload: Payload::Bytes(MQTT),
+        ports: &[1883],
+        fallback: false,
+        timeout: Duration::from_millis(1500),
+        idle: Duration::from_millis(100),
+    },
+    ServiceProbe {
+        name: "amqp",
+        payload: Payload::Bytes(AMQP),
+        ports: &[5672],
+        fallback: false,
+        timeout: Duration::from_millis(1500),
+        idle: Duration::from_millis(100),
+    },
+    ServiceProbe {
+        name: "zookeeper",
+        payload: Payload::Bytes(b"srvr"),
+        ports: &[2181],
+        fallback: false,
+        timeout: Duration::from_millis(1500),
+        idle: Duration::from_millis(100),
+    },
+    ServiceProbe {
+        name: "dns-version",
+        payload: Payload::Bytes(DNS_VERSION),
+        ports: &[53],
+        fallback: false,
+        timeout: Duration::from_millis(1500),
+        idle: Duration::from_millis(100),
+    },
+    ServiceProbe {
+        name: "pjl",
+        payload: Payload::Bytes(PJL),
+        ports: &[9100],
+        fallback: false,
+        timeout: Duration::from_millis(2000),
+        idle: Duration::from_millis(200),
+    },
+    ServiceProbe {
+        name: "minecraft",
+        payload: Payload::Bytes(MINECRAFT),
+        ports: &[25565],
+        fallback: false,
+        timeout: Duration::from_millis(1500),
+        idle: Duration::from_millis(100),
+    },
+    ServiceProbe {
+        name: "http",
+        payload: Payload::HttpGet,
+        ports: &[
+            80, 81, 591, 3000, 5000, 8000, 8006, 8008, 8080, 8081, 8088, 8096, 8123, 8443, 8888,
+            9000, 9090, 9200, 32400,
+        ],
+        fallback: true,
+        timeout: Duration::from_millis(2500),
+        idle: Duration::from_millis(300),
+    },
+];
+
+impl ProbeRegistry {
+    /// The built-in probes.
+    pub fn builtin() -> Self {
+        Self { probes: BUILTIN.to_vec() }
+    }
+
+    /// The NULL probe: connect and wait for a banner.
+    pub fn null(&self) -> &ServiceProbe {
+        self.probes.iter().find(|p| p.payload == Payload::Nothing).unwrap_or(&BUILTIN[0])
+    }
+
+    /// Every probe, in registry order.
+    pub fn probes(&self) -> &[ServiceProbe] {
+        &self.probes
+    }
+
+    /// The probes to try on `port` after a silent NULL probe, best first, at most `max`:
+    /// those that claim the port, then the fallbacks it has not already had.
+    pub fn follow_ups(&self, port: u16, max: usize) -> Vec<&ServiceProbe> {
+        let claimed =
+            self.probes.iter().filter(|p| p.payload != Payload::Nothing && p.ports.contains(&port));
+        let fallbacks = self.probes.iter().filter(|p| p.fallback && !p.ports.contains(&port));
+        claimed.chain(fallbacks).take(max).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(port: u16, max: usize) -> Vec<&'static str> {
+        ProbeRegistry::builtin().follow_ups(port, max).iter().map(|p| p.name).collect()
+    }
+
+    #[test]
+    fn ports_get_their_own_probe_then_http() {
+        assert_eq!(names(6379, 2), ["redis", "http"]);
+        assert_eq!(names(11211, 1), ["memcached"]);
+        assert_eq!(names(8080, 2), ["http"]);
+        assert_eq!(names(40000, 2), ["http"]);
+        assert_eq!(names(22, 0), Vec::<&str>::new());
+        assert_eq!(ProbeRegistry::builtin().null().name, "null");
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let r = ProbeRegistry::builtin();
+        let mut names: Vec<_> = r.probes().iter().map(|p| p.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), r.probes().len());
+    }
+}
