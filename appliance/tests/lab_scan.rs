@@ -87,9 +87,9 @@ pub(crate) fn assert_same_pairs(what: &str, found: &BTreeSet<String>, want: &BTr
     );
 }
 
-#[test]
-fn lab_connect_scan_matches_ground_truth_needs_root_netns() {
-    require_root_netns("lab_connect_scan_matches_ground_truth_needs_root_netns");
+/// The lab both engines are checked against: [`open_pairs`] open, [`LIVE_HOSTS`] answering,
+/// [`EXCLUDED`] counted. Returns it with its ground truth.
+pub(crate) fn standard_lab() -> (Lab, BTreeSet<String>) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let open_file = dir.path().join("open.txt");
     let pairs = open_pairs();
@@ -104,6 +104,14 @@ fn lab_connect_scan_matches_ground_truth_needs_root_netns() {
     });
     let truth = lab.truth();
     assert_eq!(truth, show(&pairs), "the harness's ground truth differs from the open file");
+    (lab, truth)
+}
+
+#[test]
+fn lab_connect_scan_matches_ground_truth_needs_root_netns() {
+    require_root_netns("lab_connect_scan_matches_ground_truth_needs_root_netns");
+    let (lab, truth) = standard_lab();
+    let pairs = open_pairs();
 
     // The whole lab: exactly the open pairs, and every pair probed.
     let before = lab.counters();

@@ -4,10 +4,10 @@
 use std::collections::BTreeSet;
 
 use crate::lab_scan::{
-    ADDRESSES, EXCLUDED, LIVE_HOSTS, PORTS, PREFIX, SCAN_LIMIT_SECS, assert_same_pairs,
-    in_excluded, open_pairs,
+    ADDRESSES, EXCLUDED, PORTS, PREFIX, SCAN_LIMIT_SECS, assert_same_pairs, in_excluded,
+    open_pairs, standard_lab,
 };
-use crate::util::lab::{Lab, LabOptions, delta, require_root_netns};
+use crate::util::lab::{delta, require_root_netns};
 use crate::util::sonde::{SONDE, open_pairs_from_ndjson, show};
 
 /// `sonde scan --engine syn -o FORMAT` of the whole lab, with `extra` flags.
@@ -38,20 +38,8 @@ fn scan_command<'a>(format: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
 #[test]
 fn lab_syn_scan_matches_ground_truth_needs_root_netns() {
     require_root_netns("lab_syn_scan_matches_ground_truth_needs_root_netns");
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let open_file = dir.path().join("open.txt");
+    let (lab, truth) = standard_lab();
     let pairs = open_pairs();
-    let lines: String = pairs.iter().map(|(ip, port)| format!("{ip}:{port}\n")).collect();
-    std::fs::write(&open_file, lines).expect("write the open pairs");
-
-    let lab = Lab::up(&LabOptions {
-        prefix: PREFIX.into(),
-        open_file,
-        live_hosts: Some(LIVE_HOSTS),
-        exclude: Some(EXCLUDED.into()),
-    });
-    let truth = lab.truth();
-    assert_eq!(truth, show(&pairs), "the harness's ground truth differs from the open file");
 
     // The whole lab: exactly the open pairs, every pair probed, and the JSON summary names
     // the engine that ran.
