@@ -116,6 +116,18 @@ pub struct ScanArgs {
     /// Confirm a scan of more than 2^24 addresses.
     #[arg(long)]
     pub yes: bool,
+    /// Walk only shard I of N (1 <= I <= N): the I-th of N contiguous slices of the probe
+    /// order. Shards of the same --seed together probe every pair exactly once.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Save the scan's position to FILE every second and, when FILE exists, continue from it.
+    /// Use the same command (and --seed, or the one saved) to resume; the file is removed
+    /// when the scan completes. Ports found just before a kill may be reported twice.
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
+    /// Seconds between two saves of the resume file.
+    #[arg(long, value_name = "S", default_value_t = 1, requires = "resume")]
+    pub checkpoint_every: u64,
 }
 
 /// Engines as named on the command line.

@@ -9,11 +9,13 @@
 //! - [`backend`]: the appliance behind the web layer's `Backend` trait.
 //! - [`store`]: SQLite through sqlx, migrations embedded.
 //! - [`output`]: output formats of `sonde scan`.
+//! - [`checkpoint`]: the resume file of `sonde scan --resume`.
 //! - [`error`]: which errors are the operator's to fix (exit 2) and which are not (exit 1).
 #![forbid(unsafe_code)]
 
 pub mod actors;
 pub mod backend;
+pub mod checkpoint;
 pub mod cli;
 pub mod commands;
 pub mod config;
