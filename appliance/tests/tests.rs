@@ -12,4 +12,5 @@ mod cli_errors;
 mod lab_scan;
 mod lab_syn_scan;
 mod loopback_scan;
+mod resume_scan;
 mod serve_api;
