@@ -39,6 +39,10 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check what this machine lets Sonde do: raw sockets, io_uring, open files, routes and
+    /// the data directory. One line each: ok, warn or fail, and what to do. Exits 1 when a
+    /// check fails.
+    Doctor(DoctorArgs),
     /// Work with the signatures that identify services.
     #[command(subcommand)]
     Signatures(SignaturesCommand),
@@ -175,6 +179,17 @@ pub struct ServeArgs {
     /// Address and port of the console and API (overrides the config).
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
+}
+
+/// `sonde doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Configuration file, for its data directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of the store to check (overrides the config).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// `sonde validate`.
