@@ -126,7 +126,8 @@ pub struct ScanArgs {
     pub shard: Option<String>,
     /// Save the scan's position to FILE every second and, when FILE exists, continue from it.
     /// Use the same command (and --seed, or the one saved) to resume; the file is removed
-    /// when the scan completes. Ports found just before a kill may be reported twice.
+    /// when the scan completes. Ports found just before a kill may be reported twice; use
+    /// -o ndjson or csv so that a killed run has printed what it found.
     #[arg(long, value_name = "FILE")]
     pub resume: Option<PathBuf>,
     /// Seconds between two saves of the resume file.
