@@ -15,3 +15,4 @@ mod lab_syn_scan;
 mod loopback_scan;
 mod resume_scan;
 mod serve_api;
+mod shard_scan;
