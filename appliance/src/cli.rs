@@ -39,6 +39,10 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check what this machine lets Sonde do: raw sockets, io_uring, open files, routes and
+    /// the data directory. One line each: ok, warn or fail, and what to do. Exits 1 when a
+    /// check fails.
+    Doctor(DoctorArgs),
     /// Work with the signatures that identify services.
     #[command(subcommand)]
     Signatures(SignaturesCommand),
@@ -116,6 +120,19 @@ pub struct ScanArgs {
     /// Confirm a scan of more than 2^24 addresses.
     #[arg(long)]
     pub yes: bool,
+    /// Walk only shard I of N (1 <= I <= N): the I-th of N contiguous slices of the probe
+    /// order. Shards of the same --seed together probe every pair exactly once.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Save the scan's position to FILE every second and, when FILE exists, continue from it.
+    /// Use the same command (and --seed, or the one saved) to resume; the file is removed
+    /// when the scan completes. Ports found just before a kill may be reported twice; use
+    /// -o ndjson or csv so that a killed run has printed what it found.
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
+    /// Seconds between two saves of the resume file.
+    #[arg(long, value_name = "S", default_value_t = 1, requires = "resume")]
+    pub checkpoint_every: u64,
 }
 
 /// Engines as named on the command line.
@@ -163,6 +180,17 @@ pub struct ServeArgs {
     /// Address and port of the console and API (overrides the config).
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
+}
+
+/// `sonde doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Configuration file, for its data directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of the store to check (overrides the config).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// `sonde validate`.

@@ -4,16 +4,18 @@
 //! # Layout
 //! - [`cli`]: what each subcommand accepts.
 //! - [`config`]: the TOML file, parsed then validated into settings.
-//! - [`commands`]: one module per subcommand (`scan`, `serve`, `validate`, `token`).
+//! - [`commands`]: one module per subcommand (`scan`, `serve`, `validate`, `token`, `doctor`).
 //! - [`actors`]: the actor system of `sonde serve`.
 //! - [`backend`]: the appliance behind the web layer's `Backend` trait.
 //! - [`store`]: SQLite through sqlx, migrations embedded.
 //! - [`output`]: output formats of `sonde scan`.
+//! - [`checkpoint`]: the resume file of `sonde scan --resume`.
 //! - [`error`]: which errors are the operator's to fix (exit 2) and which are not (exit 1).
 #![forbid(unsafe_code)]
 
 pub mod actors;
 pub mod backend;
+pub mod checkpoint;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -37,6 +39,7 @@ pub fn run() -> ! {
         Command::Scan(args) => commands::scan::run(args),
         Command::Serve(args) => commands::serve::run(args).map(|()| 0),
         Command::Validate(args) => commands::validate::run(args).map(|()| 0),
+        Command::Doctor(args) => commands::doctor::run(args),
         Command::Token(command) => commands::token::run(command).map(|()| 0),
         Command::Signatures(command) => commands::signatures::run(command),
     };

@@ -9,7 +9,10 @@
 mod util;
 
 mod cli_errors;
+mod doctor;
 mod lab_scan;
 mod lab_syn_scan;
 mod loopback_scan;
+mod resume_scan;
 mod serve_api;
+mod shard_scan;

@@ -1,9 +1,10 @@
 //! The TCP-connect engine: no privilege needed, works on loopback, used as the fallback.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, SocketAddrV4};
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -68,6 +69,8 @@ enum Attempt {
 /// A probe and the retries it has used.
 #[derive(Debug, Clone, Copy)]
 struct Job {
+    /// Index of the probe in the plan.
+    index: u64,
     probe: Probe,
     retries_used: u8,
 }
@@ -88,6 +91,9 @@ struct Scan<'a> {
     cancel: &'a CancellationToken,
     /// Probes to try again, ahead of fresh ones so their pairs settle early.
     retries: VecDeque<Job>,
+    /// Plan indexes taken but not settled (in flight or waiting for a retry): the smallest
+    /// is the low-water mark a checkpoint may save.
+    unsettled: BTreeSet<u64>,
     /// Attempts run as tasks so the multi-threaded runtime spreads their syscalls over its
     /// workers: on loopback with 2 workers this settled ~100k closed-port attempts/s against
     /// ~85k for a `FuturesUnordered` polled by the scan task alone.
@@ -128,7 +134,22 @@ impl ConnectEngine {
         findings: mpsc::Sender<Finding>,
         cancel: CancellationToken,
     ) {
-        self.run_with(plan, progress, &findings, &cancel, connect_once).await;
+        self.run_range(plan, 0..plan.len(), progress, findings, cancel).await;
+    }
+
+    /// [`run`](Self::run) over the plan indexes `range` only (clamped to the plan): a shard,
+    /// or what is left of a scan resumed from a checkpoint. `progress.settled_below` follows
+    /// the index below which every pair of `range` is settled; it equals `range.end` once
+    /// the range is done.
+    pub async fn run_range(
+        &self,
+        plan: &ScanPlan,
+        range: Range<u64>,
+        progress: &Progress,
+        findings: mpsc::Sender<Finding>,
+        cancel: CancellationToken,
+    ) {
+        self.run_with(plan, range, progress, &findings, &cancel, connect_once).await;
     }
 
     /// [`run`](Self::run) with the attempt as a parameter, so tests can stand in for the
@@ -136,6 +157,7 @@ impl ConnectEngine {
     async fn run_with<A, F>(
         &self,
         plan: &ScanPlan,
+        range: Range<u64>,
         progress: &Progress,
         findings: &mpsc::Sender<Finding>,
         cancel: &CancellationToken,
@@ -150,22 +172,27 @@ impl ConnectEngine {
             findings,
             cancel,
             retries: VecDeque::new(),
+            unsettled: BTreeSet::new(),
             inflight: JoinSet::new(),
             paused_until: None,
             exhaustion: ExhaustionLog::default(),
         };
-        let mut next = 0;
+        let end = range.end.min(plan.len());
+        let mut next = range.start.min(end);
+        progress.settled_below.store(next, Ordering::Release);
         'scan: loop {
             while let Some(joined) = scan.inflight.try_join_next() {
                 if scan.settle(joined).await == Flow::Stop {
                     break 'scan;
                 }
             }
+            scan.mark_settled(next);
             let job = if let Some(job) = scan.retries.pop_front() {
                 job
-            } else if next < plan.len() {
+            } else if next < end {
                 next += 1;
-                Job { probe: plan.probe(next - 1), retries_used: 0 }
+                scan.unsettled.insert(next - 1);
+                Job { index: next - 1, probe: plan.probe(next - 1), retries_used: 0 }
             } else if scan.inflight.is_empty() {
                 break;
             } else {
@@ -180,6 +207,7 @@ impl ConnectEngine {
                 {
                     break;
                 }
+                scan.mark_settled(next);
                 continue;
             };
             if let Some(until) = scan.paused_until.take() {
@@ -216,6 +244,13 @@ impl ConnectEngine {
 }
 
 impl Scan<'_> {
+    /// Publishes the low-water mark: the smallest unsettled index, or `next` when every
+    /// index taken so far is settled.
+    fn mark_settled(&self, next: u64) {
+        let low = self.unsettled.first().copied().unwrap_or(next);
+        self.progress.settled_below.store(low, Ordering::Release);
+    }
+
     /// Accounts for one finished attempt: counters, findings, retries.
     async fn settle(&mut self, joined: Result<(Job, Attempt), JoinError>) -> Flow {
         let (job, outcome) = match joined {
@@ -244,10 +279,12 @@ impl Scan<'_> {
                 if sent.is_err() {
                     return Flow::Stop;
                 }
+                self.unsettled.remove(&job.index);
             }
             Attempt::Closed => {
                 progress.replies.fetch_add(1, Ordering::Relaxed);
                 progress.done.fetch_add(1, Ordering::Relaxed);
+                self.unsettled.remove(&job.index);
             }
             Attempt::Silent if job.retries_used < self.config.retries => {
                 self.retries.push_back(Job { retries_used: job.retries_used + 1, ..job });
@@ -255,6 +292,7 @@ impl Scan<'_> {
             // Filtered: engines report open ports only, so it shows in the counters alone.
             Attempt::Silent => {
                 progress.done.fetch_add(1, Ordering::Relaxed);
+                self.unsettled.remove(&job.index);
             }
             Attempt::Exhausted(errno) => {
                 // Nothing left this host, so the attempt is not counted as sent.

@@ -105,4 +105,24 @@ impl Engine {
             Engine::Syn(engine) => engine.run(plan, progress, findings, cancel).await,
         }
     }
+
+    /// [`run`](Self::run) over the plan indexes `range` only; `progress.settled_below`
+    /// reports the checkpoint low-water mark. See [`ConnectEngine::run_range`] and
+    /// [`SynEngine::run_range`].
+    pub async fn run_range(
+        &self,
+        plan: &ScanPlan,
+        range: std::ops::Range<u64>,
+        progress: &Progress,
+        findings: mpsc::Sender<Finding>,
+        cancel: CancellationToken,
+    ) -> Result<(), ScanError> {
+        match self {
+            Engine::Connect(engine) => {
+                engine.run_range(plan, range, progress, findings, cancel).await;
+                Ok(())
+            }
+            Engine::Syn(engine) => engine.run_range(plan, range, progress, findings, cancel).await,
+        }
+    }
 }

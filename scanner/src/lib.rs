@@ -17,6 +17,7 @@
 //! - [`ProbeRegistry`], [`probe`]: follow-up exchanges (NULL, HTTP, protocol probes) with
 //!   bounded reads and timeouts; [`HostLimiter`] bounds them per host.
 //! - [`Progress`]: lock-free counters shared with whoever reports progress.
+//! - [`check_io_uring`]: whether io_uring is usable here (reported by `sonde doctor`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,6 +47,7 @@ mod progress;
 mod syn;
 mod targets;
 mod top_ports;
+mod uring;
 
 pub use banner::{BannerConfig, read_banner};
 pub use connect::{ConnectConfig, ConnectEngine};
@@ -69,3 +71,4 @@ pub use syn::validate::{Reply, ReplyValidator};
 pub use targets::{
     Ipv4Range, MAX_ADDRESSES_WITHOUT_CONFIRMATION, TargetSet, default_excludes, read_target_file,
 };
+pub use uring::check_io_uring;

@@ -65,6 +65,18 @@ impl ScanPlan {
     pub fn seed(&self) -> u64 {
         self.seed
     }
+    /// The indexes shard `index` of `count` walks (`1 <= index <= count`): a contiguous range
+    /// of the permuted order, so each shard still touches every subnet evenly. The shards of
+    /// one seed are disjoint and together cover `0..len()`.
+    ///
+    /// # Panics
+    /// When `index` is 0 or above `count`.
+    pub fn shard_range(&self, index: u64, count: u64) -> std::ops::Range<u64> {
+        assert!((1..=count).contains(&index), "shard {index}/{count} does not exist");
+        let len = u128::from(self.len());
+        let bound = |k: u64| (len * u128::from(k) / u128::from(count)) as u64;
+        bound(index - 1)..bound(index)
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +140,25 @@ mod tests {
         let window: Vec<Probe> = plan.iter(4..9).collect();
         assert_eq!(window, all[4..9]);
         assert_eq!(plan.iter(3..3).count(), 0);
+    }
+
+    #[test]
+    fn shards_cover_the_plan_exactly_once() {
+        for (targets, ports, count) in
+            [("192.0.2.0/28", "1-10", 3), ("192.0.2.1", "22", 4), ("192.0.2.0/30", "22,80", 1)]
+        {
+            let plan = plan(targets, ports, 9);
+            let mut seen = HashSet::new();
+            let mut total = 0;
+            for index in 1..=count {
+                for probe in plan.iter(plan.shard_range(index, count)) {
+                    total += 1;
+                    assert!(seen.insert(probe), "{probe:?} twice");
+                }
+            }
+            assert_eq!(total, plan.len());
+            assert_eq!(seen, plan.iter(0..plan.len()).collect::<HashSet<_>>());
+        }
     }
 
     #[test]

@@ -13,6 +13,10 @@ pub struct Progress {
     pub replies: AtomicU64,
     /// Open ports found.
     pub open: AtomicU64,
+    /// The plan index below which every pair of the running range is settled and its open
+    /// port, if any, handed to the findings channel: the low-water mark a checkpoint saves.
+    /// Engines store it with `Release` after the findings it covers were sent.
+    pub settled_below: AtomicU64,
 }
 
 /// A copy of [`Progress`] at one instant.

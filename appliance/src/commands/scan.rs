@@ -1,7 +1,9 @@
 //! `sonde scan`: a one-shot scan from the command line, no daemon needed.
 
 use std::io::{BufWriter, IsTerminal};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -13,6 +15,7 @@ use sonde_scanner::{
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::checkpoint::{Checkpoint, ScanIdentity};
 use crate::cli::{EngineArg, ScanArgs, SendPathArg};
 use crate::error::UsageError;
 use crate::output::{Printer, ScanSummary, human_duration};
@@ -28,6 +31,10 @@ struct ValidScan {
     kind: EngineKind,
     connect: ConnectConfig,
     syn: SynConfig,
+    /// `(I, N)`: this run walks shard I of N of the plan.
+    shard: (u64, u64),
+    /// The resume file and what it held when the scan started.
+    resume: Option<(PathBuf, Option<Checkpoint>)>,
 }
 
 /// Runs the scan; returns the process exit code.
@@ -136,7 +143,17 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
         ))
         .into());
     }
-    let seed = match args.seed {
+    let shard = args.shard.as_deref().map_or(Ok((1, 1)), parse_shard)?;
+    if args.checkpoint_every == 0 {
+        return Err(UsageError::new("--checkpoint-every must be at least 1 second").into());
+    }
+    let resume = match &args.resume {
+        Some(path) => Some((path.clone(), Checkpoint::load(path)?)),
+        None => None,
+    };
+    let saved_seed = resume.as_ref().and_then(|(_, saved)| saved.as_ref()).map(|c| c.scan.seed);
+    // Resuming without --seed takes the saved one, so "the same command" finds its order.
+    let seed = match args.seed.or(saved_seed) {
         Some(seed) => seed,
         None => {
             let mut bytes = [0u8; 8];
@@ -175,11 +192,37 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
                 SendPathArg::TxRing => SendPath::TxRing,
             },
         },
+        shard,
+        resume,
     })
 }
 
+/// `I/N` with `1 <= I <= N`.
+fn parse_shard(spec: &str) -> Result<(u64, u64), UsageError> {
+    let bad = || {
+        UsageError::new(format!(
+            "--shard {spec} is not a shard: use I/N with 1 <= I <= N, e.g. --shard 2/4"
+        ))
+    };
+    let (i, n) = spec.split_once('/').ok_or_else(bad)?;
+    let (i, n) =
+        (i.trim().parse::<u64>().map_err(|_| bad())?, n.trim().parse::<u64>().map_err(|_| bad())?);
+    if i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// Saves the position of a resumable scan; a failure is reported, not fatal: the scan's
+/// results matter more than its resume file.
+fn save_checkpoint(path: &Path, scan: &ScanIdentity, settled_below: u64) {
+    if let Err(error) = Checkpoint::new(scan.clone(), settled_below).save(path) {
+        tracing::warn!(path = %path.display(), %error, "The resume file could not be saved.");
+    }
+}
+
 async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
-    let ValidScan { specs, plan, kind, connect, syn } = scan;
+    let ValidScan { specs, plan, kind, connect, syn, shard, resume } = scan;
     let concurrency = connect.concurrency;
     let choice = Engine::choose(kind, plan.targets(), connect, syn)?;
     if let Some(why) = &choice.fallback {
@@ -187,6 +230,20 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
     }
     let engine = choice.engine;
     let engine_name = engine.name();
+    let identity = ScanIdentity::new(&plan, shard, engine_name);
+    let shard_range = plan.shard_range(shard.0, shard.1);
+    let mut start = shard_range.start;
+    if let Some((path, Some(saved))) = &resume {
+        saved.check(path, &identity)?;
+        start = saved.settled_below.clamp(shard_range.start, shard_range.end);
+        eprintln!(
+            "sonde: resuming from {}: {} of {} probes settled",
+            path.display(),
+            start - shard_range.start,
+            shard_range.end - shard_range.start
+        );
+    }
+    let range = start..shard_range.end;
     if let Engine::Connect(_) = engine {
         crate::limits::raise_open_files(concurrency);
     }
@@ -198,7 +255,8 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
 
     let engine_task = {
         let (plan, progress, cancel) = (plan.clone(), progress.clone(), cancel.clone());
-        tokio::spawn(async move { engine.run(&plan, &progress, tx, cancel).await })
+        let range = range.clone();
+        tokio::spawn(async move { engine.run_range(&plan, range, &progress, tx, cancel).await })
     };
     let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
@@ -210,7 +268,7 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
             }
         });
     }
-    let bar = progress_bar(plan.len());
+    let bar = progress_bar(range.end - range.start);
     let ticker = {
         let (bar, progress) = (bar.clone(), progress.clone());
         tokio::spawn(async move {
@@ -233,13 +291,34 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
     let mut printer = Printer::new(args.output, BufWriter::new(std::io::stdout().lock()))?;
     let mut found = 0u64;
     let mut hosts = std::collections::HashSet::new();
-    while let Some(finding) = rx.recv().await {
-        printer.found(&finding)?;
-        found += 1;
-        hosts.insert(finding.ip);
-        // Streaming formats show each port as soon as nothing more is waiting.
-        if rx.is_empty() {
-            printer.flush()?;
+    let mut save_every = tokio::time::interval(Duration::from_secs(args.checkpoint_every));
+    save_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            finding = rx.recv() => {
+                let Some(finding) = finding else { break };
+                printer.found(&finding)?;
+                found += 1;
+                hosts.insert(finding.ip);
+                // Streaming formats show each port as soon as nothing more is waiting.
+                if rx.is_empty() {
+                    printer.flush()?;
+                }
+            }
+            _ = save_every.tick(), if resume.is_some() => {
+                // Read the mark first: the findings it covers were queued before it was
+                // published, so they are all printed by the drain below before it is saved.
+                let settled_below = progress.settled_below.load(Ordering::Acquire);
+                while let Ok(finding) = rx.try_recv() {
+                    printer.found(&finding)?;
+                    found += 1;
+                    hosts.insert(finding.ip);
+                }
+                printer.flush()?;
+                if let Some((path, _)) = &resume {
+                    save_checkpoint(path, &identity, settled_below);
+                }
+            }
         }
     }
     let outcome = engine_task.await?;
@@ -249,6 +328,18 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
     let elapsed = started.elapsed();
     let snapshot = progress.snapshot();
     let was_interrupted = interrupted.load(std::sync::atomic::Ordering::Relaxed);
+    let complete = !was_interrupted && outcome.is_ok();
+    if let Some((path, _)) = &resume {
+        if complete {
+            if let Err(error) = std::fs::remove_file(path)
+                && error.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(path = %path.display(), %error, "The resume file of a finished scan could not be removed.");
+            }
+        } else {
+            save_checkpoint(path, &identity, progress.settled_below.load(Ordering::Acquire));
+        }
+    }
     printer.finish(&ScanSummary {
         targets: specs,
         ports: plan.ports().to_spec(),
@@ -258,7 +349,7 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
         probes: plan.len(),
         sent: snapshot.sent,
         duration_s: elapsed.as_secs_f64(),
-        complete: !was_interrupted && outcome.is_ok(),
+        complete,
     })?;
     eprintln!(
         "sonde: {} on {}; {} probes ({} x {}) in {} ({:.0}/s){}",
@@ -352,6 +443,26 @@ mod tests {
         assert!(error(&["127.0.0.1", "-p", "80", "--rate", "0"]).contains("--rate"));
         assert!(error(&["224.0.0.1", "-p", "80"]).contains("excluded"));
         assert!(error(&["127.0.0.1", "--top-ports", "5000"]).contains("top-ports"));
+        for shard in ["0/4", "5/4", "1", "a/b", "1/0", "2/-1"] {
+            let message = error(&["127.0.0.1", "-p", "80", "--shard", shard]);
+            assert!(message.contains("--shard") && message.contains("1 <= I <= N"), "{message}");
+        }
+    }
+
+    #[test]
+    fn shards_and_resume_files_shape_the_scan() {
+        let scan = validate(&args(&["127.0.0.1", "-p", "80", "--shard", "3/4"])).unwrap();
+        assert_eq!(scan.shard, (3, 4));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        let line = ["127.0.0.1", "-p", "80", "--resume", path.to_str().unwrap()];
+        let fresh = validate(&args(&line)).unwrap();
+        assert!(matches!(&fresh.resume, Some((p, None)) if *p == path));
+        // Without --seed, a resumed scan takes the saved seed.
+        let identity = ScanIdentity::new(&fresh.plan, (1, 1), "connect");
+        let saved = ScanIdentity { seed: 99, ..identity };
+        Checkpoint::new(saved, 0).save(&path).unwrap();
+        assert_eq!(validate(&args(&line)).unwrap().plan.seed(), 99);
     }
 
     #[test]

@@ -130,7 +130,7 @@ where
     F: Future<Output = Attempt> + Send + 'static,
 {
     let (tx, mut rx) = mpsc::channel(1024);
-    engine.run_with(plan, progress, &tx, &CancellationToken::new(), attempt).await;
+    engine.run_with(plan, 0..plan.len(), progress, &tx, &CancellationToken::new(), attempt).await;
     drop(tx);
     let mut ports = Vec::new();
     while let Some(finding) = rx.recv().await {
@@ -225,7 +225,7 @@ async fn cancel_stops_promptly_and_aborts_attempts() {
     };
     let start = Instant::now();
 
-    tokio::join!(engine.run_with(&plan, &progress, &tx, &cancel, attempt), stop);
+    tokio::join!(engine.run_with(&plan, 0..plan.len(), &progress, &tx, &cancel, attempt), stop);
 
     assert_eq!(start.elapsed(), Duration::from_secs(1), "returns as soon as cancelled");
     assert_eq!(progress.snapshot(), snapshot(3, 0, 0, 0));
@@ -241,7 +241,9 @@ async fn a_closed_findings_channel_stops_the_scan() {
     let progress = Progress::default();
     let (tx, rx) = mpsc::channel(8);
     drop(rx);
-    engine(1, 0, 0).run_with(&plan, &progress, &tx, &CancellationToken::new(), fake(open)).await;
+    engine(1, 0, 0)
+        .run_with(&plan, 0..plan.len(), &progress, &tx, &CancellationToken::new(), fake(open))
+        .await;
     assert_eq!(progress.snapshot().sent, 0);
 
     // The receiver goes away after the first finding.
@@ -251,7 +253,7 @@ async fn a_closed_findings_channel_stops_the_scan() {
         rx.recv().await.unwrap();
     };
     let (engine, cancel) = (engine(1, 0, 0), CancellationToken::new());
-    let run = engine.run_with(&plan, &progress, &tx, &cancel, fake(open));
+    let run = engine.run_with(&plan, 0..plan.len(), &progress, &tx, &cancel, fake(open));
     tokio::join!(run, receive_one);
     assert!(progress.snapshot().sent < 10, "{:?}", progress.snapshot());
 }
@@ -324,4 +326,60 @@ fn zero_concurrency_means_one() {
     let engine = ConnectEngine::new(ConnectConfig { concurrency: 0, ..Default::default() });
     assert_eq!(engine.slots.available_permits(), 1);
     assert_eq!(engine.config().concurrency, 0);
+}
+
+#[tokio::test]
+async fn a_range_probes_its_indexes_only_and_settles_to_its_end() {
+    let plan = plan("127.0.0.0/29", &[22, 80, 443]);
+    let range = 5..17;
+    let probed = Mutex::new(HashSet::new());
+    let attempt = |addr: SocketAddrV4, _timeout| {
+        probed.lock().unwrap().insert(addr);
+        std::future::ready(Attempt::Closed)
+    };
+    let (tx, _rx) = mpsc::channel(16);
+    let progress = Progress::default();
+    let cancel = CancellationToken::new();
+    engine(4, 0, 0).run_with(&plan, range.clone(), &progress, &tx, &cancel, attempt).await;
+    let want: HashSet<SocketAddrV4> =
+        plan.iter(range.clone()).map(|p| SocketAddrV4::new(p.ip, p.port)).collect();
+    assert_eq!(*probed.lock().unwrap(), want);
+    assert_eq!(progress.settled_below.load(Ordering::Relaxed), range.end);
+}
+
+#[tokio::test]
+async fn the_low_water_mark_waits_for_retries() {
+    let plan = plan("127.0.0.1", &[1, 2, 3, 4]);
+    let first = plan.probe(0);
+    // The first probe stays silent forever; everything else closes at once.
+    let attempt = fake(move |addr, _| {
+        if addr == SocketAddrV4::new(first.ip, first.port) {
+            Attempt::Silent
+        } else {
+            Attempt::Closed
+        }
+    });
+    let (tx, _rx) = mpsc::channel(16);
+    let progress = Progress::default();
+    let cancel = CancellationToken::new();
+    let stop = async {
+        while progress.done.load(Ordering::Relaxed) < 3 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(progress.settled_below.load(Ordering::Relaxed), 0);
+        cancel.cancel();
+    };
+    let never = |addr: SocketAddrV4, timeout| {
+        let ready = attempt(addr, timeout);
+        async move {
+            let outcome = ready.await;
+            if outcome == Attempt::Silent {
+                std::future::pending::<()>().await;
+            }
+            outcome
+        }
+    };
+    let engine = engine(4, 3, 0);
+    tokio::join!(engine.run_with(&plan, 0..plan.len(), &progress, &tx, &cancel, never), stop);
+    assert_eq!(progress.settled_below.load(Ordering::Relaxed), 0);
 }

@@ -87,6 +87,8 @@ pub struct SynEngine {
 #[derive(Debug)]
 struct Shared {
     plan: ScanPlan,
+    /// The plan indexes this run walks.
+    range: std::ops::Range<u64>,
     /// Fired when the scan is over: all sent and waited for, cancelled, or failed.
     stop: CancellationToken,
     /// Pairs (`address << 16 | port`) that answered: retries skip them and duplicates of
@@ -145,6 +147,25 @@ impl SynEngine {
         findings: mpsc::Sender<Finding>,
         cancel: CancellationToken,
     ) -> Result<(), ScanError> {
+        self.run_range(plan, 0..plan.len(), progress, findings, cancel).await
+    }
+
+    /// [`run`](Self::run) over the plan indexes `range` only (clamped to the plan): a shard,
+    /// or what is left of a resumed scan. Retries and late replies make a pair settled only
+    /// once the last pass and the wait are over, so `progress.settled_below` stays at
+    /// `range.start` until the whole range is done, then becomes `range.end`: a killed SYN
+    /// scan resumes from the start of its range.
+    pub async fn run_range(
+        &self,
+        plan: &ScanPlan,
+        range: std::ops::Range<u64>,
+        progress: &Progress,
+        findings: mpsc::Sender<Finding>,
+        cancel: CancellationToken,
+    ) -> Result<(), ScanError> {
+        let end = range.end.min(plan.len());
+        let range = range.start.min(end)..end;
+        progress.settled_below.store(range.start, Ordering::Release);
         let senders = (0..self.config.senders.max(1))
             .map(|_| PacketSender::open(&self.path, self.config.send_path))
             .collect::<Result<Vec<_>, _>>()?;
@@ -158,6 +179,7 @@ impl SynEngine {
             })?;
         let shared = Arc::new(Shared {
             plan: plan.clone(),
+            range: range.clone(),
             stop: cancel.child_token(),
             answered: Mutex::new(HashSet::new()),
             epoch: Instant::now(),
@@ -185,8 +207,9 @@ impl SynEngine {
             },
         );
         fold_progress(&shared, progress, &mut folded);
-        if !cancel.is_cancelled() && !findings.is_closed() {
-            progress.done.store(plan.len(), Ordering::Relaxed);
+        if sent.is_ok() && received.is_ok() && !cancel.is_cancelled() && !findings.is_closed() {
+            progress.done.store(range.end - range.start, Ordering::Relaxed);
+            progress.settled_below.store(range.end, Ordering::Release);
         }
         sent.and(received)
     }
@@ -262,14 +285,14 @@ impl SynEngine {
         for pass in 0..=self.config.retries {
             let last = pass == self.config.retries;
             let pass_started = Instant::now();
-            let mut next = share as u64;
-            while next < plan.len() {
+            let mut next = shared.range.start + share as u64;
+            while next < shared.range.end {
                 let tsval = shared.epoch.elapsed().as_millis() as u32;
                 let mut count = 0;
                 let mut walked = 0;
                 {
                     let answered = shared.answered.lock().unwrap_or_else(PoisonError::into_inner);
-                    while count < batch && next < plan.len() {
+                    while count < batch && next < shared.range.end {
                         let probe = plan.probe(next);
                         next += shares as u64;
                         walked += 1;
@@ -340,7 +363,8 @@ fn fold_progress(shared: &Shared, progress: &Progress, folded: &mut u64) {
     *folded = sent;
     let answered = shared.answered.lock().unwrap_or_else(PoisonError::into_inner).len() as u64;
     let settled = answered.max(shared.last_walked.load(Ordering::Relaxed));
-    progress.done.fetch_max(settled.min(shared.plan.len()), Ordering::Relaxed);
+    let len = shared.range.end - shared.range.start;
+    progress.done.fetch_max(settled.min(len), Ordering::Relaxed);
 }
 
 /// The receiving half: validates every frame the filter lets through until `shared.stop`.
@@ -464,6 +488,7 @@ mod tests {
         );
         let progress = Progress::default();
         let shared = Shared {
+            range: 0..plan.len(),
             plan,
             stop: CancellationToken::new(),
             answered: Mutex::new(HashSet::new()),
