@@ -44,8 +44,12 @@ const REDIS: &[u8] = b"PING\r\nINFO server\r\n";
 /// request, error or, with trust authentication, `server_version`) names the server.
 const POSTGRES: &[u8] =
     b"\x00\x00\x00\x23\x00\x03\x00\x00user\x00sonde\x00database\x00sonde\x00\x00";
-/// MQTT 3.1.1 CONNECT with client id `sonde`, clean session, 60 s keep-alive.
-const MQTT: &[u8] = b"\x10\x11\x00\x04MQTT\x04\x02\x00\x3c\x00\x05sonde";
+/// MQTT 3.1.1 CONNECT with client id `sonde`, clean session, 60 s keep-alive, then SUBSCRIBE
+/// (packet id 1, QoS 0) to `$SYS/broker/version`: every broker answers the CONNECT with a
+/// CONNACK that names nobody; Mosquitto then sends its retained
+/// `mosquitto version X.Y.Z` on that topic.
+const MQTT: &[u8] = b"\x10\x11\x00\x04MQTT\x04\x02\x00\x3c\x00\x05sonde\
+    \x82\x18\x00\x01\x00\x13$SYS/broker/version\x00";
 /// The AMQP 0-9-1 protocol header; brokers answer with Connection.Start and their name.
 const AMQP: &[u8] = b"AMQP\x00\x00\x09\x01";
 /// A CHAOS-class TXT query for `version.bind` over TCP (two-byte length prefix).
