@@ -9,6 +9,7 @@
 mod util;
 
 mod cli_errors;
+mod lab_identify;
 mod lab_scan;
 mod lab_syn_scan;
 mod loopback_scan;
