@@ -55,6 +55,7 @@ def main():
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.load(resp)
 
+    ok = False
     try:
         for _ in range(200):
             try:
@@ -86,10 +87,16 @@ def main():
             if not page["items"] or offset >= page["total"]:
                 break
         print(f"serve: scan {view['status']}, {view['counters']}", file=sys.stderr)
-        return 0 if view["status"] == "completed" else 1
+        ok = view["status"] == "completed"
+        return 0 if ok else 1
     finally:
         serve.terminate()
         serve.wait(timeout=20)
+        if not ok:
+            # The data dir goes away below: keep the server's own account of the failure.
+            with open(os.path.join(data, "serve.log"), errors="replace") as log:
+                tail = log.readlines()[-40:]
+            print("serve: sonde serve's log (last 40 lines):", "".join(tail), sep="\n", file=sys.stderr)
         subprocess.run(["rm", "-rf", data], check=False)
 
 
