@@ -205,4 +205,21 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), r.probes().len());
     }
+
+    #[test]
+    fn mqtt_probe_is_a_connect_then_a_subscribe() {
+        // Each MQTT packet: a type byte, a one-byte remaining length (all are under 128), the
+        // rest. A wrong length makes a broker drop the connection before the SUBSCRIBE.
+        let mut rest = MQTT;
+        let mut types = Vec::new();
+        while let [kind, len, tail @ ..] = rest {
+            let len = usize::from(*len);
+            assert!(len < 128 && tail.len() >= len, "bad MQTT framing at {rest:x?}");
+            types.push(*kind);
+            rest = &tail[len..];
+        }
+        assert!(rest.is_empty(), "trailing bytes after the MQTT packets: {rest:x?}");
+        assert_eq!(types, [0x10, 0x82], "CONNECT, then SUBSCRIBE with its reserved bits");
+        assert!(MQTT.ends_with(b"$SYS/broker/version\x00"));
+    }
 }
