@@ -7,7 +7,11 @@ final, then pages through /api/v1/hosts and prints every stored open port as ndj
 `sonde scan -o ndjson`. The scan's wall time (POST to final status, every result stored) goes
 to WALL_FILE as "start end" in seconds.
 
-usage: serve_scan.py SONDE SCOPE PORTS RATE SEED TIMEOUT_MS RETRIES WALL_FILE
+With a ninth argument `detail`, prints every stored port of every host as its
+/api/v1/hosts/{ip} view instead (service, product, version, banner...), with `ip` added: the
+identification lab test reads those.
+
+usage: serve_scan.py SONDE SCOPE PORTS RATE SEED TIMEOUT_MS RETRIES WALL_FILE [detail]
 """
 import json
 import os
@@ -27,6 +31,7 @@ def free_port():
 
 def main():
     sonde, scope, ports, rate, seed, timeout_ms, retries, wall_file = sys.argv[1:9]
+    detail = sys.argv[9:] == ["detail"]
     data = tempfile.mkdtemp(prefix="sonde-serve-")
     config = os.path.join(data, "sonde.toml")
     with open(config, "w") as f:
@@ -50,6 +55,7 @@ def main():
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.load(resp)
 
+    ok = False
     try:
         for _ in range(200):
             try:
@@ -71,16 +77,26 @@ def main():
         while True:
             page = call(f"/hosts?limit=1000&offset={offset}")
             for host in page["items"]:
+                if detail:
+                    for p in call(f"/hosts/{host['ip']}")["ports"]:
+                        print(json.dumps({"ip": host["ip"], **p}))
+                    continue
                 for p in host["open_ports"]:
                     print(json.dumps({"ip": host["ip"], "port": p, "state": "open"}))
             offset += len(page["items"])
             if not page["items"] or offset >= page["total"]:
                 break
         print(f"serve: scan {view['status']}, {view['counters']}", file=sys.stderr)
-        return 0 if view["status"] == "completed" else 1
+        ok = view["status"] == "completed"
+        return 0 if ok else 1
     finally:
         serve.terminate()
         serve.wait(timeout=20)
+        if not ok:
+            # The data dir goes away below: keep the server's own account of the failure.
+            with open(os.path.join(data, "serve.log"), errors="replace") as log:
+                tail = log.readlines()[-40:]
+            print("serve: sonde serve's log (last 40 lines):", "".join(tail), sep="\n", file=sys.stderr)
         subprocess.run(["rm", "-rf", data], check=False)
 
 

@@ -53,7 +53,12 @@ impl Store {
         if records.is_empty() {
             return Ok(outcome);
         }
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE takes the write lock up front, waiting out the busy timeout. A deferred
+        // transaction starts as a reader (the SELECTs below) and, if another connection
+        // commits meanwhile (scan progress, the next batch), its upgrade to writer fails at
+        // once with SQLITE_BUSY_SNAPSHOT ("database is locked", code 517), which no busy
+        // timeout retries: the batch was lost.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let now: String = sqlx::query_scalar(&format!("SELECT {NOW}")).fetch_one(&mut *tx).await?;
         for r in records {
             let ip = i64::from(u32::from(r.ip));

@@ -77,15 +77,7 @@ pub(crate) struct Lab {
 impl Lab {
     /// Builds a lab with a name unique to this process and test.
     pub(crate) fn up(options: &LabOptions) -> Lab {
-        // Short on purpose: namespace names derive from it. The pid keeps concurrent test
-        // processes apart; a leftover from a dead process with the same pid is stale, and
-        // `down` below clears it.
-        let n = LABS.fetch_add(1, Ordering::Relaxed);
-        let name = format!("t{}-{}", base36(std::process::id()), base36(n));
-        assert!(name.len() <= 10, "lab name {name} too long");
-        let lab = Lab { state_dir: Path::new(RUN_DIR).join(&name), name };
-        lab.harness(&["down", "--name", &lab.name]);
-
+        let lab = Lab::named();
         let mut args = vec!["up".to_owned(), "--name".into(), lab.name.clone()];
         args.extend(["--prefix".into(), options.prefix.clone()]);
         args.extend(["--open-file".into(), options.open_file.display().to_string()]);
@@ -99,6 +91,62 @@ impl Lab {
         args.extend(["--lifetime".into(), "900".into()]);
         lab.harness(&args);
         lab
+    }
+
+    /// Builds a lab whose target runs real daemons from Debian packages on `addr`
+    /// (`benches/lab/daemons`), with `live_hosts` live addresses in all.
+    pub(crate) fn up_with_daemons(prefix: &str, addr: &str, live_hosts: usize) -> Lab {
+        let lab = Lab::named();
+        let live = live_hosts.to_string();
+        lab.harness(&[
+            "up",
+            "--name",
+            &lab.name,
+            "--prefix",
+            prefix,
+            "--daemons",
+            addr,
+            "--live-hosts",
+            &live,
+            "--lifetime",
+            "900",
+        ]);
+        lab
+    }
+
+    /// A fresh name, with any stale lab of that name torn down.
+    fn named() -> Lab {
+        // Short on purpose: namespace names derive from it. The pid keeps concurrent test
+        // processes apart; a leftover from a dead process with the same pid is stale, and
+        // `down` below clears it.
+        let n = LABS.fetch_add(1, Ordering::Relaxed);
+        let name = format!("t{}-{}", base36(std::process::id()), base36(n));
+        assert!(name.len() <= 10, "lab name {name} too long");
+        let lab = Lab { state_dir: Path::new(RUN_DIR).join(&name), name };
+        lab.harness(&["down", "--name", &lab.name]);
+        lab
+    }
+
+    /// What the daemons announce: `addr:port` -> (product, version), the version being the
+    /// upstream part of the package's `dpkg -s` version.
+    pub(crate) fn daemon_truth(&self) -> BTreeMap<String, (String, String)> {
+        self.state_lines("daemons/truth-daemons.txt")
+            .iter()
+            .map(|line| {
+                let mut words = line.split_whitespace();
+                match (words.next(), words.next(), words.next(), words.next()) {
+                    (Some(pair), Some(product), Some(version), None) => {
+                        (pair.to_owned(), (product.to_owned(), version.to_owned()))
+                    }
+                    _ => panic!("bad line in truth-daemons.txt: {line}"),
+                }
+            })
+            .collect()
+    }
+
+    /// The lab's live addresses.
+    pub(crate) fn live(&self) -> BTreeSet<String> {
+        self.state_lines("live.txt").into_iter().collect()
     }
 
     /// Runs `command` inside the scanning namespace (after the harness's route check), for
@@ -132,7 +180,12 @@ impl Lab {
 
     /// The ground truth: every open pair as `addr:port`.
     pub(crate) fn truth(&self) -> BTreeSet<String> {
-        let path = self.state_dir.join("truth.txt");
+        self.state_lines("truth.txt").into_iter().collect()
+    }
+
+    /// The non-empty lines of a file in the lab's state directory.
+    fn state_lines(&self, file: &str) -> Vec<String> {
+        let path = self.state_dir.join(file);
         std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
             .lines()

@@ -44,8 +44,12 @@ const REDIS: &[u8] = b"PING\r\nINFO server\r\n";
 /// request, error or, with trust authentication, `server_version`) names the server.
 const POSTGRES: &[u8] =
     b"\x00\x00\x00\x23\x00\x03\x00\x00user\x00sonde\x00database\x00sonde\x00\x00";
-/// MQTT 3.1.1 CONNECT with client id `sonde`, clean session, 60 s keep-alive.
-const MQTT: &[u8] = b"\x10\x11\x00\x04MQTT\x04\x02\x00\x3c\x00\x05sonde";
+/// MQTT 3.1.1 CONNECT with client id `sonde`, clean session, 60 s keep-alive, then SUBSCRIBE
+/// (packet id 1, QoS 0) to `$SYS/broker/version`: every broker answers the CONNECT with a
+/// CONNACK that names nobody; Mosquitto then sends its retained
+/// `mosquitto version X.Y.Z` on that topic.
+const MQTT: &[u8] = b"\x10\x11\x00\x04MQTT\x04\x02\x00\x3c\x00\x05sonde\
+    \x82\x18\x00\x01\x00\x13$SYS/broker/version\x00";
 /// The AMQP 0-9-1 protocol header; brokers answer with Connection.Start and their name.
 const AMQP: &[u8] = b"AMQP\x00\x00\x09\x01";
 /// A CHAOS-class TXT query for `version.bind` over TCP (two-byte length prefix).
@@ -200,5 +204,22 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), r.probes().len());
+    }
+
+    #[test]
+    fn mqtt_probe_is_a_connect_then_a_subscribe() {
+        // Each MQTT packet: a type byte, a one-byte remaining length (all are under 128), the
+        // rest. A wrong length makes a broker drop the connection before the SUBSCRIBE.
+        let mut rest = MQTT;
+        let mut types = Vec::new();
+        while let [kind, len, tail @ ..] = rest {
+            let len = usize::from(*len);
+            assert!(len < 128 && tail.len() >= len, "bad MQTT framing at {rest:x?}");
+            types.push(*kind);
+            rest = &tail[len..];
+        }
+        assert!(rest.is_empty(), "trailing bytes after the MQTT packets: {rest:x?}");
+        assert_eq!(types, [0x10, 0x82], "CONNECT, then SUBSCRIBE with its reserved bits");
+        assert!(MQTT.ends_with(b"$SYS/broker/version\x00"));
     }
 }

@@ -1,0 +1,79 @@
+//! Identification of real daemons: a lab whose target runs OpenSSH, nginx, Redis, memcached,
+//! PostgreSQL, vsftpd, Mosquitto, dnsmasq and Exim from their Debian packages
+//! (`benches/lab/daemons`), scanned by `sonde serve` inside the scanning namespace.
+//!
+//! What each daemon is asserted to be, product and exact upstream version from `dpkg -s`,
+//! and where the version comes from on the wire:
+//!
+//! | port  | daemon     | the version is in                                          |
+//! |-------|------------|------------------------------------------------------------|
+//! | 21    | vsftpd     | the greeting, `220 (vsFTPd 3.0.3)`                         |
+//! | 22    | OpenSSH    | the identification string, `SSH-2.0-OpenSSH_9.2p1 ...`     |
+//! | 25    | Exim       | the greeting, `220 ... ESMTP Exim 4.96 ...`                |
+//! | 53    | dnsmasq    | the TXT answer to `version.bind` CHAOS over TCP            |
+//! | 80    | nginx      | the `Server: nginx/1.22.1` header                          |
+//! | 1883  | Mosquitto  | the retained `$SYS/broker/version` after CONNACK           |
+//! | 5432  | PostgreSQL | `server_version` (trust for the probe's role and database) |
+//! | 6379  | Redis      | `redis_version` in `INFO server` (protected mode off)      |
+//! | 11211 | memcached  | the answer to `version`                                    |
+//!
+//! Every version is asserted: each of these daemons announces it in the setup the lab gives
+//! it. Closed ports (a live host's resets) and silent ones (dead addresses, dropped) must end
+//! up with no product: they are not even stored.
+
+use std::collections::BTreeMap;
+
+use crate::util::lab::{Lab, require_root_netns};
+use crate::util::sonde::SONDE;
+
+const PREFIX: &str = "10.77.41.0/24";
+/// Where the daemons listen.
+const DAEMONS: &str = "10.77.41.10";
+/// The daemons' ports, then 8080 (closed on live hosts) and 3306 (closed too); every port is
+/// silent on the /24's dead addresses.
+const PORTS: &str = "21,22,25,53,80,1883,5432,6379,11211,8080,3306";
+/// `serve_scan.py`: starts `sonde serve` on 127.0.0.1 in the namespace, scans over the REST
+/// API and prints every stored port's view.
+const SERVE_SCAN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/lab/serve_scan.py");
+
+#[test]
+fn identify_real_daemons_needs_root_netns() {
+    require_root_netns("identify_real_daemons_needs_root_netns");
+    // Two live hosts: the daemons' and one whose every port is closed.
+    let lab = Lab::up_with_daemons(PREFIX, DAEMONS, 2);
+    let truth = lab.daemon_truth();
+    assert_eq!(truth.len(), 9, "the lab should run nine daemons: {truth:?}");
+    assert_eq!(lab.live().len(), 2, "live hosts: {:?}", lab.live());
+
+    let wall = tempfile::NamedTempFile::new().expect("a temporary file");
+    let wall = wall.path().to_str().expect("a UTF-8 temporary path");
+    // Rate 2000/s, seed 1, 1000 ms per probe, one retry.
+    let out = lab
+        .exec(100, &[SERVE_SCAN, SONDE, PREFIX, PORTS, "2000", "1", "1000", "1", wall, "detail"]);
+    out.assert_success();
+
+    let mut found: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
+    for line in out.stdout.lines().filter(|l| !l.trim().is_empty()) {
+        let view: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("port view is not JSON ({e}): {line}"));
+        let pair = format!("{}:{}", view["ip"].as_str().unwrap_or("?"), view["port"]);
+        let text = |key: &str| view[key].as_str().map(str::to_owned);
+        found.insert(pair, (text("product"), text("version")));
+    }
+
+    let expected: BTreeMap<String, (Option<String>, Option<String>)> = truth
+        .iter()
+        .map(|(pair, (product, version))| {
+            let version = (version != "-").then(|| version.clone());
+            (pair.clone(), (Some(product.clone()), version))
+        })
+        .collect();
+    // One comparison of the whole map: a daemon misidentified, a product on a closed or
+    // silent port, or a port missing all show in the same diff.
+    assert_eq!(
+        found,
+        expected,
+        "identified (left) differs from what the daemons announce (right)\n{}",
+        out.transcript()
+    );
+}
