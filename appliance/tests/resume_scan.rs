@@ -6,7 +6,9 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::sonde::{Pair, SONDE, open_pair_from_result, open_pairs_from_ndjson, sonde};
+use crate::util::sonde::{
+    Pair, SONDE, loopback_listeners, open_pair_from_result, open_pairs_from_ndjson, sonde,
+};
 
 const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
 /// Pairs in the plan; at `RATE` probes per second the scan lasts several seconds.
@@ -15,10 +17,7 @@ const RATE: &str = "10";
 
 #[test]
 fn a_killed_scan_resumes_from_its_checkpoint() {
-    let listeners: Vec<TcpListener> =
-        (0..5).map(|_| TcpListener::bind((LOOPBACK, 0)).expect("bind 127.0.0.1:0")).collect();
-    let open: BTreeSet<Pair> =
-        listeners.iter().map(|l| (LOOPBACK, l.local_addr().unwrap().port())).collect();
+    let (listeners, open) = loopback_listeners(5);
     let mut ports: BTreeSet<u16> = open.iter().map(|&(_, port)| port).collect();
     while ports.len() < PORTS {
         // Closed now: bound by the kernel's choice, then released.

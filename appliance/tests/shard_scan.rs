@@ -1,18 +1,12 @@
 //! `sonde scan --shard I/N`: shards of one seed find every open port of 127.0.0.1 once.
 
 use std::collections::BTreeSet;
-use std::net::{Ipv4Addr, TcpListener};
 
-use crate::util::sonde::{Pair, open_pairs_from_ndjson, sonde};
-
-const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
+use crate::util::sonde::{loopback_listeners, open_pairs_from_ndjson, sonde};
 
 #[test]
 fn shards_of_one_seed_find_every_open_port_once() {
-    let listeners: Vec<TcpListener> =
-        (0..6).map(|_| TcpListener::bind((LOOPBACK, 0)).expect("bind 127.0.0.1:0")).collect();
-    let open: BTreeSet<Pair> =
-        listeners.iter().map(|l| (LOOPBACK, l.local_addr().unwrap().port())).collect();
+    let (listeners, open) = loopback_listeners(6);
     let ports = open.iter().map(|(_, port)| port.to_string()).collect::<Vec<_>>().join(",");
     let mut found = Vec::new();
     for shard in ["1/3", "2/3", "3/3"] {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, TcpListener};
 use std::process::{Command, Output};
 
 /// The binary under test, built by Cargo for this test run.
@@ -122,4 +122,17 @@ pub(crate) fn open_pair_from_result(value: &serde_json::Value) -> Option<Pair> {
 /// `a.b.c.d:port` for messages and for comparing with the lab's ground truth.
 pub(crate) fn show(pairs: &BTreeSet<Pair>) -> BTreeSet<String> {
     pairs.iter().map(|(ip, port)| format!("{ip}:{port}")).collect()
+}
+
+/// `n` listeners on 127.0.0.1 at ports the kernel picks, and the open pairs they make. The
+/// ports stay open while the listeners live.
+pub(crate) fn loopback_listeners(n: usize) -> (Vec<TcpListener>, BTreeSet<Pair>) {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0"))
+        .collect();
+    let open = listeners
+        .iter()
+        .map(|l| (Ipv4Addr::LOCALHOST, l.local_addr().expect("a bound address").port()))
+        .collect();
+    (listeners, open)
 }
