@@ -38,6 +38,7 @@ mod connect;
 mod engine;
 mod error;
 mod finding;
+mod mac;
 mod pacing;
 mod permutation;
 mod plan;
@@ -54,6 +55,11 @@ pub use connect::{ConnectConfig, ConnectEngine};
 pub use engine::{Engine, EngineChoice, EngineKind};
 pub use error::{PortError, ScanError, TargetError};
 pub use finding::{Finding, PortState, Proto};
+pub use mac::addr::MacAddr;
+pub use mac::render::{
+    Assignment as MacAssignment, AssignmentError as MacAssignmentError,
+    render as render_mac_registry,
+};
 pub use pacing::Pacer;
 pub use permutation::Permutation;
 pub use plan::{Probe, ScanPlan};
@@ -65,7 +71,7 @@ pub use progress::{Progress, ProgressSnapshot};
 pub use syn::cookie::ReplyKey;
 pub use syn::engine::{SynConfig, SynEngine};
 pub use syn::frame::{FRAME_LEN, FrameAddrs, ProbeFields, ProbeTemplate};
-pub use syn::route::{MacAddr, NetPath, PathOverrides};
+pub use syn::route::{NetPath, PathOverrides};
 pub use syn::socket::{SendPath, check_raw_sockets};
 pub use syn::validate::{Reply, ReplyValidator};
 pub use targets::{

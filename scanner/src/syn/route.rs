@@ -4,22 +4,16 @@
 //! (`getifaddrs`), each overridable by the operator.
 
 use std::ffi::CStr;
-use std::fmt;
 use std::io;
 use std::net::Ipv4Addr;
-use std::str::FromStr;
 
-use crate::{ScanError, TargetSet};
+use crate::{MacAddr, ScanError, TargetSet};
 
 /// `RTF_UP` and `RTF_GATEWAY` from `<linux/route.h>`.
 const RTF_UP: u32 = 0x1;
 const RTF_GATEWAY: u32 = 0x2;
 /// `ATF_COM`: the neighbour entry holds a resolved address.
 const ATF_COM: u32 = 0x2;
-
-/// An Ethernet address, written `02:5d:6c:00:00:02`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct MacAddr(pub [u8; 6]);
 
 /// Operator overrides of what the kernel's tables say.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,30 +61,6 @@ struct Interface {
     mac: Option<MacAddr>,
     /// (address, netmask).
     addresses: Vec<(Ipv4Addr, Ipv4Addr)>,
-}
-
-impl FromStr for MacAddr {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let invalid = || format!("`{s}` is not a MAC address like 02:5d:6c:00:00:02");
-        let mut mac = [0u8; 6];
-        let mut parts = s.split([':', '-']);
-        for byte in &mut mac {
-            let part = parts.next().filter(|p| p.len() == 2).ok_or_else(invalid)?;
-            *byte = u8::from_str_radix(part, 16).map_err(|_| invalid())?;
-        }
-        if parts.next().is_some() {
-            return Err(invalid());
-        }
-        Ok(MacAddr(mac))
-    }
-}
-
-impl fmt::Display for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let [a, b, c, d, e, g] = self.0;
-        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
-    }
 }
 
 impl NetPath {

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use super::bpf;
 use super::frame::FRAME_LEN;
-use super::route::{MacAddr, NetPath};
-use crate::ScanError;
+use super::route::NetPath;
+use crate::{MacAddr, ScanError};
 
 /// `PACKET_QDISC_BYPASS` from `<linux/if_packet.h>`: frames go straight to the driver. A
 /// scanner has no use for traffic shaping on its own probes, and the qdisc's lock costs time.
