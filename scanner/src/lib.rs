@@ -13,6 +13,8 @@
 //! - [`SynEngine`]: raw-socket SYN probing (needs `CAP_NET_RAW`): frames built in place by
 //!   [`ProbeTemplate`], replies checked statelessly by [`ReplyValidator`] against a
 //!   [`ReplyKey`], the way out found by [`NetPath::resolve`].
+//! - [`ArpSweep`]: who answers ARP on an on-link subnet, as [`Neighbour`]s (address, MAC);
+//!   [`MacAddr::vendor`] names the organisation behind a MAC from the IEEE registries.
 //! - [`read_banner`]: the first bytes a service sends after the handshake.
 //! - [`ProbeRegistry`], [`probe`]: follow-up exchanges (NULL, HTTP, protocol probes) with
 //!   bounded reads and timeouts; [`HostLimiter`] bounds them per host.
@@ -33,6 +35,7 @@
 //! # Ok(()) }
 //! ```
 
+mod arp;
 mod banner;
 mod connect;
 mod engine;
@@ -50,6 +53,7 @@ mod targets;
 mod top_ports;
 mod uring;
 
+pub use arp::sweep::{ArpConfig, ArpSweep, Neighbour};
 pub use banner::{BannerConfig, read_banner};
 pub use connect::{ConnectConfig, ConnectEngine};
 pub use engine::{Engine, EngineChoice, EngineKind};

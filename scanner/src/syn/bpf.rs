@@ -9,16 +9,16 @@ use std::net::Ipv4Addr;
 pub(crate) type Instruction = libc::sock_filter;
 
 // Opcodes from <linux/filter.h>.
-const LD_H_ABS: u16 = 0x28;
+pub(crate) const LD_H_ABS: u16 = 0x28;
 const LD_B_ABS: u16 = 0x30;
-const LD_W_ABS: u16 = 0x20;
+pub(crate) const LD_W_ABS: u16 = 0x20;
 const LD_H_IND: u16 = 0x48;
 const LD_B_IND: u16 = 0x50;
 const LDX_MSH: u16 = 0xb1;
-const JEQ: u16 = 0x15;
+pub(crate) const JEQ: u16 = 0x15;
 const JSET: u16 = 0x45;
 const AND: u16 = 0x54;
-const RET: u16 = 0x06;
+pub(crate) const RET: u16 = 0x06;
 
 /// Bytes of a frame handed up: more than any reply we read (Ethernet, IP with options, TCP
 /// with options, or ICMP quoting an IP header with options and 8 bytes).
@@ -59,54 +59,56 @@ pub(crate) fn reply_filter(src_ip: Ipv4Addr, src_port: u16) -> Vec<Instruction> 
     program
 }
 
-const fn stmt(code: u16, k: u32) -> Instruction {
+pub(crate) const fn stmt(code: u16, k: u32) -> Instruction {
     Instruction { code, jt: 0, jf: 0, k }
 }
 
 /// A conditional jump at `at` to the instruction `yes` or `no` (absolute indexes; classic BPF
 /// counts forward from the next instruction).
-const fn jump(at: usize, code: u16, k: u32, yes: usize, no: usize) -> Instruction {
+pub(crate) const fn jump(at: usize, code: u16, k: u32, yes: usize, no: usize) -> Instruction {
     Instruction { code, jt: (yes - at - 1) as u8, jf: (no - at - 1) as u8, k }
+}
+
+/// Runs `program` on `packet` the way the kernel does (only the opcodes used here), so
+/// filters are tested without a socket.
+#[cfg(test)]
+pub(crate) fn run(program: &[Instruction], packet: &[u8]) -> u32 {
+    let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
+    let load = |at: usize, n: usize| -> Option<u32> {
+        packet.get(at..at + n).map(|b| b.iter().fold(0, |v, &byte| v << 8 | u32::from(byte)))
+    };
+    loop {
+        let i = program[pc];
+        pc += 1;
+        let k = i.k as usize;
+        let loaded = match i.code {
+            LD_H_ABS => Some(load(k, 2)),
+            LD_B_ABS => Some(load(k, 1)),
+            LD_W_ABS => Some(load(k, 4)),
+            LD_H_IND => Some(load(x as usize + k, 2)),
+            LD_B_IND => Some(load(x as usize + k, 1)),
+            _ => None,
+        };
+        match (i.code, loaded) {
+            // An out-of-bounds load ends the program with 0, as in the kernel.
+            (_, Some(None)) => return 0,
+            (_, Some(Some(v))) => a = v,
+            (LDX_MSH, _) => x = load(k, 1).map_or(0, |b| (b & 0xf) * 4),
+            (AND, _) => a &= i.k,
+            (RET, _) => return i.k,
+            (JEQ | JSET, _) => {
+                let taken = if i.code == JEQ { a == i.k } else { a & i.k != 0 };
+                pc += usize::from(if taken { i.jt } else { i.jf });
+            }
+            (code, _) => panic!("opcode {code:#x} not interpreted"),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::syn::frame::{FRAME_LEN, FrameAddrs, ProbeFields, ProbeTemplate};
-
-    /// Runs `program` on `packet` the way the kernel does (only the opcodes used here).
-    fn run(program: &[Instruction], packet: &[u8]) -> u32 {
-        let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
-        let load = |at: usize, n: usize| -> Option<u32> {
-            packet.get(at..at + n).map(|b| b.iter().fold(0, |v, &byte| v << 8 | u32::from(byte)))
-        };
-        loop {
-            let i = program[pc];
-            pc += 1;
-            let k = i.k as usize;
-            let loaded = match i.code {
-                LD_H_ABS => Some(load(k, 2)),
-                LD_B_ABS => Some(load(k, 1)),
-                LD_W_ABS => Some(load(k, 4)),
-                LD_H_IND => Some(load(x as usize + k, 2)),
-                LD_B_IND => Some(load(x as usize + k, 1)),
-                _ => None,
-            };
-            match (i.code, loaded) {
-                // An out-of-bounds load ends the program with 0, as in the kernel.
-                (_, Some(None)) => return 0,
-                (_, Some(Some(v))) => a = v,
-                (LDX_MSH, _) => x = load(k, 1).map_or(0, |b| (b & 0xf) * 4),
-                (AND, _) => a &= i.k,
-                (RET, _) => return i.k,
-                (JEQ | JSET, _) => {
-                    let taken = if i.code == JEQ { a == i.k } else { a & i.k != 0 };
-                    pc += usize::from(if taken { i.jt } else { i.jf });
-                }
-                (code, _) => panic!("opcode {code:#x} not interpreted"),
-            }
-        }
-    }
 
     const US: Ipv4Addr = Ipv4Addr::new(169, 254, 77, 1);
 

@@ -1,7 +1,7 @@
 //! [`SynEngine`]: paces probes onto the wire in batches, collects validated replies, retries
 //! silent pairs and waits for late answers.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -17,10 +17,12 @@ use tokio_util::sync::CancellationToken;
 use super::cookie::ReplyKey;
 use super::frame::{FrameAddrs, ProbeFields, ProbeTemplate};
 use super::route::{NetPath, PathOverrides};
+use super::schedule::{Schedule, Step, first_in_share};
 use super::socket::{MAX_BATCH, PacketReceiver, PacketSender, SendPath, check_raw_sockets};
 use super::validate::{Reply, ReplyValidator};
 use crate::{
-    Finding, Ipv4Range, Pacer, PortState, Progress, Proto, ScanError, ScanPlan, TargetSet,
+    ArpConfig, ArpSweep, Finding, Ipv4Range, MacAddr, Neighbour, Pacer, PortState, Progress, Proto,
+    ScanError, ScanPlan, TargetSet,
 };
 
 /// Source ports are drawn above Linux's default ephemeral range (32768-60999), so replies to
@@ -31,6 +33,10 @@ const SOURCE_PORTS: u16 = 4_000;
 const MAX_RTT_MS: u32 = 600_000;
 /// How often the senders' counters are folded into the caller's progress.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+/// Windows of the plan a sender retries and settles as a unit (see `schedule`): about a tenth
+/// of a second of probes, so a killed scan loses little, and enough for whole batches.
+const WINDOWS_PER_SECOND: u64 = 10;
+const UNPACED_WINDOW: u64 = 1 << 16;
 
 /// Settings of the SYN engine.
 #[derive(Debug, Clone)]
@@ -56,6 +62,9 @@ pub struct SynConfig {
     /// sending thread, so a second sender on a second core adds most of a core's worth of
     /// probes (see `benches/RESULTS.md`).
     pub senders: usize,
+    /// How on-link targets are resolved: an ARP sweep before the first probe, after which
+    /// only the addresses that answered are probed, each at its own MAC.
+    pub arp: ArpConfig,
 }
 
 impl Default for SynConfig {
@@ -68,6 +77,7 @@ impl Default for SynConfig {
             send_path: SendPath::default(),
             per_host_rate: None,
             senders: 1,
+            arp: ArpConfig::default(),
         }
     }
 }
@@ -80,6 +90,19 @@ pub struct SynEngine {
     pacer: Arc<Pacer>,
     key: ReplyKey,
     src_port: u16,
+    /// On-link targets' MACs, shared by clones (the subnets of one scan), so an address is
+    /// swept once per engine. The async mutex makes a second subnet wait for a sweep in
+    /// progress rather than start an overlapping one.
+    on_link: Arc<tokio::sync::Mutex<OnLink>>,
+}
+
+/// What ARP has said so far.
+#[derive(Debug, Default)]
+struct OnLink {
+    /// Addresses asked (whether or not they answered).
+    swept: TargetSet,
+    /// Addresses that answered, with their MAC.
+    macs: HashMap<Ipv4Addr, MacAddr>,
 }
 
 /// What the senders and the receiver of one `run` share. Senders run as tasks of their own,
@@ -100,6 +123,14 @@ struct Shared {
     sent: AtomicU64,
     /// Indexes walked in the last pass by every sender: each is settled or had its last probe.
     last_walked: AtomicU64,
+    /// For on-link targets, the MAC of each address that answered ARP; the others are not
+    /// probed. `None` when the targets are reached through a router.
+    macs: Option<HashMap<Ipv4Addr, MacAddr>>,
+    /// Per sender, the plan index below which its share has settled (`Schedule`).
+    settled_to: Vec<AtomicU64>,
+    /// Open ports validated by the receiver and not yet handed to the findings channel: the
+    /// low-water mark is published only when none is, so a checkpoint never skips one.
+    in_flight: AtomicU64,
 }
 
 impl SynEngine {
@@ -124,7 +155,7 @@ impl SynEngine {
         let key = ReplyKey::from_bytes(seed[..16].try_into().unwrap_or_default());
         let src_port = SOURCE_PORT_BASE + u16::from_le_bytes([seed[16], seed[17]]) % SOURCE_PORTS;
         let pacer = Arc::new(Pacer::new(config.rate));
-        Ok(Self { config, path, pacer, key, src_port })
+        Ok(Self { config, path, pacer, key, src_port, on_link: Arc::default() })
     }
     /// The settings.
     pub fn config(&self) -> &SynConfig {
@@ -133,6 +164,53 @@ impl SynEngine {
     /// Where the probes leave.
     pub fn path(&self) -> &NetPath {
         &self.path
+    }
+
+    /// The hosts of `targets` that answer ARP, with their MACs, when the targets are on-link
+    /// (empty when they are reached through a router). Addresses are swept once per engine:
+    /// a later call, or [`run`](Self::run), reuses the answers.
+    pub async fn neighbours(
+        &self,
+        targets: &TargetSet,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<Neighbour>, ScanError> {
+        Ok(self.on_link_macs(targets, cancel).await?.map_or_else(Vec::new, |macs| {
+            let mut found: Vec<Neighbour> = macs
+                .into_iter()
+                .filter(|(ip, _)| targets.contains(*ip))
+                .map(|(ip, mac)| Neighbour { ip, mac })
+                .collect();
+            found.sort();
+            found
+        }))
+    }
+
+    /// For on-link targets, sweeps what was not swept yet and returns every MAC known.
+    async fn on_link_macs(
+        &self,
+        targets: &TargetSet,
+        cancel: &CancellationToken,
+    ) -> Result<Option<HashMap<Ipv4Addr, MacAddr>>, ScanError> {
+        if self.path.next_hop_mac.is_some() {
+            return Ok(None);
+        }
+        let mut on_link = self.on_link.lock().await;
+        let missing = targets.exclude(&on_link.swept);
+        if !missing.is_empty() {
+            let sweep = ArpSweep::new(self.config.arp.clone(), &self.path);
+            let found = sweep.run(&missing, cancel.clone()).await?;
+            tracing::info!(
+                interface = %self.path.interface,
+                asked = missing.len(),
+                answered = found.len(),
+                "On-link targets resolved by ARP; only those that answered are probed."
+            );
+            on_link.macs.extend(found.iter().map(|n| (n.ip, n.mac)));
+            if !cancel.is_cancelled() {
+                on_link.swept = on_link.swept.union(&missing);
+            }
+        }
+        Ok(Some(on_link.macs.clone()))
     }
 
     /// Probes every pair of `plan`, sends each open port to `findings` once, and returns when
@@ -151,10 +229,13 @@ impl SynEngine {
     }
 
     /// [`run`](Self::run) over the plan indexes `range` only (clamped to the plan): a shard,
-    /// or what is left of a resumed scan. Retries and late replies make a pair settled only
-    /// once the last pass and the wait are over, so `progress.settled_below` stays at
-    /// `range.start` until the whole range is done, then becomes `range.end`: a killed SYN
-    /// scan resumes from the start of its range.
+    /// or what is left of a resumed scan. The range is sent in windows of about a tenth of a
+    /// second of probes, each retried and then waited for as a unit, and windows settle in
+    /// order: `progress.settled_below` follows the oldest unsettled window, so a killed SYN
+    /// scan resumes about `(1 + retries) x wait` behind where it stopped.
+    ///
+    /// On-link targets are first resolved by ARP ([`neighbours`](Self::neighbours)); only
+    /// those that answered are probed, each framed to its own MAC.
     pub async fn run_range(
         &self,
         plan: &ScanPlan,
@@ -166,6 +247,7 @@ impl SynEngine {
         let end = range.end.min(plan.len());
         let range = range.start.min(end)..end;
         progress.settled_below.store(range.start, Ordering::Release);
+        let macs = self.on_link_macs(plan.targets(), &cancel).await?;
         let senders = (0..self.config.senders.max(1))
             .map(|_| PacketSender::open(&self.path, self.config.send_path))
             .collect::<Result<Vec<_>, _>>()?;
@@ -185,6 +267,9 @@ impl SynEngine {
             epoch: Instant::now(),
             sent: AtomicU64::new(0),
             last_walked: AtomicU64::new(0),
+            macs,
+            settled_to: (0..senders.len()).map(|_| AtomicU64::new(range.start)).collect(),
+            in_flight: AtomicU64::new(0),
         });
         let validator = ReplyValidator::new(self.key, self.path.src_ip, self.src_port);
         let shares = senders.len();
@@ -194,7 +279,7 @@ impl SynEngine {
         }
         let mut folded = 0;
         let (sent, received, ()) = tokio::join!(
-            self.send_all(&shared, tasks, &findings),
+            self.send_all(&shared, tasks),
             receive(&shared, &receiver, &validator, progress, &findings),
             async {
                 while !shared.stop.is_cancelled() {
@@ -214,12 +299,12 @@ impl SynEngine {
         sent.and(received)
     }
 
-    /// Waits for every sender, then for late replies; fires `shared.stop` when it ends.
+    /// Waits for every sender (each ends once its last window has settled); fires
+    /// `shared.stop` when it ends.
     async fn send_all(
         &self,
         shared: &Shared,
         mut tasks: JoinSet<Result<u64, ScanError>>,
-        findings: &mpsc::Sender<Finding>,
     ) -> Result<(), ScanError> {
         let mut result = Ok(());
         let mut full_queue_waits = 0;
@@ -241,21 +326,15 @@ impl SynEngine {
                 "The interface's queue was full at times; the senders waited."
             );
         }
-        if result.is_ok() {
-            tokio::select! {
-                biased;
-                () = shared.stop.cancelled() => {}
-                () = findings.closed() => {}
-                () = tokio::time::sleep(self.config.wait) => {}
-            }
-        }
+        // Each sender's schedule has already waited for the replies to its last window.
         shared.stop.cancel();
         result
     }
 
-    /// One sender: `1 + retries` passes over the indexes `share, share + shares, ...` of the
-    /// plan, each pass skipping pairs that have answered. Returns how often the kernel's
-    /// queue was full.
+    /// One sender: walks the indexes `share, share + shares, ...` of the range along its
+    /// [`Schedule`], each window `1 + retries` times, skipping pairs that have answered and
+    /// on-link addresses that did not answer ARP. Returns how often the kernel's queue was
+    /// full.
     async fn send_share(
         self,
         shared: Arc<Shared>,
@@ -265,7 +344,8 @@ impl SynEngine {
     ) -> Result<u64, ScanError> {
         let template = ProbeTemplate::new(&FrameAddrs {
             src_mac: self.path.src_mac.0,
-            dst_mac: self.path.next_hop_mac.0,
+            // On-link, each frame's destination is written per probe below.
+            dst_mac: self.path.next_hop_mac.map_or([0; 6], |mac| mac.0),
             src_ip: self.path.src_ip,
         });
         let plan = &shared.plan;
@@ -277,28 +357,53 @@ impl SynEngine {
         let burst =
             host_pacer.as_ref().map_or(self.pacer.burst(), |p| p.burst().min(self.pacer.burst()));
         let batch = usize::try_from(burst).unwrap_or(MAX_BATCH).clamp(1, MAX_BATCH);
+        let window = match self.pacer.rate() {
+            0 => UNPACED_WINDOW,
+            rate => (rate / WINDOWS_PER_SECOND).max((MAX_BATCH * shares) as u64),
+        };
+        let mut schedule =
+            Schedule::new(shared.range.clone(), window, self.config.retries, self.config.wait);
         // IP IDs come from a xorshift generator: unpredictable enough to hide the sender's
         // count, and free.
         let mut id_state =
             u64::from(self.key.cookie(Ipv4Addr::UNSPECIFIED, Ipv4Addr::BROADCAST, share as u16, 0))
                 | 1;
-        for pass in 0..=self.config.retries {
-            let last = pass == self.config.retries;
-            let pass_started = Instant::now();
-            let mut next = shared.range.start + share as u64;
-            while next < shared.range.end {
+        loop {
+            let (indexes, pass, last) = match schedule.next(Instant::now()) {
+                Step::Done => break,
+                Step::Sleep(until) => {
+                    tokio::select! {
+                        biased;
+                        () = shared.stop.cancelled() => return Ok(sender.full_queue_waits),
+                        () = tokio::time::sleep_until(until) => {}
+                    }
+                    shared.settled_to[share].store(schedule.settled_below(), Ordering::Release);
+                    continue;
+                }
+                Step::Send { indexes, pass, last } => (indexes, pass, last),
+            };
+            let mut next = first_in_share(indexes.start, share as u64, shares as u64);
+            while next < indexes.end {
                 let tsval = shared.epoch.elapsed().as_millis() as u32;
                 let mut count = 0;
                 let mut walked = 0;
                 {
                     let answered = shared.answered.lock().unwrap_or_else(PoisonError::into_inner);
-                    while count < batch && next < shared.range.end {
+                    while count < batch && next < indexes.end {
                         let probe = plan.probe(next);
                         next += shares as u64;
                         walked += 1;
                         if pass > 0 && answered.contains(&pair(probe.ip, probe.port)) {
                             continue;
                         }
+                        let dst_mac = match &shared.macs {
+                            None => None,
+                            Some(macs) => match macs.get(&probe.ip) {
+                                Some(mac) => Some(*mac),
+                                // Silent to ARP: no frame could reach it.
+                                None => continue,
+                            },
+                        };
                         id_state ^= id_state << 13;
                         id_state ^= id_state >> 7;
                         id_state ^= id_state << 17;
@@ -315,7 +420,12 @@ impl SynEngine {
                             ip_id: id_state as u16,
                             tsval,
                         };
-                        template.write(&fields, &mut sender.frames[count]);
+                        let frame = &mut sender.frames[count];
+                        template.write(&fields, frame);
+                        // The Ethernet header is outside both checksums.
+                        if let Some(MacAddr(mac)) = dst_mac {
+                            frame[..6].copy_from_slice(&mac);
+                        }
                         count += 1;
                     }
                 }
@@ -342,15 +452,10 @@ impl SynEngine {
                 // Unpaced, the loop would never give other tasks on this worker a turn.
                 tokio::task::yield_now().await;
             }
-            if !last {
-                // A retry must not overtake the reply to its first probe.
-                tokio::select! {
-                    biased;
-                    () = shared.stop.cancelled() => return Ok(sender.full_queue_waits),
-                    () = tokio::time::sleep_until(pass_started + self.config.wait) => {}
-                }
-            }
+            schedule.sent(indexes, pass, Instant::now());
+            shared.settled_to[share].store(schedule.settled_below(), Ordering::Release);
         }
+        shared.settled_to[share].store(schedule.settled_below(), Ordering::Release);
         Ok(sender.full_queue_waits)
     }
 }
@@ -365,6 +470,13 @@ fn fold_progress(shared: &Shared, progress: &Progress, folded: &mut u64) {
     let settled = answered.max(shared.last_walked.load(Ordering::Relaxed));
     let len = shared.range.end - shared.range.start;
     progress.done.fetch_max(settled.min(len), Ordering::Relaxed);
+    // The receiver runs in the caller's task, like this function: nothing it validated can
+    // be between the socket and the channel unless it is counted in `in_flight`.
+    if shared.in_flight.load(Ordering::Acquire) == 0
+        && let Some(mark) = shared.settled_to.iter().map(|s| s.load(Ordering::Acquire)).min()
+    {
+        progress.settled_below.fetch_max(mark, Ordering::Release);
+    }
 }
 
 /// The receiving half: validates every frame the filter lets through until `shared.stop`.
@@ -393,11 +505,14 @@ async fn receive(
                 source,
             })?;
             let Some(reply) = validator.check(&buffer[..len]) else { continue };
-            if let Some(finding) = shared.settle(reply, progress)
-                && findings.send(finding).await.is_err()
-            {
-                shared.stop.cancel();
-                return Ok(());
+            if let Some(finding) = shared.settle(reply, progress) {
+                shared.in_flight.fetch_add(1, Ordering::AcqRel);
+                let sent = findings.send(finding).await;
+                shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+                if sent.is_err() {
+                    shared.stop.cancel();
+                    return Ok(());
+                }
             }
         }
     }
@@ -495,6 +610,9 @@ mod tests {
             epoch: Instant::now(),
             sent: AtomicU64::new(0),
             last_walked: AtomicU64::new(0),
+            macs: None,
+            settled_to: vec![AtomicU64::new(0)],
+            in_flight: AtomicU64::new(0),
         };
         let ip = Ipv4Addr::new(192, 0, 2, 3);
         let open = Reply::Open { ip, port: 80, echoed: None };

@@ -13,6 +13,7 @@
 //! - `cookie`: the keyed hash (SipHash) of a probe's 4-tuple.
 //! - `validate`: turns a received frame into a [`Reply`](crate::Reply) or rejects it.
 //! - `route`: interface, source address and next-hop MAC from the kernel's tables.
+//! - `schedule`: the order of windows, retries and waits, and the settled low-water mark.
 //! - `bpf`: the receive filter program.
 //! - `socket`: the batched sender and the filtered receiver.
 //! - `engine`: [`SynEngine`](crate::SynEngine), which paces, sends, retries and collects.
@@ -23,5 +24,6 @@ pub(crate) mod engine;
 pub(crate) mod frame;
 pub(crate) mod parse;
 pub(crate) mod route;
+pub(crate) mod schedule;
 pub(crate) mod socket;
 pub(crate) mod validate;

@@ -39,8 +39,9 @@ pub struct NetPath {
     pub src_ip: Ipv4Addr,
     /// The router the targets are reached through (`None`: the route says none).
     pub gateway: Option<Ipv4Addr>,
-    /// Where frames are addressed: the gateway's MAC.
-    pub next_hop_mac: MacAddr,
+    /// Where frames are addressed: the gateway's MAC, or `None` when the targets are on-link
+    /// and each frame goes to its target's own MAC, found by ARP.
+    pub next_hop_mac: Option<MacAddr>,
 }
 
 /// One line of `/proc/net/route`.
@@ -92,23 +93,20 @@ impl NetPath {
         })?;
         let src_ip = match overrides.source_ip {
             Some(ip) => ip,
-            None => source_address(interface, route.gateway)?,
+            // On-link, the address on the targets' own subnet.
+            None => source_address(interface, route.gateway.or(first_target(targets)))?,
         };
         let next_hop_mac = match (overrides.router_mac, route.gateway) {
-            (Some(mac), _) => mac,
-            (None, Some(gateway)) => neighbour(&read("/proc/net/arp")?, gateway, &name)
-                .ok_or_else(|| {
+            (Some(mac), _) => Some(mac),
+            (None, Some(gateway)) => {
+                Some(neighbour(&read("/proc/net/arp")?, gateway, &name).ok_or_else(|| {
                     route_error(format!(
                         "no resolved neighbour entry for the gateway {gateway} on {name} \
                          (ping it once, or give --router-mac)"
                     ))
-                })?,
-            (None, None) => {
-                return Err(route_error(format!(
-                    "the targets are on-link on {name}, and resolving each one by ARP is not \
-                     supported yet: give --router-mac, or scan with --engine connect"
-                )));
+                })?)
             }
+            (None, None) => None,
         };
         Ok(NetPath {
             interface: name,
@@ -222,10 +220,16 @@ pub(crate) fn neighbour(text: &str, ip: Ipv4Addr, interface: &str) -> Option<Mac
     })
 }
 
-/// The interface address on the gateway's subnet, else its first address.
-fn source_address(interface: &Interface, gateway: Option<Ipv4Addr>) -> Result<Ipv4Addr, ScanError> {
+/// The first target address, if any.
+fn first_target(targets: &TargetSet) -> Option<Ipv4Addr> {
+    targets.ranges().first().map(|r| r.first)
+}
+
+/// The interface address on the subnet of `toward` (the gateway, or an on-link target), else
+/// its first address.
+fn source_address(interface: &Interface, toward: Option<Ipv4Addr>) -> Result<Ipv4Addr, ScanError> {
     let on_link = |(addr, mask): &&(Ipv4Addr, Ipv4Addr)| {
-        gateway
+        toward
             .is_some_and(|g| u32::from(g) & u32::from(*mask) == u32::from(*addr) & u32::from(*mask))
     };
     interface

@@ -101,7 +101,7 @@ impl PacketSender {
                 Some(TxRing::map(&fd).map_err(|e| socket_error("map a TX ring", e))?)
             }
         };
-        let address = link_address(path.ifindex, libc::ETH_P_IP as u16, Some(path.next_hop_mac));
+        let address = link_address(path.ifindex, libc::ETH_P_IP as u16, path.next_hop_mac);
         let frames = Box::new([[0; FRAME_LEN]; MAX_BATCH]);
         Ok(Self { fd, address, frames, full_queue_waits: 0, ring })
     }
@@ -265,22 +265,8 @@ impl PacketReceiver {
     pub(crate) fn open(path: &NetPath, src_port: u16) -> Result<Self, ScanError> {
         let fd = packet_socket()?;
         set_nonblocking(&fd).map_err(|e| socket_error("make the receiver non-blocking", e))?;
-        let mut program = bpf::reply_filter(path.src_ip, src_port);
-        let filter =
-            libc::sock_fprog { len: program.len() as libc::c_ushort, filter: program.as_mut_ptr() };
-        // SAFETY: `filter` points to `program`, alive for the call; the kernel copies it.
-        let attached = unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ATTACH_FILTER,
-                (&raw const filter).cast(),
-                size_of::<libc::sock_fprog>() as libc::socklen_t,
-            )
-        };
-        if attached != 0 {
-            return Err(socket_error("attach the reply filter", io::Error::last_os_error()));
-        }
+        attach_filter(&fd, bpf::reply_filter(path.src_ip, src_port))
+            .map_err(|e| socket_error("attach the reply filter", e))?;
         // Root may exceed net.core.rmem_max; anyone else gets what the limit allows.
         if set_option(&fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RECEIVE_BUFFER).is_err() {
             set_option(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, RECEIVE_BUFFER)
@@ -318,7 +304,7 @@ impl AsRawFd for PacketReceiver {
 }
 
 /// A raw `AF_PACKET` socket; without `CAP_NET_RAW` the typed error says how to get it.
-fn packet_socket() -> Result<OwnedFd, ScanError> {
+pub(crate) fn packet_socket() -> Result<OwnedFd, ScanError> {
     // SAFETY: plain system call; the descriptor is owned below.
     let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
@@ -332,7 +318,24 @@ fn packet_socket() -> Result<OwnedFd, ScanError> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-fn link_address(ifindex: u32, protocol: u16, mac: Option<MacAddr>) -> libc::sockaddr_ll {
+/// Attaches a classic BPF program; the kernel copies it.
+pub(crate) fn attach_filter(fd: &OwnedFd, mut program: Vec<bpf::Instruction>) -> io::Result<()> {
+    let filter =
+        libc::sock_fprog { len: program.len() as libc::c_ushort, filter: program.as_mut_ptr() };
+    // SAFETY: `filter` points to `program`, alive for the call.
+    let attached = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&raw const filter).cast(),
+            size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if attached == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+pub(crate) fn link_address(ifindex: u32, protocol: u16, mac: Option<MacAddr>) -> libc::sockaddr_ll {
     // SAFETY: an all-zero sockaddr_ll is valid.
     let mut address: libc::sockaddr_ll = unsafe { zeroed() };
     address.sll_family = libc::AF_PACKET as u16;
@@ -345,7 +348,7 @@ fn link_address(ifindex: u32, protocol: u16, mac: Option<MacAddr>) -> libc::sock
     address
 }
 
-fn bind(fd: &OwnedFd, address: libc::sockaddr_ll) -> io::Result<()> {
+pub(crate) fn bind(fd: &OwnedFd, address: libc::sockaddr_ll) -> io::Result<()> {
     // SAFETY: `address` is a valid sockaddr_ll of the size given.
     let r = unsafe {
         libc::bind(
@@ -357,7 +360,7 @@ fn bind(fd: &OwnedFd, address: libc::sockaddr_ll) -> io::Result<()> {
     if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
-fn set_option(
+pub(crate) fn set_option(
     fd: &OwnedFd,
     level: libc::c_int,
     name: libc::c_int,
@@ -376,7 +379,7 @@ fn set_option(
     if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
-fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
+pub(crate) fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
     // SAFETY: fcntl on a descriptor we own, with integer arguments only.
     let r = unsafe {
         let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
@@ -389,6 +392,6 @@ fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
     if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
-fn socket_error(operation: &str, source: io::Error) -> ScanError {
+pub(crate) fn socket_error(operation: &str, source: io::Error) -> ScanError {
     ScanError::Socket { operation: operation.to_owned(), source }
 }
