@@ -1,13 +1,20 @@
 //! Output formats of `sonde scan`: streaming ones write each open port as it is found, the
 //! others at the end.
+//!
+//! On-link hosts found by ARP carry their MAC and its vendor: rows of their open ports gain
+//! `mac` and `vendor` fields (CSV: two more columns, present when the scan found any such
+//! host), and a host that answered ARP but has no open port is reported too: a `hosts` entry
+//! with `open_ports: 0` in JSON, a line with `state: "up"` and no port in NDJSON, a row with
+//! an empty port and state `up` in CSV, and a section of its own in the table.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use serde::Serialize;
 use sonde_matcher::{Identifier, Observation};
-use sonde_scanner::{Finding, PortState, Proto};
+use sonde_scanner::{Finding, MacAddr, Neighbour, PortState, Proto};
 
 use crate::cli::OutputFormat;
 
@@ -24,16 +31,41 @@ pub struct Row {
     pub state: PortState,
     /// Round-trip time in milliseconds, rounded to microseconds.
     pub rtt_ms: f64,
+    /// The host's MAC, for on-link hosts that answered ARP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    /// The organisation behind the MAC's prefix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<&'static str>,
 }
 
-impl From<&Finding> for Row {
-    fn from(f: &Finding) -> Self {
+/// An on-link host as printed: found by ARP, with or without open ports.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostRow {
+    /// Address.
+    pub ip: Ipv4Addr,
+    /// `up`: it answered ARP.
+    pub state: &'static str,
+    /// Its MAC.
+    pub mac: String,
+    /// The organisation behind the MAC's prefix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<&'static str>,
+    /// Open ports found on it (JSON only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_ports: Option<u64>,
+}
+
+impl Row {
+    fn new(f: &Finding, mac: Option<MacAddr>) -> Self {
         Self {
             ip: f.ip,
             port: f.port,
             proto: f.proto,
             state: f.state,
             rtt_ms: (f.rtt.as_secs_f64() * 1_000_000.0).round() / 1000.0,
+            mac: mac.map(|m| m.to_string()),
+            vendor: mac.and_then(|m| m.vendor()),
         }
     }
 }
@@ -67,31 +99,67 @@ pub struct Printer<W: Write> {
     format: OutputFormat,
     out: W,
     rows: Vec<Row>,
+    /// On-link hosts that answered ARP, with their MAC.
+    neighbours: BTreeMap<Ipv4Addr, MacAddr>,
+    /// Open ports per host, to report ARP hosts without any.
+    open_per_host: BTreeMap<Ipv4Addr, u64>,
 }
 
 impl<W: Write> Printer<W> {
-    /// A printer; CSV writes its header now.
-    pub fn new(format: OutputFormat, mut out: W) -> io::Result<Self> {
+    /// A printer for a scan whose on-link hosts are `neighbours` (empty when the targets are
+    /// routed, or scanned by the connect engine); CSV writes its header now.
+    pub fn new(format: OutputFormat, mut out: W, neighbours: &[Neighbour]) -> io::Result<Self> {
         if format == OutputFormat::Csv {
-            writeln!(out, "ip,port,proto,state,rtt_ms")?;
+            let extra = if neighbours.is_empty() { "" } else { ",mac,vendor" };
+            writeln!(out, "ip,port,proto,state,rtt_ms{extra}")?;
         }
-        Ok(Self { format, out, rows: Vec::new() })
+        let neighbours = neighbours.iter().map(|n| (n.ip, n.mac)).collect();
+        Ok(Self { format, out, rows: Vec::new(), neighbours, open_per_host: BTreeMap::new() })
     }
 
     /// Records one open port; streaming formats write it now.
     pub fn found(&mut self, finding: &Finding) -> io::Result<()> {
-        let row = Row::from(finding);
+        let row = Row::new(finding, self.neighbours.get(&finding.ip).copied());
+        *self.open_per_host.entry(finding.ip).or_default() += 1;
         match self.format {
             OutputFormat::Ndjson => {
                 serde_json::to_writer(&mut self.out, &row)?;
                 writeln!(self.out)?;
             }
             OutputFormat::Csv => {
-                writeln!(self.out, "{},{},tcp,open,{}", row.ip, row.port, row.rtt_ms)?
+                write!(self.out, "{},{},tcp,open,{}", row.ip, row.port, row.rtt_ms)?;
+                if !self.neighbours.is_empty() {
+                    write_mac_columns(&mut self.out, row.mac.as_deref(), row.vendor)?;
+                }
+                writeln!(self.out)?;
             }
             OutputFormat::Json | OutputFormat::Table => self.rows.push(row),
         }
         Ok(())
+    }
+
+    /// Every on-link host, with its open port count.
+    fn hosts(&self) -> Vec<HostRow> {
+        self.neighbours
+            .iter()
+            .map(|(&ip, mac)| HostRow {
+                ip,
+                state: "up",
+                mac: mac.to_string(),
+                vendor: mac.vendor(),
+                open_ports: Some(self.open_per_host.get(&ip).copied().unwrap_or(0)),
+            })
+            .collect()
+    }
+
+    /// On-link hosts that answered ARP and have no open port.
+    fn silent_hosts(&self) -> Vec<HostRow> {
+        let open: BTreeSet<Ipv4Addr> = self.open_per_host.keys().copied().collect();
+        self.hosts()
+            .into_iter()
+            .filter(|h| !open.contains(&h.ip))
+            .map(|h| HostRow { open_ports: None, ..h })
+            .collect()
     }
 
     /// Makes what was written visible (streaming formats call it when they go idle).
@@ -108,18 +176,59 @@ impl<W: Write> Printer<W> {
                 struct Document<'a> {
                     scan: &'a ScanSummary,
                     results: &'a [Row],
+                    #[serde(skip_serializing_if = "<[HostRow]>::is_empty")]
+                    hosts: &'a [HostRow],
                 }
+                let hosts = self.hosts();
                 serde_json::to_writer_pretty(
                     &mut self.out,
-                    &Document { scan: summary, results: &self.rows },
+                    &Document { scan: summary, results: &self.rows, hosts: &hosts },
                 )?;
                 writeln!(self.out)?;
             }
-            OutputFormat::Table => write_table(&mut self.out, &self.rows)?,
-            OutputFormat::Ndjson | OutputFormat::Csv => {}
+            OutputFormat::Table => {
+                write_table(&mut self.out, &self.rows)?;
+                let silent = self.silent_hosts();
+                write_silent_hosts(&mut self.out, &silent)?;
+            }
+            OutputFormat::Ndjson => {
+                for host in self.silent_hosts() {
+                    serde_json::to_writer(&mut self.out, &host)?;
+                    writeln!(self.out)?;
+                }
+            }
+            OutputFormat::Csv => {
+                for host in self.silent_hosts() {
+                    write!(self.out, "{},,,up,", host.ip)?;
+                    write_mac_columns(&mut self.out, Some(&host.mac), host.vendor)?;
+                    writeln!(self.out)?;
+                }
+            }
         }
         self.out.flush()
     }
+}
+
+/// `,MAC,"VENDOR"`: the vendor quoted, since organisation names hold commas.
+fn write_mac_columns(
+    out: &mut impl Write,
+    mac: Option<&str>,
+    vendor: Option<&str>,
+) -> io::Result<()> {
+    let vendor = vendor.map(|v| format!("\"{}\"", v.replace('"', "\"\""))).unwrap_or_default();
+    write!(out, ",{},{vendor}", mac.unwrap_or_default())
+}
+
+fn write_silent_hosts(out: &mut impl Write, hosts: &[HostRow]) -> io::Result<()> {
+    if hosts.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nOn-link hosts that answered ARP, with no open port:")?;
+    writeln!(out, "{:<15}  {:<17}  VENDOR", "HOST", "MAC")?;
+    for h in hosts {
+        writeln!(out, "{:<15}  {:<17}  {}", h.ip, h.mac, h.vendor.unwrap_or("-"))?;
+    }
+    Ok(())
 }
 
 fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
@@ -127,21 +236,29 @@ fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
         return writeln!(out, "No open ports found.");
     }
     let identifier = Identifier::builtin();
-    writeln!(
-        out,
-        "{:<15}  {:>5}  {:<5}  {:<5}  {:>9}  SERVICE",
-        "HOST", "PORT", "PROTO", "STATE", "RTT"
-    )?;
+    // MAC and vendor columns only when some host is on-link.
+    let on_link = rows.iter().any(|r| r.mac.is_some());
+    let mac_header = if on_link { format!("  {:<17}  VENDOR", "MAC") } else { String::new() };
+    let header = format!(
+        "{:<15}  {:>5}  {:<5}  {:<5}  {:>9}  {:<16}{mac_header}",
+        "HOST", "PORT", "PROTO", "STATE", "RTT", "SERVICE"
+    );
+    writeln!(out, "{}", header.trim_end())?;
     for r in rows {
         let service = identifier
             .identify(&Observation { port: r.port, banner: None })
             .map_or_else(|| "-".to_string(), |m| m.service);
         let rtt = format!("{:.1}ms", r.rtt_ms);
-        writeln!(
-            out,
-            "{:<15}  {:>5}  {:<5}  {:<5}  {:>9}  {}",
+        let mac = if on_link {
+            format!("  {:<17}  {}", r.mac.as_deref().unwrap_or("-"), r.vendor.unwrap_or("-"))
+        } else {
+            String::new()
+        };
+        let line = format!(
+            "{:<15}  {:>5}  {:<5}  {:<5}  {:>9}  {:<16}{mac}",
             r.ip, r.port, "tcp", "open", rtt, service
-        )?;
+        );
+        writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
 }
@@ -185,8 +302,12 @@ mod tests {
     }
 
     fn print(format: OutputFormat, findings: &[Finding]) -> String {
+        print_on_link(format, findings, &[])
+    }
+
+    fn print_on_link(format: OutputFormat, findings: &[Finding], on_link: &[Neighbour]) -> String {
         let mut buf = Vec::new();
-        let mut p = Printer::new(format, &mut buf).unwrap();
+        let mut p = Printer::new(format, &mut buf, on_link).unwrap();
         for f in findings {
             p.found(f).unwrap();
         }
@@ -231,6 +352,40 @@ mod tests {
         let out = print(OutputFormat::Table, &[finding([127, 0, 0, 1], 22)]);
         assert!(out.lines().nth(1).unwrap().contains("127.0.0.1") && out.contains("ssh"), "{out}");
         assert_eq!(print(OutputFormat::Table, &[]), "No open ports found.\n");
+    }
+
+    #[test]
+    fn on_link_hosts_show_mac_and_vendor_even_without_open_ports() {
+        let neighbours = [
+            Neighbour { ip: [192, 0, 2, 5].into(), mac: "00:00:0c:01:02:03".parse().unwrap() },
+            Neighbour { ip: [192, 0, 2, 6].into(), mac: "00:1b:21:00:00:01".parse().unwrap() },
+        ];
+        let found = [finding([192, 0, 2, 5], 22)];
+        let ndjson = print_on_link(OutputFormat::Ndjson, &found, &neighbours);
+        assert_eq!(
+            ndjson,
+            "{\"ip\":\"192.0.2.5\",\"port\":22,\"proto\":\"tcp\",\"state\":\"open\",\"rtt_ms\":0.212,\
+             \"mac\":\"00:00:0c:01:02:03\",\"vendor\":\"Cisco Systems, Inc\"}\n\
+             {\"ip\":\"192.0.2.6\",\"state\":\"up\",\"mac\":\"00:1b:21:00:00:01\",\
+             \"vendor\":\"Intel Corporate\"}\n"
+        );
+        let csv = print_on_link(OutputFormat::Csv, &found, &neighbours);
+        assert_eq!(
+            csv,
+            "ip,port,proto,state,rtt_ms,mac,vendor\n\
+             192.0.2.5,22,tcp,open,0.212,00:00:0c:01:02:03,\"Cisco Systems, Inc\"\n\
+             192.0.2.6,,,up,,00:1b:21:00:00:01,\"Intel Corporate\"\n"
+        );
+        let json = print_on_link(OutputFormat::Json, &found, &neighbours);
+        let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(doc["results"][0]["vendor"], "Cisco Systems, Inc");
+        assert_eq!(doc["hosts"][0]["open_ports"], 1);
+        assert_eq!(doc["hosts"][1]["open_ports"], 0);
+        assert_eq!(doc["hosts"][1]["mac"], "00:1b:21:00:00:01");
+        let table = print_on_link(OutputFormat::Table, &found, &neighbours);
+        assert!(table.lines().nth(1).unwrap().contains("Cisco Systems, Inc"), "{table}");
+        assert!(table.contains("answered ARP") && table.contains("Intel Corporate"), "{table}");
+        assert!(!print(OutputFormat::Json, &found).contains("hosts"), "routed scans unchanged");
     }
 
     #[test]

@@ -6,8 +6,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    ConnectConfig, ConnectEngine, Finding, Progress, ScanError, ScanPlan, SynConfig, SynEngine,
-    TargetSet,
+    ConnectConfig, ConnectEngine, Finding, Neighbour, Progress, ScanError, ScanPlan, SynConfig,
+    SynEngine, TargetSet,
 };
 
 /// Which engine probes: the operator's choice.
@@ -85,6 +85,19 @@ impl Engine {
         match self {
             Engine::Connect(_) => "connect",
             Engine::Syn(_) => "syn",
+        }
+    }
+
+    /// The on-link hosts of `targets` that answer ARP (see [`SynEngine::neighbours`]); empty
+    /// for the connect engine, which cannot send ARP, and for routed targets.
+    pub async fn neighbours(
+        &self,
+        targets: &TargetSet,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<Neighbour>, ScanError> {
+        match self {
+            Engine::Connect(_) => Ok(Vec::new()),
+            Engine::Syn(engine) => engine.neighbours(targets, cancel).await,
         }
     }
 

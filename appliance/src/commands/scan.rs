@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sonde_scanner::{
-    ConnectConfig, Engine, EngineKind, Ipv4Range, MAX_ADDRESSES_WITHOUT_CONFIRMATION, MacAddr,
-    PathOverrides, PortList, Progress, ScanPlan, SendPath, SynConfig, TargetSet, default_excludes,
-    read_target_file,
+    ArpConfig, ConnectConfig, Engine, EngineKind, Ipv4Range, MAX_ADDRESSES_WITHOUT_CONFIRMATION,
+    MacAddr, PathOverrides, PortList, Progress, ScanPlan, SendPath, SynConfig, TargetSet,
+    default_excludes, read_target_file,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -187,6 +187,11 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
             },
             per_host_rate: args.max_rate_per_host,
             senders,
+            // ARP asks each on-link address at the scan's rate, within the sweep's own bound.
+            arp: ArpConfig {
+                rate: args.rate.min(ArpConfig::default().rate),
+                ..ArpConfig::default()
+            },
             send_path: match args.send_path {
                 SendPathArg::Sendmmsg => SendPath::Sendmmsg,
                 SendPathArg::TxRing => SendPath::TxRing,
@@ -252,6 +257,14 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
     let cancel = CancellationToken::new();
     let (tx, mut rx) = mpsc::channel(4096);
     let started = Instant::now();
+    // On-link targets: who answers ARP, before any probe (the engine reuses the answers).
+    let neighbours = engine.neighbours(plan.targets(), &cancel).await?;
+    if !neighbours.is_empty() {
+        eprintln!(
+            "sonde: {} answered ARP on the local link",
+            plural(neighbours.len() as u64, "host")
+        );
+    }
 
     let engine_task = {
         let (plan, progress, cancel) = (plan.clone(), progress.clone(), cancel.clone());
@@ -288,7 +301,8 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
         })
     };
 
-    let mut printer = Printer::new(args.output, BufWriter::new(std::io::stdout().lock()))?;
+    let mut printer =
+        Printer::new(args.output, BufWriter::new(std::io::stdout().lock()), &neighbours)?;
     let mut found = 0u64;
     let mut hosts = std::collections::HashSet::new();
     let mut save_every = tokio::time::interval(Duration::from_secs(args.checkpoint_every));
