@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests.
 
 pub(crate) mod lab;
+pub(crate) mod link_lab;
 pub(crate) mod sonde;
