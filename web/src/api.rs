@@ -172,6 +172,12 @@ pub struct HostSummary {
     pub first_seen: String,
     /// Last time anything was found open on it, RFC 3339.
     pub last_seen: String,
+    /// Its Ethernet address, when it is on a link the appliance sits on and answered ARP.
+    #[serde(default)]
+    pub mac: Option<String>,
+    /// The organisation the IEEE registries assign the MAC's prefix to.
+    #[serde(default)]
+    pub vendor: Option<String>,
 }
 
 /// One open port of a host with what is known about the service behind it.
@@ -224,6 +230,12 @@ pub struct HostDetail {
     pub first_seen: String,
     /// RFC 3339.
     pub last_seen: String,
+    /// Its Ethernet address, when it is on a link the appliance sits on and answered ARP.
+    #[serde(default)]
+    pub mac: Option<String>,
+    /// The organisation the IEEE registries assign the MAC's prefix to.
+    #[serde(default)]
+    pub vendor: Option<String>,
     /// Open ports, ascending.
     pub ports: Vec<PortView>,
 }

@@ -71,6 +71,8 @@ impl Fake {
                 open_ports: vec![22, 80],
                 first_seen: "2025-01-01T00:00:00Z".into(),
                 last_seen: "2025-01-02T00:00:00Z".into(),
+                mac: None,
+                vendor: None,
             })
             .collect()
     }
@@ -169,6 +171,8 @@ impl Backend for Fake {
             ip,
             first_seen: "2025-01-01T00:00:00Z".into(),
             last_seen: "2025-01-02T00:00:00Z".into(),
+            mac: Some("00:00:0c:01:02:03".into()),
+            vendor: Some("Cisco Systems, Inc".into()),
             ports: Vec::new(),
         })
     }
@@ -478,7 +482,12 @@ async fn a_host_is_looked_up_by_ipv4_address() {
 
     let reply = call(&service, get("10.0.0.1")).await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.json::<HostDetail>().ip, Ipv4Addr::new(10, 0, 0, 1));
+    let host = reply.json::<HostDetail>();
+    assert_eq!(host.ip, Ipv4Addr::new(10, 0, 0, 1));
+    assert_eq!(
+        (host.mac.as_deref(), host.vendor.as_deref()),
+        (Some("00:00:0c:01:02:03"), Some("Cisco Systems, Inc"))
+    );
 
     let reply = call(&service, get("10.0.0.9")).await;
     assert_eq!((reply.status, reply.error().code.as_str()), (StatusCode::NOT_FOUND, "not_found"));

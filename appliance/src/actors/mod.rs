@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! Supervisor ──spawns──> SubnetScanner (one per subnet) ──ProbePorts──> Prober
-//!     │                                                                   │ IdentifyPorts
+//!     │                        │ PersistHosts (on-link hosts found by ARP)   │ IdentifyPorts
 //!     │ MarkRunning, StoreCounters                                        ▼
 //!     └──────────────────────────────> Persister <──PersistPorts── Matcher (rayon pool)
 //!                                          │ events
@@ -35,7 +35,7 @@ mod supervisor;
 
 pub use event_bus::EventBus;
 pub use matcher::Matcher;
-pub use persister::{CreateScan, Persister};
+pub use persister::{CreateScan, PersistHosts, Persister};
 pub use prober::Prober;
 pub use supervisor::{CancelOutcome, CancelScan, ScanJob, StartScan, Supervisor, SupervisorConfig};
 

@@ -9,7 +9,7 @@ use sonde_web::api::{EventPayload, PortView, ScanCounters, ScanStatus};
 use tracing::{error, warn};
 
 use super::{EventBus, PERSISTER_MAILBOX};
-use crate::store::{NewScan, PortRecord, Store, StoreError, printable_banner};
+use crate::store::{HostRecord, NewScan, PortRecord, Store, StoreError, printable_banner};
 
 /// How long to wait before writing again to a full disk.
 const DISK_FULL_RETRY: Duration = Duration::from_secs(5);
@@ -45,6 +45,17 @@ pub struct PersistPorts {
     pub scan_id: i64,
     /// The ports.
     pub records: Vec<PortRecord>,
+}
+
+/// On-link hosts a scan found by ARP, with their MACs. Sent by a SubnetScanner before it
+/// probes, so it reaches the Persister ahead of the scan's `FinishScan`.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PersistHosts {
+    /// Scan id.
+    pub scan_id: i64,
+    /// The hosts.
+    pub hosts: Vec<HostRecord>,
 }
 
 /// The end of a scan. Travels Prober -> Matcher -> Persister behind the scan's last results.
@@ -161,6 +172,25 @@ impl Handler<PersistPorts> for Persister {
                     }
                 },
             ),
+        ))
+    }
+}
+
+impl Handler<PersistHosts> for Persister {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: PersistHosts, _: &mut Self::Context) -> Self::Result {
+        let store = self.store.clone();
+        let scan_id = msg.scan_id;
+        AtomicResponse::new(Box::pin(
+            async move { store.persist_hosts(msg.scan_id, &msg.hosts).await.err() }
+                .into_actor(self)
+                .map(move |failure, act, _| {
+                    if let Some(error) = failure {
+                        error!(scan_id, %error, "On-link hosts could not be stored.");
+                        act.broken.entry(scan_id).or_insert_with(|| error.to_string());
+                    }
+                }),
         ))
     }
 }

@@ -12,7 +12,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::BATCH;
+use super::persister::PersistHosts;
 use super::prober::ProbePorts;
+use crate::store::HostRecord;
 
 /// Longest time a found port waits in a partial batch.
 const BATCH_WINDOW: Duration = Duration::from_millis(100);
@@ -58,17 +60,20 @@ pub(crate) struct SubnetTask {
 pub(crate) struct SubnetScanner {
     task: Option<SubnetTask>,
     prober: Recipient<ProbePorts>,
+    hosts: Recipient<PersistHosts>,
     done: Recipient<SubnetDone>,
 }
 
 impl SubnetScanner {
-    /// A scanner for `task`, sending open ports to `prober` and its end to `done`.
+    /// A scanner for `task`, sending open ports to `prober`, on-link hosts found by ARP to
+    /// `hosts`, and its end to `done`.
     pub(crate) fn new(
         task: SubnetTask,
         prober: Recipient<ProbePorts>,
+        hosts: Recipient<PersistHosts>,
         done: Recipient<SubnetDone>,
     ) -> Self {
-        Self { task: Some(task), prober, done }
+        Self { task: Some(task), prober, hosts, done }
     }
 }
 
@@ -78,11 +83,12 @@ impl Actor for SubnetScanner {
     fn started(&mut self, ctx: &mut Self::Context) {
         let Some(task) = self.task.take() else { return };
         let prober = self.prober.clone();
+        let hosts = self.hosts.clone();
         let done = self.done.clone();
         let (scan_id, subnet) = (task.scan_id, task.subnet);
         ctx.spawn(
             async move {
-                scan_subnet(task, prober).await;
+                scan_subnet(task, prober, hosts).await;
                 done.do_send(SubnetDone { scan_id, subnet });
             }
             .into_actor(self)
@@ -93,9 +99,32 @@ impl Actor for SubnetScanner {
 
 /// Runs the engine on the multi-threaded runtime and hands found ports to the Prober in
 /// batches, awaiting each hand-over so a busy Prober slows the scan.
-async fn scan_subnet(task: SubnetTask, prober: Recipient<ProbePorts>) {
+async fn scan_subnet(
+    task: SubnetTask,
+    prober: Recipient<ProbePorts>,
+    hosts_to_store: Recipient<PersistHosts>,
+) {
     let (tx, mut rx) = mpsc::channel::<Finding>(BATCH * 4);
     let SubnetTask { scan_id, plan, engine, progress, cancel, .. } = task;
+    // On-link targets: ARP first; the engine probes only those that answered.
+    match engine.neighbours(plan.targets(), &cancel).await {
+        Ok(found) if !found.is_empty() => {
+            let hosts = found
+                .iter()
+                .map(|n| HostRecord {
+                    ip: n.ip,
+                    mac: n.mac.to_string(),
+                    vendor: n.vendor().map(str::to_owned),
+                })
+                .collect();
+            if hosts_to_store.send(PersistHosts { scan_id, hosts }).await.is_err() {
+                tracing::error!(scan_id, "The persister is gone; on-link hosts are not stored.");
+            }
+        }
+        Ok(_) => {}
+        // The engine's run below meets the same failure and reports it.
+        Err(error) => tracing::warn!(scan_id, %error, "ARP discovery failed."),
+    }
     let engine_progress = progress.clone();
     let engine_cancel = cancel.clone();
     let engine_task = tokio::spawn(async move {

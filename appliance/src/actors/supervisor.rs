@@ -14,7 +14,7 @@ use sonde_web::api::{EventPayload, ScanCounters, ScanStatus};
 use tokio_util::sync::CancellationToken;
 
 use super::EventBus;
-use super::persister::{FinishScan, MarkRunning, StoreCounters};
+use super::persister::{FinishScan, MarkRunning, PersistHosts, StoreCounters};
 use super::prober::ProbePorts;
 use super::subnet_scanner::{SubnetDone, SubnetProgress, SubnetScanner, SubnetTask};
 
@@ -284,19 +284,22 @@ pub struct Supervisor {
     finish: Recipient<FinishScan>,
     mark_running: Recipient<MarkRunning>,
     store_counters: Recipient<StoreCounters>,
+    /// Where SubnetScanners send on-link hosts found by ARP (the Persister).
+    persist_hosts: Recipient<PersistHosts>,
     bus: Arc<EventBus>,
     ticks: u32,
 }
 
 impl Supervisor {
     /// A supervisor whose scanners feed `prober`; scan ends go to `finish` (the Prober too),
-    /// status and counters to the Persister.
+    /// status, counters and on-link hosts to the Persister.
     pub fn new(
         config: SupervisorConfig,
         prober: Recipient<ProbePorts>,
         finish: Recipient<FinishScan>,
         mark_running: Recipient<MarkRunning>,
         store_counters: Recipient<StoreCounters>,
+        persist_hosts: Recipient<PersistHosts>,
         bus: Arc<EventBus>,
     ) -> Self {
         Self {
@@ -305,6 +308,7 @@ impl Supervisor {
             finish,
             mark_running,
             store_counters,
+            persist_hosts,
             bus,
             ticks: 0,
         }
@@ -314,8 +318,13 @@ impl Supervisor {
         match next {
             Ok(tasks) => {
                 for task in tasks {
-                    SubnetScanner::new(task, self.prober.clone(), ctx.address().recipient())
-                        .start();
+                    SubnetScanner::new(
+                        task,
+                        self.prober.clone(),
+                        self.persist_hosts.clone(),
+                        ctx.address().recipient(),
+                    )
+                    .start();
                 }
             }
             Err(end) => {

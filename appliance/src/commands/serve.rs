@@ -100,6 +100,7 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
         prober.recipient(),
         persister.clone().recipient(),
         persister.clone().recipient(),
+        persister.clone().recipient(),
         bus.clone(),
     )
     .start();

@@ -33,6 +33,17 @@ pub struct PortRecord {
     pub confidence: Option<u8>,
 }
 
+/// An on-link host that answered ARP, whether or not it has open ports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRecord {
+    /// Address.
+    pub ip: Ipv4Addr,
+    /// Its MAC, `02:5d:6c:00:00:02`.
+    pub mac: String,
+    /// The organisation behind the MAC's prefix.
+    pub vendor: Option<String>,
+}
+
 /// What a batch changed, for the event stream.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PersistOutcome {
@@ -43,6 +54,38 @@ pub struct PersistOutcome {
 }
 
 impl Store {
+    /// Stores the on-link hosts `scan_id` found by ARP in one transaction: each becomes a host
+    /// (seen now) with its MAC and vendor, so hosts that answer nothing but ARP are listed.
+    pub async fn persist_hosts(
+        &self,
+        scan_id: i64,
+        hosts: &[HostRecord],
+    ) -> Result<(), StoreError> {
+        if hosts.is_empty() {
+            return Ok(());
+        }
+        // IMMEDIATE for the reason given in `persist`.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let now: String = sqlx::query_scalar(&format!("SELECT {NOW}")).fetch_one(&mut *tx).await?;
+        for h in hosts {
+            sqlx::query(
+                "INSERT INTO hosts (ip, first_seen, last_seen, last_scan_id, mac, vendor) \
+                 VALUES (?1, ?2, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (ip) DO UPDATE SET last_seen = excluded.last_seen, \
+                 last_scan_id = excluded.last_scan_id, mac = excluded.mac, vendor = excluded.vendor",
+            )
+            .bind(i64::from(u32::from(h.ip)))
+            .bind(&now)
+            .bind(scan_id)
+            .bind(&h.mac)
+            .bind(&h.vendor)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Stores a batch of open ports found by `scan_id` in one transaction: all or nothing.
     pub async fn persist(
         &self,

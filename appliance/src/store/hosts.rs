@@ -40,7 +40,7 @@ impl Store {
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
 
         let mut select = QueryBuilder::<Sqlite>::new(
-            "SELECT h.ip, h.first_seen, h.last_seen, \
+            "SELECT h.ip, h.first_seen, h.last_seen, h.mac, h.vendor, \
              (SELECT group_concat(port) FROM (SELECT port FROM ports p WHERE p.ip = h.ip \
               AND p.state = 'open' ORDER BY port)) AS open_ports \
              FROM hosts h WHERE 1 = 1",
@@ -62,6 +62,8 @@ impl Store {
                         .collect(),
                     first_seen: row.try_get("first_seen")?,
                     last_seen: row.try_get("last_seen")?,
+                    mac: row.try_get("mac")?,
+                    vendor: row.try_get("vendor")?,
                 })
             })
             .collect::<Result<_, StoreError>>()?;
@@ -71,10 +73,11 @@ impl Store {
     /// One host with its ports, or `None`.
     pub async fn host(&self, ip: Ipv4Addr) -> Result<Option<HostDetail>, StoreError> {
         let key = i64::from(u32::from(ip));
-        let Some(host) = sqlx::query("SELECT first_seen, last_seen FROM hosts WHERE ip = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?
+        let Some(host) =
+            sqlx::query("SELECT first_seen, last_seen, mac, vendor FROM hosts WHERE ip = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?
         else {
             return Ok(None);
         };
@@ -116,6 +119,8 @@ impl Store {
             ip,
             first_seen: host.try_get("first_seen")?,
             last_seen: host.try_get("last_seen")?,
+            mac: host.try_get("mac")?,
+            vendor: host.try_get("vendor")?,
             ports,
         }))
     }
@@ -228,6 +233,45 @@ mod tests {
         let page = store.hosts(&HostFilter::default(), &second).await.unwrap();
         assert_eq!((page.total, page.items.len()), (3, 1));
         assert_eq!(page.items[0].ip, Ipv4Addr::new(10, 0, 1, 5));
+    }
+
+    #[tokio::test]
+    async fn on_link_hosts_keep_their_mac_and_vendor() {
+        use super::super::HostRecord;
+        let (store, _dir) = test_store().await;
+        let id = scan(&store).await;
+        store.persist(id, &[record([10, 0, 0, 1], 22)]).await.unwrap();
+        let hosts = [
+            HostRecord {
+                ip: Ipv4Addr::new(10, 0, 0, 1),
+                mac: "00:00:0c:01:02:03".into(),
+                vendor: Some("Cisco Systems, Inc".into()),
+            },
+            // Answers ARP and nothing else: listed all the same.
+            HostRecord {
+                ip: Ipv4Addr::new(10, 0, 0, 2),
+                mac: "02:00:00:00:00:02".into(),
+                vendor: None,
+            },
+        ];
+        store.persist_hosts(id, &hosts).await.unwrap();
+        let page = store.hosts(&HostFilter::default(), &HostQuery::default()).await.unwrap();
+        assert_eq!(page.total, 2);
+        assert_eq!(page.items[0].mac.as_deref(), Some("00:00:0c:01:02:03"));
+        assert_eq!(page.items[0].vendor.as_deref(), Some("Cisco Systems, Inc"));
+        assert_eq!(page.items[0].open_ports, vec![22]);
+        assert_eq!(
+            (page.items[1].mac.as_deref(), page.items[1].vendor.as_deref()),
+            (Some("02:00:00:00:00:02"), None)
+        );
+        assert!(page.items[1].open_ports.is_empty());
+        let detail = store.host(Ipv4Addr::new(10, 0, 0, 1)).await.unwrap().unwrap();
+        assert_eq!(detail.vendor.as_deref(), Some("Cisco Systems, Inc"));
+        assert_eq!(detail.ports.len(), 1);
+        // A later batch of ports keeps what ARP said.
+        store.persist(id, &[record([10, 0, 0, 1], 80)]).await.unwrap();
+        let detail = store.host(Ipv4Addr::new(10, 0, 0, 1)).await.unwrap().unwrap();
+        assert_eq!(detail.mac.as_deref(), Some("00:00:0c:01:02:03"));
     }
 
     #[tokio::test]
