@@ -209,3 +209,96 @@ fn lab_syn_scan_resumes_after_sigkill_needs_root_netns() {
     assert_eq!(union, truth(&hosts), "{}", second.transcript());
     assert!(!resume.exists(), "a finished scan leaves its resume file behind");
 }
+
+/// `sonde serve` in the scanning namespace: a scan started over REST stores the on-link
+/// hosts ARP found, the silent one included, and the hosts API returns their MACs and vendors.
+#[test]
+fn lab_serve_stores_on_link_hosts_needs_root_netns() {
+    require_root_netns("lab_serve_stores_on_link_hosts_needs_root_netns");
+    let lab = LinkLab::up(&HOSTS);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data = dir.path().to_str().expect("a UTF-8 path").to_owned();
+    let created =
+        crate::util::sonde::sonde(&["token", "create", "--name", "itest", "--data-dir", &data]);
+    created.assert_success();
+    let token = created.stdout.lines().last().expect("a token line").trim().to_owned();
+    let listen = "127.0.0.1:18931";
+    let mut serve = Stopped(
+        lab.spawn(&[SONDE, "serve", "--data-dir", &data, "--listen", listen], Stdio::null()),
+    );
+    let api = |method: &str, path: &str, body: &str| -> (u16, serde_json::Value) {
+        let out = lab.exec(&[
+            "python3",
+            "-c",
+            HTTP,
+            method,
+            &format!("http://{listen}{path}"),
+            &token,
+            body,
+        ]);
+        assert_eq!(out.code, Some(0), "{}", out.transcript());
+        let (status, json) = out.stdout.split_once('\n').expect("status, then body");
+        (status.trim().parse().expect("a status"), serde_json::from_str(json).unwrap_or_default())
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while api("GET", "/api/v1/health", "").0 != 200 {
+        assert!(serve.0.try_wait().expect("wait").is_none(), "sonde serve exited");
+        assert!(Instant::now() < deadline, "sonde serve did not answer within 20 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let body = serde_json::json!({"targets": [PREFIX], "ports": "22,80,443", "rate": 2000});
+    let (status, scan) = api("POST", "/api/v1/scans", &body.to_string());
+    assert_eq!(status, 201, "{scan}");
+    let id = scan["id"].as_i64().expect("an id");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, scan) = api("GET", &format!("/api/v1/scans/{id}"), "");
+        if scan["status"] == "completed" {
+            break;
+        }
+        assert!(
+            !["failed", "cancelled"].contains(&scan["status"].as_str().unwrap_or("")),
+            "{scan}"
+        );
+        assert!(Instant::now() < deadline, "the scan did not complete within 60 s: {scan}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let (status, hosts) = api("GET", "/api/v1/hosts", "");
+    assert_eq!(status, 200, "{hosts}");
+    let items = hosts["items"].as_array().expect("items");
+    assert_eq!(items.len(), HOSTS.len(), "{hosts}");
+    for ((host, vendor), got) in HOSTS.iter().zip(VENDORS).zip(items) {
+        assert_eq!(got["ip"], format!("10.79.1.{}", host.octet), "{got}");
+        assert_eq!((&got["mac"], &got["vendor"]), (&host.mac.into(), &vendor.into()), "{got}");
+        assert_eq!(got["open_ports"].as_array().map(Vec::len), Some(host.open.len()), "{got}");
+    }
+    let (_, detail) = api("GET", "/api/v1/hosts/10.79.1.10", "");
+    assert_eq!((&detail["mac"], &detail["vendor"]), (&HOSTS[0].mac.into(), &VENDORS[0].into()));
+    assert_eq!(detail["ports"].as_array().map(Vec::len), Some(2), "{detail}");
+}
+
+/// A process this test started, killed when the test ends (or fails).
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `python3 -c HTTP METHOD URL TOKEN BODY`: prints the status, a newline, then the body.
+const HTTP: &str = r#"
+import sys, urllib.request, urllib.error
+method, url, token, body = sys.argv[1:5]
+req = urllib.request.Request(url, method=method, data=body.encode() if body else None)
+req.add_header("Authorization", "Bearer " + token)
+req.add_header("Content-Type", "application/json")
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        print(r.status); print(r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code); print(e.read().decode())
+except OSError:
+    print(0); print("null")
+"#;
