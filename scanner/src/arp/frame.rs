@@ -126,4 +126,29 @@ mod tests {
         assert_eq!(parse_reply(&multicast, US), None, "a group address");
         assert_eq!(parse_reply(&reply_to(&request, ip, MacAddr([0; 6])), US), None);
     }
+
+    /// Hostile input: every truncation and every single-byte change of a valid reply is read
+    /// without a panic, and a change to a checked field is rejected.
+    #[test]
+    fn mangled_replies_never_panic() {
+        let mut request = [0u8; REQUEST_LEN];
+        let ip = Ipv4Addr::new(192, 0, 2, 77);
+        RequestTemplate::new(OUR_MAC, US).write(ip, &mut request);
+        let reply = reply_to(&request, ip, THEIR_MAC);
+        for len in 0..=reply.len() {
+            let _ = parse_reply(&reply[..len], US);
+        }
+        for at in 0..reply.len() {
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut mangled = reply.clone();
+                mangled[at] ^= flip;
+                let parsed = parse_reply(&mangled, US);
+                let checked =
+                    (12..OP + 2).contains(&at) || (TARGET_IP..TARGET_IP + 4).contains(&at);
+                if checked {
+                    assert_eq!(parsed, None, "byte {at} ^ {flip:#x}");
+                }
+            }
+        }
+    }
 }
