@@ -41,6 +41,7 @@ pub fn run() -> ! {
         Command::Validate(args) => commands::validate::run(args).map(|()| 0),
         Command::Doctor(args) => commands::doctor::run(args),
         Command::Token(command) => commands::token::run(command).map(|()| 0),
+        Command::User(command) => commands::user::run(command).map(|()| 0),
         Command::Signatures(command) => commands::signatures::run(command),
     };
     match result {

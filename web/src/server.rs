@@ -8,7 +8,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpServer, web};
 
-use crate::{Backend, configure, routes};
+use crate::{Backend, LoginLimiter, configure, routes};
 
 /// Worker threads: the API is light next to the scan, which needs the cores.
 const WORKERS: usize = 2;
@@ -27,7 +27,8 @@ pub fn server<B: Backend + Send + Sync>(
     listener: TcpListener,
 ) -> std::io::Result<Server> {
     let backend = web::Data::from(backend);
-    let server = HttpServer::new(move || app(backend.clone()))
+    let limiter = web::Data::new(LoginLimiter::new());
+    let server = HttpServer::new(move || app(backend.clone(), limiter.clone()))
         .workers(WORKERS)
         .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
         .disable_signals()
@@ -39,6 +40,7 @@ pub fn server<B: Backend + Send + Sync>(
 /// The app every worker runs; tests drive it without a socket.
 pub(crate) fn app<B: Backend>(
     backend: web::Data<B>,
+    limiter: web::Data<LoginLimiter>,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -49,5 +51,5 @@ pub(crate) fn app<B: Backend>(
     >,
 > {
     // `configure`'s routes carry the headers already; this covers the app's own 404s.
-    App::new().wrap(routes::security_headers()).configure(|cfg| configure(cfg, backend))
+    App::new().wrap(routes::security_headers()).configure(|cfg| configure(cfg, backend, limiter))
 }
