@@ -8,6 +8,7 @@
 
 mod util;
 
+mod accounts;
 mod cli_errors;
 mod doctor;
 mod lab_identify;
