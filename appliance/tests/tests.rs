@@ -17,4 +17,5 @@ mod lab_syn_scan;
 mod loopback_scan;
 mod resume_scan;
 mod serve_api;
+mod serve_tls;
 mod shard_scan;

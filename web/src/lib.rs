@@ -17,7 +17,7 @@
 //! ```no_run
 //! # async fn run<B: sonde_web::Backend + Send + Sync>(backend: std::sync::Arc<B>) -> std::io::Result<()> {
 //! let listener = std::net::TcpListener::bind("127.0.0.1:8080")?;
-//! let server = sonde_web::server(backend, listener)?;
+//! let server = sonde_web::server(backend, listener, None)?;
 //! server.await
 //! # }
 //! ```

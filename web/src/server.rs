@@ -18,23 +18,27 @@ const WORKERS: usize = 2;
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves on `listener`, bound by the caller before anything else starts (so a taken port is
-/// reported before the appliance spins up), and returns the server to await.
+/// reported before the appliance spins up), and returns the server to await. With `tls` it
+/// speaks only HTTPS on that listener; session cookies are then marked `Secure`.
 ///
 /// The server ignores signals: the appliance handles them and stops the server through
 /// [`Server::handle`].
 pub fn server<B: Backend + Send + Sync>(
     backend: Arc<B>,
     listener: TcpListener,
+    tls: Option<rustls::ServerConfig>,
 ) -> std::io::Result<Server> {
     let backend = web::Data::from(backend);
     let limiter = web::Data::new(LoginLimiter::new());
     let server = HttpServer::new(move || app(backend.clone(), limiter.clone()))
         .workers(WORKERS)
         .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
-        .disable_signals()
-        .listen(listener)?
-        .run();
-    Ok(server)
+        .disable_signals();
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, config)?,
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
 }
 
 /// The app every worker runs; tests drive it without a socket.

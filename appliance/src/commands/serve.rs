@@ -111,7 +111,14 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
         bus,
         settings.scan.clone(),
     ));
-    let base = format!("http://{}", console_authority(settings.listen));
+    let tls = settings
+        .tls
+        .as_ref()
+        .map(|tls| crate::tls::server_config(tls, data_dir, settings.listen))
+        .transpose()
+        .context("setting up TLS")?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base = format!("{scheme}://{}", console_authority(settings.listen));
     if store.user_count().await? == 0 {
         let token = crate::store::random_secret()?;
         // The link is the way in for whoever reads the log; it dies with the first admin.
@@ -121,7 +128,7 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
         );
         backend.arm_setup(token);
     }
-    let server = sonde_web::server(backend, listener).context("starting the HTTP server")?;
+    let server = sonde_web::server(backend, listener, tls).context("starting the HTTP server")?;
     let handle = server.handle();
     info!(
         listen = %settings.listen,
@@ -144,15 +151,19 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
 /// is reached through the machine's name.
 fn console_authority(listen: std::net::SocketAddr) -> String {
     if listen.ip().is_unspecified() {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|name| name.trim().to_owned())
-            .ok()
-            .filter(|name| !name.is_empty())
-            .unwrap_or_else(|| "localhost".to_owned());
-        format!("{host}:{}", listen.port())
+        format!("{}:{}", hostname(), listen.port())
     } else {
         listen.to_string()
     }
+}
+
+/// The machine's name, or `localhost` when it has none.
+pub(crate) fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 async fn shutdown_signal() -> &'static str {

@@ -761,7 +761,7 @@ async fn events_replay_everything_when_last_event_id_is_not_an_id() {
 async fn server_serves_the_api_over_tcp() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let listen = listener.local_addr().unwrap();
-    let running = server(Arc::new(Fake::default()), listener).unwrap();
+    let running = server(Arc::new(Fake::default()), listener, None).unwrap();
     let handle = running.handle();
     let task = actix_rt::spawn(running);
 
