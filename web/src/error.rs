@@ -13,9 +13,10 @@ pub enum ApiError {
     /// The request is malformed or asks for something invalid (400, `bad_request`).
     #[error("{0}")]
     BadRequest(String),
-    /// No or an unknown bearer token (401, `unauthorized`).
+    /// No valid session cookie or bearer token (401, `unauthorized`).
     #[error(
-        "a valid `Authorization: Bearer <token>` header is required; create a token with `sonde token create`"
+        "log in (POST /api/v1/session) or send a valid `Authorization: Bearer <token>` header; \
+         create a token with `sonde token create`"
     )]
     Unauthorized,
     /// Wrong user name or password at login (401, `unauthorized`).
@@ -125,8 +126,8 @@ mod tests {
                 ApiError::Unauthorized,
                 401,
                 "unauthorized",
-                "a valid `Authorization: Bearer <token>` header is required; \
-                 create a token with `sonde token create`",
+                "log in (POST /api/v1/session) or send a valid `Authorization: Bearer <token>` \
+                 header; create a token with `sonde token create`",
             ),
             (ApiError::NotFound("no scan 7".into()), 404, "not_found", "no scan 7"),
             (

@@ -52,7 +52,7 @@ fn add(args: &UserAddArgs) -> anyhow::Result<()> {
     let password = read_password(args.password_stdin)?;
     let role = Role::from(args.role);
     let user = with_store(&args.store, async |store| {
-        Ok(store.add_user(&args.name, role, &password).await.map_err(usage)?)
+        store.add_user(&args.name, role, &password).await.map_err(usage)
     })?;
     println!("Created {} `{}` (id {}).", user.role.as_str(), user.name, user.id);
     Ok(())

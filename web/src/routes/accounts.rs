@@ -43,7 +43,7 @@ pub(super) async fn login<B: Backend>(
         .json(SessionView { user, csrf_token: Some(session.csrf_token) }))
 }
 
-pub(super) async fn session<B: Backend>(caller: Caller) -> HttpResponse {
+pub(super) async fn session(caller: Caller) -> HttpResponse {
     let csrf_token = match caller.auth {
         AuthMethod::Session { csrf_token } => Some(csrf_token),
         AuthMethod::Token { .. } => None,

@@ -49,7 +49,7 @@ pub(crate) fn table<B: Backend>() -> Vec<(Endpoint, actix_web::Route)> {
         route(M::GET, "/services", R(Viewer), web::to(scans::services::<B>)),
         route(M::GET, "/events", R(Viewer), web::to(scans::events::<B>)),
         route(M::POST, "/session", Public, web::to(accounts::login::<B>)),
-        route(M::GET, "/session", R(Viewer), web::to(accounts::session::<B>)),
+        route(M::GET, "/session", R(Viewer), web::to(accounts::session)),
         route(M::DELETE, "/session", R(Viewer), web::to(accounts::logout::<B>)),
         route(M::POST, "/setup", Public, web::to(accounts::setup::<B>)),
         route(M::GET, "/users", R(Admin), web::to(accounts::users::<B>)),
