@@ -116,7 +116,7 @@ impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
-    /// The caller [`check`] authenticated; a handler of a public route that asks for one
+    /// The caller the access middleware authenticated; a handler of a public route that asks for one
     /// answers 401.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(req.extensions().get::<Caller>().cloned().ok_or(ApiError::Unauthorized))
