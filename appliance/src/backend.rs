@@ -1,21 +1,23 @@
 //! The appliance as the web layer sees it: requests become store reads and actor messages.
 
 use std::net::Ipv4Addr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use actix::Addr;
 use sonde_scanner::{MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, TargetSet};
 use sonde_web::api::{
-    Health, HostDetail, HostQuery, HostSummary, Page, ScanCreated, ScanRequest, ScanStatus,
-    ScanView, ServiceCount,
+    AuditEntry, AuditQuery, Health, HostDetail, HostQuery, HostSummary, NewUser, Page, Role,
+    ScanCreated, ScanRequest, ScanStatus, ScanView, ServiceCount, TokenCreated, TokenView,
+    UserPatch, UserView,
 };
-use sonde_web::{ApiError, Backend, Caller, Subscription};
+use sonde_web::{ApiError, AuditRecord, Backend, Caller, NewSession, Subscription};
 
 use crate::actors::{
     CancelOutcome, CancelScan, CreateScan, EventBus, Persister, ScanJob, StartScan, Supervisor,
 };
 use crate::config::ScanSettings;
 use crate::store::{HostFilter, NewScan, Store, StoreError};
+use sha2::{Digest, Sha256};
 
 /// Implements [`Backend`] over the store and the actors.
 #[derive(Debug)]
@@ -25,6 +27,8 @@ pub struct ApplianceBackend {
     persister: Addr<Persister>,
     bus: Arc<EventBus>,
     scan: ScanSettings,
+    /// The one-time setup token while no user exists; taken by the first `POST /setup`.
+    setup_token: Mutex<Option<String>>,
 }
 
 impl ApplianceBackend {
@@ -36,7 +40,12 @@ impl ApplianceBackend {
         bus: Arc<EventBus>,
         scan: ScanSettings,
     ) -> Self {
-        Self { store, supervisor, persister, bus, scan }
+        Self { store, supervisor, persister, bus, scan, setup_token: Mutex::new(None) }
+    }
+
+    /// Arms first-start setup with `token` (see [`crate::commands::serve`]).
+    pub fn arm_setup(&self, token: String) {
+        *self.setup_token.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token);
     }
 }
 
@@ -44,6 +53,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::DiskFull => ApiError::Unavailable(e.to_string()),
+            StoreError::Invalid(message) => ApiError::BadRequest(message),
+            StoreError::Conflict(message) => ApiError::Conflict(message),
+            StoreError::NotFound(message) => ApiError::NotFound(message),
             e => ApiError::Internal(e.to_string()),
         }
     }
@@ -56,6 +68,100 @@ fn mailbox(e: actix::MailboxError) -> ApiError {
 impl Backend for ApplianceBackend {
     async fn authenticate(&self, token: &str) -> Result<Option<Caller>, ApiError> {
         Ok(self.store.authenticate(token).await?)
+    }
+
+    async fn session(&self, id: &str) -> Result<Option<Caller>, ApiError> {
+        Ok(self.store.session(id).await?)
+    }
+
+    async fn verify_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<UserView>, ApiError> {
+        Ok(self.store.verify_password(username, password).await?)
+    }
+
+    async fn open_session(&self, user_id: i64) -> Result<NewSession, ApiError> {
+        Ok(self.store.open_session(user_id).await?)
+    }
+
+    async fn close_session(&self, id: &str) -> Result<(), ApiError> {
+        Ok(self.store.close_session(id).await?)
+    }
+
+    async fn setup(
+        &self,
+        token: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<UserView, ApiError> {
+        let armed = self
+            .setup_token
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| ApiError::Forbidden("setup is over: an admin exists; log in".into()))?;
+        // Compared as hashes so that the time taken says nothing about the token.
+        if Sha256::digest(armed.as_bytes()) != Sha256::digest(token.as_bytes()) {
+            return Err(ApiError::Forbidden(
+                "wrong setup token; use the link from the appliance's log".into(),
+            ));
+        }
+        // `sonde user add` may have run meanwhile.
+        if self.store.user_count().await? > 0 {
+            return Err(ApiError::Forbidden("setup is over: an admin exists; log in".into()));
+        }
+        let user = self.store.add_user(username, Role::Admin, password).await?;
+        self.setup_token.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        tracing::info!(user = %user.name, "The first admin was created through the setup link.");
+        Ok(user)
+    }
+
+    async fn users(&self) -> Result<Vec<UserView>, ApiError> {
+        Ok(self.store.users().await?)
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<UserView, ApiError> {
+        Ok(self.store.add_user(&user.name, user.role, &user.password).await?)
+    }
+
+    async fn update_user(&self, id: i64, patch: UserPatch) -> Result<UserView, ApiError> {
+        if let Some(password) = &patch.password {
+            self.store.set_password(id, password).await?;
+        }
+        if let Some(role) = patch.role {
+            return Ok(self.store.set_role(id, role).await?);
+        }
+        let users = self.store.users().await?;
+        users
+            .into_iter()
+            .find(|u| u.id == id)
+            .ok_or_else(|| ApiError::NotFound(format!("no user {id}")))
+    }
+
+    async fn delete_user(&self, id: i64) -> Result<(), ApiError> {
+        Ok(self.store.delete_user(id).await?)
+    }
+
+    async fn tokens(&self, user_id: i64) -> Result<Vec<TokenView>, ApiError> {
+        Ok(self.store.tokens(user_id).await?)
+    }
+
+    async fn create_token(&self, user_id: i64, name: &str) -> Result<TokenCreated, ApiError> {
+        Ok(self.store.create_token(user_id, name).await?)
+    }
+
+    async fn revoke_token(&self, owner: Option<i64>, id: i64) -> Result<(), ApiError> {
+        Ok(self.store.revoke_token(owner, id).await?)
+    }
+
+    async fn record(&self, record: AuditRecord) -> Result<(), ApiError> {
+        Ok(self.store.record_audit(&record).await?)
+    }
+
+    async fn audit(&self, query: AuditQuery) -> Result<Vec<AuditEntry>, ApiError> {
+        Ok(self.store.audit(query).await?)
     }
 
     async fn start_scan(
@@ -110,14 +216,14 @@ impl Backend for ApplianceBackend {
             rate,
             seed,
             probes_total: targets.len() * ports.len() as u64,
-            created_by: Some(caller.token_id),
+            created_by: caller.token_id(),
         };
         let scan_id = self.persister.send(CreateScan(new)).await.map_err(mailbox)??;
         self.supervisor
             .send(StartScan(ScanJob { scan_id, targets, ports, seed, rate }))
             .await
             .map_err(mailbox)?;
-        tracing::info!(scan_id, token = %caller.token_name, "Scan queued over the API.");
+        tracing::info!(scan_id, user = %caller.user.name, "Scan queued over the API.");
         Ok(ScanCreated { id: scan_id, status: ScanStatus::Queued })
     }
 
@@ -139,7 +245,7 @@ impl Backend for ApplianceBackend {
         }
         match self.supervisor.send(CancelScan { scan_id: id }).await.map_err(mailbox)? {
             CancelOutcome::Cancelling => {
-                tracing::info!(scan_id = id, token = %caller.token_name, "Scan cancelled over the API.");
+                tracing::info!(scan_id = id, user = %caller.user.name, "Scan cancelled over the API.");
             }
             // It finished between the read and the cancel; the store has the final state.
             CancelOutcome::NotRunning => {}

@@ -36,6 +36,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check a configuration file and say what is wrong with it.
     Validate(ValidateArgs),
+    /// Manage console users.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -238,6 +241,69 @@ pub struct TokenCreateArgs {
     /// A name that says who or what uses the token.
     #[arg(long)]
     pub name: String,
+    /// The user the token acts as (default: the first admin).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+}
+
+/// `sonde user ...`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; asks for the password twice, or reads one line with --password-stdin.
+    Add(UserAddArgs),
+    /// List users and their roles.
+    List(StoreArgs),
+    /// Set a user's password (ends their sessions).
+    Passwd(UserPasswdArgs),
+}
+
+/// Where the store is, for commands that only need it.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Configuration file, for its data directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of the store (overrides the config).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `sonde user add`.
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// What the user may do.
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    /// Read the password from the first line of stdin instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Login name.
+    pub name: String,
+}
+
+/// `sonde user passwd`.
+#[derive(Debug, Args)]
+pub struct UserPasswdArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Read the password from the first line of stdin instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Login name.
+    pub name: String,
+}
+
+/// A role on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Everything, including users.
+    Admin,
+    /// Scans and hosts.
+    Operator,
+    /// Read-only.
+    Viewer,
 }
 
 #[cfg(test)]

@@ -36,6 +36,13 @@ pub struct ServerConfig {
     pub listen: Option<String>,
     /// Directory of the SQLite store and the lock file.
     pub data_dir: Option<PathBuf>,
+    /// Serve HTTPS (default: off when `listen` is a loopback address, on otherwise).
+    pub tls: Option<bool>,
+    /// PEM certificate chain; without it (and `tls_key`) a self-signed certificate is made at
+    /// first start under `<data_dir>/tls/` and reused.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `[scan]`.
@@ -83,10 +90,26 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Where the store lives.
     pub data_dir: PathBuf,
+    /// HTTPS, when on.
+    pub tls: Option<TlsSettings>,
     /// Scan defaults and limits.
     pub scan: ScanSettings,
     /// Prober limits.
     pub probe: ProbeSettings,
+}
+
+/// Validated TLS settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSettings {
+    /// The operator's certificate chain and key (PEM files).
+    Files {
+        /// Certificate chain.
+        cert: PathBuf,
+        /// Private key.
+        key: PathBuf,
+    },
+    /// A self-signed certificate made at first start in `<data_dir>/tls/`.
+    SelfSigned,
 }
 
 /// Validated `[scan]`.
@@ -168,6 +191,26 @@ impl Config {
         })?;
         let data_dir =
             overrides.data_dir.clone().or(self.server.data_dir).unwrap_or_else(default_data_dir);
+        // Plain HTTP is for development on loopback; anything reachable from the network
+        // carries passwords and session cookies, so it gets TLS unless told otherwise.
+        let tls_on = self.server.tls.unwrap_or(!listen.ip().is_loopback());
+        let tls = match (tls_on, self.server.tls_cert, self.server.tls_key) {
+            (false, None, None) => None,
+            (false, _, _) => {
+                return Err(UsageError::new(
+                    "server.tls_cert and server.tls_key are set but server.tls = false: \
+                     remove them or turn TLS on",
+                ));
+            }
+            (true, None, None) => Some(TlsSettings::SelfSigned),
+            (true, Some(cert), Some(key)) => Some(TlsSettings::Files { cert, key }),
+            (true, _, _) => {
+                return Err(UsageError::new(
+                    "set both server.tls_cert and server.tls_key, or neither for a \
+                     self-signed certificate",
+                ));
+            }
+        };
 
         let s = self.scan;
         let rate = s.rate.unwrap_or(10_000);
@@ -243,6 +286,7 @@ impl Config {
         Ok(Settings {
             listen,
             data_dir,
+            tls,
             scan: ScanSettings {
                 rate,
                 timeout: Duration::from_millis(timeout_ms),
@@ -326,6 +370,8 @@ mod tests {
             ("[scan]\nsubnet_prefix = 40", "scan.subnet_prefix"),
             ("[scan]\nengine = \"turbo\"", "scan.engine"),
             ("[probe]\nconcurrency = 0", "probe.concurrency"),
+            ("[server]\ntls_cert = \"/c.pem\"", "server.tls_cert and server.tls_key"),
+            ("[server]\ntls = true\ntls_key = \"/k.pem\"", "both server.tls_cert"),
         ];
         for (text, expected) in cases {
             let e = Config::parse(text, "t")
@@ -341,6 +387,21 @@ mod tests {
         let text = include_str!("../../packaging/sonde.toml");
         let s = Config::parse(text, "sonde.toml").unwrap().validate(&Overrides::default()).unwrap();
         assert_eq!(s.data_dir, PathBuf::from("/var/lib/sonde"));
+    }
+
+    #[test]
+    fn tls_is_on_off_loopback_unless_told() {
+        let tls = |text: &str| {
+            Config::parse(text, "t").unwrap().validate(&Overrides::default()).unwrap().tls
+        };
+        assert_eq!(tls(""), None, "plain HTTP on 127.0.0.1 for development");
+        assert_eq!(tls("[server]\nlisten = \"0.0.0.0:8443\""), Some(TlsSettings::SelfSigned));
+        assert_eq!(tls("[server]\nlisten = \"0.0.0.0:8080\"\ntls = false"), None);
+        assert_eq!(tls("[server]\ntls = true"), Some(TlsSettings::SelfSigned));
+        assert_eq!(
+            tls("[server]\ntls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\nlisten = \"[::]:443\""),
+            Some(TlsSettings::Files { cert: "/c.pem".into(), key: "/k.pem".into() })
+        );
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //! # Layout
 //! - [`cli`]: what each subcommand accepts.
 //! - [`config`]: the TOML file, parsed then validated into settings.
-//! - [`commands`]: one module per subcommand (`scan`, `serve`, `validate`, `token`, `doctor`).
+//! - [`commands`]: one module per subcommand (`scan`, `serve`, `validate`, `token`, `user`,
+//!   `doctor`).
 //! - [`actors`]: the actor system of `sonde serve`.
 //! - [`backend`]: the appliance behind the web layer's `Backend` trait.
-//! - [`store`]: SQLite through sqlx, migrations embedded.
+//! - [`store`]: SQLite through sqlx, migrations embedded; users, sessions, tokens, audit.
+//! - [`tls`]: the console's certificate, the operator's or a self-signed one.
 //! - [`output`]: output formats of `sonde scan`.
 //! - [`checkpoint`]: the resume file of `sonde scan --resume`.
 //! - [`error`]: which errors are the operator's to fix (exit 2) and which are not (exit 1).
@@ -24,6 +26,7 @@ pub mod error;
 pub mod limits;
 pub mod output;
 pub mod store;
+pub mod tls;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -41,6 +44,7 @@ pub fn run() -> ! {
         Command::Validate(args) => commands::validate::run(args).map(|()| 0),
         Command::Doctor(args) => commands::doctor::run(args),
         Command::Token(command) => commands::token::run(command).map(|()| 0),
+        Command::User(command) => commands::user::run(command).map(|()| 0),
         Command::Signatures(command) => commands::signatures::run(command),
     };
     match result {

@@ -166,7 +166,17 @@ fn listeners() -> (u16, u16, u16) {
     (ssh_port, silent_port, closed)
 }
 
+/// A token of a fresh admin: tokens act as a user, so the store gets one first.
 fn token(data_dir: &Path) -> String {
+    let mut add = Command::new(SONDE)
+        .args(["user", "add", "--role", "admin", "itest", "--password-stdin", "--data-dir"])
+        .arg(data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    add.stdin.take().unwrap().write_all(b"itest-password\n").unwrap();
+    assert!(add.wait().unwrap().success(), "sonde user add succeeds");
     let out = Command::new(SONDE)
         .args(["token", "create", "--name", "itest", "--data-dir"])
         .arg(data_dir)

@@ -8,6 +8,7 @@
 
 mod util;
 
+mod accounts;
 mod cli_errors;
 mod doctor;
 mod lab_arp;
@@ -17,4 +18,5 @@ mod lab_syn_scan;
 mod loopback_scan;
 mod resume_scan;
 mod serve_api;
+mod serve_tls;
 mod shard_scan;

@@ -340,8 +340,194 @@ pub struct ErrorBody {
 /// What went wrong, inside [`ErrorBody`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
-    /// `bad_request`, `unauthorized`, `not_found`, `conflict`, `unavailable` or `internal`.
+    /// `bad_request`, `unauthorized`, `forbidden`, `csrf`, `rate_limited`, `not_found`,
+    /// `conflict`, `unavailable` or `internal`.
     pub code: String,
     /// A sentence for a person; clients branch on `code`, not on this.
     pub message: String,
+}
+
+/// What a user may do. Ordered: each role may do everything the roles before it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads everything, changes nothing (but their own API tokens and session).
+    Viewer,
+    /// Starts, cancels and deletes scans, edits hosts and schedules.
+    Operator,
+    /// Everything, including users and settings.
+    Admin,
+}
+
+impl Role {
+    /// The name used in the API, the store and the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Operator => "operator",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Parses the name used in the API, the store and the command line.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "viewer" => Self::Viewer,
+            "operator" => Self::Operator,
+            "admin" => Self::Admin,
+            _ => return None,
+        })
+    }
+}
+
+/// A user account as the API shows it; never carries a password or its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    /// User id.
+    pub id: i64,
+    /// Login name.
+    pub name: String,
+    /// What the user may do.
+    pub role: Role,
+}
+
+/// `POST /api/v1/session`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Login name.
+    pub username: String,
+    /// Password in clear (the connection is TLS outside loopback).
+    pub password: String,
+}
+
+/// The answer to `POST` and `GET /api/v1/session`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// Who is logged in.
+    pub user: UserView,
+    /// Send it back as `X-CSRF-Token` on every state-changing request; `null` for a caller
+    /// authenticated by an API token, which needs none.
+    pub csrf_token: Option<String>,
+}
+
+/// `POST /api/v1/setup`: creates the first admin with the one-time token from the log.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupRequest {
+    /// The token of the setup link (`/setup#token=...`).
+    pub token: String,
+    /// Login name of the first admin.
+    pub username: String,
+    /// Their password.
+    pub password: String,
+}
+
+/// `POST /api/v1/users`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// Login name: 1 to 64 letters, digits, `.`, `_`, `-` or `@`.
+    pub name: String,
+    /// Password, 10 to 1024 characters.
+    pub password: String,
+    /// What the user may do.
+    pub role: Role,
+}
+
+/// `PATCH /api/v1/users/{id}`: absent fields stay as they are.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    /// New role.
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// New password; ends the user's sessions.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+// Passwords stay out of logs and panics.
+macro_rules! debug_without_password {
+    ($($ty:ident { $($field:ident),* }),*) => {$(
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+debug_without_password!(
+    LoginRequest { username },
+    SetupRequest { username },
+    NewUser { name, role },
+    UserPatch { role }
+);
+
+/// An API token as listed; the secret is shown only once, in [`TokenCreated`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    /// Token id.
+    pub id: i64,
+    /// What the token is for.
+    pub name: String,
+    /// The user the token acts as.
+    pub user_id: i64,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339; `null` when never used.
+    pub last_used_at: Option<String>,
+}
+
+/// `POST /api/v1/tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// What the token is for, 1 to 100 characters.
+    pub name: String,
+}
+
+/// The answer to `POST /api/v1/tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenCreated {
+    /// Token id.
+    pub id: i64,
+    /// What the token is for.
+    pub name: String,
+    /// The secret, shown this once: send it as `Authorization: Bearer <token>`.
+    pub token: String,
+}
+
+/// Paging of `GET /api/v1/audit`, newest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Entries to return (1..=1000, default 100).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Only entries with an id below this one (the next page).
+    #[serde(default)]
+    pub before: Option<i64>,
+}
+
+/// One line of the audit log: who did what, when, from where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Entry id, growing.
+    pub id: i64,
+    /// RFC 3339.
+    pub at: String,
+    /// The acting user's id; `null` for a failed login by an unknown name.
+    pub user_id: Option<i64>,
+    /// The acting user's name (or the name tried, for a failed login).
+    pub username: String,
+    /// `login`, `login_failed`, `logout`, `setup`, `scan_start`, `scan_cancel`,
+    /// `user_create`, `user_update`, `user_delete`, `token_create`, `token_revoke`.
+    pub action: String,
+    /// What it was done to (`scan 7`, `user 3`...).
+    pub target: Option<String>,
+    /// The client's address.
+    pub source: Option<String>,
 }

@@ -7,18 +7,73 @@ use std::net::Ipv4Addr;
 use tokio::sync::mpsc;
 
 use crate::api::{
-    Event, Health, HostDetail, HostQuery, HostSummary, Page, ScanCreated, ScanRequest, ScanView,
-    ServiceCount,
+    AuditEntry, AuditQuery, Event, Health, HostDetail, HostQuery, HostSummary, NewUser, Page, Role,
+    ScanCreated, ScanRequest, ScanView, ServiceCount, TokenCreated, TokenView, UserPatch, UserView,
 };
 use crate::error::ApiError;
 
-/// Who made an authenticated request.
+/// Who made an authenticated request, and how they proved it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// Id of the API token used.
-    pub token_id: i64,
-    /// Name given to the token at creation.
-    pub token_name: String,
+    /// The user the request acts as.
+    pub user: UserView,
+    /// The credential it carried.
+    pub auth: AuthMethod,
+}
+
+impl Caller {
+    /// The caller's role.
+    pub fn role(&self) -> Role {
+        self.user.role
+    }
+
+    /// The API token's id, when the request carried one.
+    pub fn token_id(&self) -> Option<i64> {
+        match self.auth {
+            AuthMethod::Token { id } => Some(id),
+            AuthMethod::Session { .. } => None,
+        }
+    }
+}
+
+/// How a request authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// The session cookie of a logged-in browser: ambient authority, so state-changing
+    /// requests must also echo this CSRF token.
+    Session {
+        /// The session's CSRF token.
+        csrf_token: String,
+    },
+    /// An `Authorization: Bearer` API token, which a browser never sends on its own.
+    Token {
+        /// Id of the token.
+        id: i64,
+    },
+}
+
+/// A session just opened by a login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    /// The opaque session id for the cookie; the backend keeps only its hash.
+    pub id: String,
+    /// The CSRF token of the session.
+    pub csrf_token: String,
+}
+
+/// An audit log line to write; the backend adds the id and the time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// The acting user, when known.
+    pub user_id: Option<i64>,
+    /// The acting user's name (or the name tried).
+    pub username: String,
+    /// What was done (see [`AuditEntry::action`]).
+    pub action: &'static str,
+    /// What it was done to.
+    pub target: Option<String>,
+    /// The client's address.
+    pub source: Option<String>,
 }
 
 /// A live subscription to the event stream.
@@ -37,6 +92,57 @@ pub struct Subscription {
 pub trait Backend: 'static {
     /// Checks a bearer token; `Ok(None)` when it is unknown or revoked.
     fn authenticate(&self, token: &str) -> impl Future<Output = Result<Option<Caller>, ApiError>>;
+    /// Checks a session id from the cookie and extends its idle expiry; `Ok(None)` when it is
+    /// unknown or expired.
+    fn session(&self, id: &str) -> impl Future<Output = Result<Option<Caller>, ApiError>>;
+    /// Checks a user's password; `Ok(None)` when the name or the password is wrong.
+    fn verify_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> impl Future<Output = Result<Option<UserView>, ApiError>>;
+    /// Opens a session for a user who just logged in.
+    fn open_session(&self, user_id: i64) -> impl Future<Output = Result<NewSession, ApiError>>;
+    /// Ends a session (logout); unknown ids are ignored.
+    fn close_session(&self, id: &str) -> impl Future<Output = Result<(), ApiError>>;
+    /// Creates the first admin with the one-time setup token; `ApiError::Forbidden` when the
+    /// token is wrong or setup is over.
+    fn setup(
+        &self,
+        token: &str,
+        username: &str,
+        password: &str,
+    ) -> impl Future<Output = Result<UserView, ApiError>>;
+    /// Every user, by id.
+    fn users(&self) -> impl Future<Output = Result<Vec<UserView>, ApiError>>;
+    /// Creates a user; `ApiError::Conflict` when the name is taken.
+    fn create_user(&self, user: NewUser) -> impl Future<Output = Result<UserView, ApiError>>;
+    /// Changes a user's role or password; refuses to leave the appliance without an admin.
+    fn update_user(
+        &self,
+        id: i64,
+        patch: UserPatch,
+    ) -> impl Future<Output = Result<UserView, ApiError>>;
+    /// Deletes a user with their sessions and tokens; refuses to delete the last admin.
+    fn delete_user(&self, id: i64) -> impl Future<Output = Result<(), ApiError>>;
+    /// A user's live API tokens.
+    fn tokens(&self, user_id: i64) -> impl Future<Output = Result<Vec<TokenView>, ApiError>>;
+    /// Creates an API token for a user.
+    fn create_token(
+        &self,
+        user_id: i64,
+        name: &str,
+    ) -> impl Future<Output = Result<TokenCreated, ApiError>>;
+    /// Revokes a token; `owner` limits it to that user's tokens (`None`: any, for admins).
+    fn revoke_token(
+        &self,
+        owner: Option<i64>,
+        id: i64,
+    ) -> impl Future<Output = Result<(), ApiError>>;
+    /// Appends to the audit log.
+    fn record(&self, record: AuditRecord) -> impl Future<Output = Result<(), ApiError>>;
+    /// Reads the audit log, newest first.
+    fn audit(&self, query: AuditQuery) -> impl Future<Output = Result<Vec<AuditEntry>, ApiError>>;
     /// Validates and queues a scan.
     fn start_scan(
         &self,

@@ -1,7 +1,7 @@
 //! Domain errors of the API and their one mapping to HTTP.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::WWW_AUTHENTICATE;
+use actix_web::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::api::{ErrorBody, ErrorDetail};
@@ -13,11 +13,28 @@ pub enum ApiError {
     /// The request is malformed or asks for something invalid (400, `bad_request`).
     #[error("{0}")]
     BadRequest(String),
-    /// No or an unknown bearer token (401, `unauthorized`).
+    /// No valid session cookie or bearer token (401, `unauthorized`).
     #[error(
-        "a valid `Authorization: Bearer <token>` header is required; create a token with `sonde token create`"
+        "log in (POST /api/v1/session) or send a valid `Authorization: Bearer <token>` header; \
+         create a token with `sonde token create`"
     )]
     Unauthorized,
+    /// Wrong user name or password at login (401, `unauthorized`).
+    #[error("wrong user name or password")]
+    BadCredentials,
+    /// The caller's role is too low, or the credential does not allow it (403, `forbidden`).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A cookie-authenticated request that changes state without the session's
+    /// `X-CSRF-Token` header or from a foreign `Origin` (403, `csrf`).
+    #[error("{0}")]
+    Csrf(String),
+    /// Too many failed logins (429, `rate_limited`, with `Retry-After`).
+    #[error("too many failed logins; try again in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until the next attempt is accepted.
+        retry_after_secs: u64,
+    },
     /// The resource does not exist (404, `not_found`).
     #[error("{0}")]
     NotFound(String),
@@ -37,7 +54,10 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "bad_request",
-            Self::Unauthorized => "unauthorized",
+            Self::Unauthorized | Self::BadCredentials => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::Csrf(_) => "csrf",
+            Self::RateLimited { .. } => "rate_limited",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::Unavailable(_) => "unavailable",
@@ -50,7 +70,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::BadCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) | Self::Csrf(_) => StatusCode::FORBIDDEN,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -72,6 +94,9 @@ impl ResponseError for ApiError {
         if matches!(self, Self::Unauthorized) {
             // RFC 6750 section 3: a 401 names the scheme the client should use.
             response.insert_header((WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let Self::RateLimited { retry_after_secs } = self {
+            response.insert_header((RETRY_AFTER, retry_after_secs.to_string()));
         }
         response.json(ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message } })
     }
@@ -101,8 +126,8 @@ mod tests {
                 ApiError::Unauthorized,
                 401,
                 "unauthorized",
-                "a valid `Authorization: Bearer <token>` header is required; \
-                 create a token with `sonde token create`",
+                "log in (POST /api/v1/session) or send a valid `Authorization: Bearer <token>` \
+                 header; create a token with `sonde token create`",
             ),
             (ApiError::NotFound("no scan 7".into()), 404, "not_found", "no scan 7"),
             (
@@ -112,6 +137,14 @@ mod tests {
                 "scan 7 is completed",
             ),
             (ApiError::Unavailable("queue full".into()), 503, "unavailable", "queue full"),
+            (ApiError::Forbidden("admins only".into()), 403, "forbidden", "admins only"),
+            (ApiError::Csrf("no X-CSRF-Token".into()), 403, "csrf", "no X-CSRF-Token"),
+            (
+                ApiError::RateLimited { retry_after_secs: 4 },
+                429,
+                "rate_limited",
+                "too many failed logins; try again in 4 s",
+            ),
             (
                 ApiError::Internal("sqlite: disk I/O error at /var/lib/sonde/db".into()),
                 500,
@@ -138,5 +171,11 @@ mod tests {
         assert_eq!(headers.get(WWW_AUTHENTICATE).map(|v| v.as_bytes()), Some(&b"Bearer"[..]));
         let (_, headers, _) = render(&ApiError::NotFound("x".into())).await;
         assert!(headers.get(WWW_AUTHENTICATE).is_none());
+    }
+
+    #[actix_rt::test]
+    async fn rate_limited_says_when_to_retry() {
+        let (_, headers, _) = render(&ApiError::RateLimited { retry_after_secs: 8 }).await;
+        assert_eq!(headers.get(RETRY_AFTER).map(|v| v.as_bytes()), Some(&b"8"[..]));
     }
 }

@@ -8,12 +8,16 @@
 //! - [`api`]: the JSON types of requests, responses and events (the API contract).
 //! - [`Backend`]: what the web layer asks of the appliance.
 //! - [`ApiError`]: domain errors, mapped to HTTP status and a JSON body in one place.
+//! - Every API route is declared once, with the least [`api::Role`] it needs, in a route
+//!   table; a middleware authenticates each request (session cookie or API token), checks
+//!   CSRF on cookie requests that change state, and checks the role. [`LoginLimiter`] slows
+//!   down password guessing.
 //! - [`server()`] serves on a bound listener; [`configure`] mounts the routes on any actix `App`.
 //!
 //! ```no_run
 //! # async fn run<B: sonde_web::Backend + Send + Sync>(backend: std::sync::Arc<B>) -> std::io::Result<()> {
 //! let listener = std::net::TcpListener::bind("127.0.0.1:8080")?;
-//! let server = sonde_web::server(backend, listener)?;
+//! let server = sonde_web::server(backend, listener, None)?;
 //! server.await
 //! # }
 //! ```
@@ -21,16 +25,17 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
-mod auth;
 mod backend;
 mod error;
+mod limiter;
 mod routes;
 mod server;
 mod sse;
 #[cfg(test)]
 mod tests;
 
-pub use backend::{Backend, Caller, Subscription};
+pub use backend::{AuditRecord, AuthMethod, Backend, Caller, NewSession, Subscription};
 pub use error::ApiError;
+pub use limiter::LoginLimiter;
 pub use routes::configure;
 pub use server::server;

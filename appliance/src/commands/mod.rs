@@ -5,4 +5,5 @@ pub mod scan;
 pub mod serve;
 pub mod signatures;
 pub mod token;
+pub mod user;
 pub mod validate;

@@ -112,13 +112,29 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
         bus,
         settings.scan.clone(),
     ));
-    let server = sonde_web::server(backend, listener).context("starting the HTTP server")?;
+    let tls = settings
+        .tls
+        .as_ref()
+        .map(|tls| crate::tls::server_config(tls, data_dir, settings.listen))
+        .transpose()
+        .context("setting up TLS")?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base = format!("{scheme}://{}", console_authority(settings.listen));
+    if store.user_count().await? == 0 {
+        let token = crate::store::random_secret()?;
+        // The link is the way in for whoever reads the log; it dies with the first admin.
+        info!(
+            "No user exists yet. Create the first admin at {base}/setup#token={token} \
+             (one use), or with `sonde user add --role admin NAME`."
+        );
+        backend.arm_setup(token);
+    }
+    let server = sonde_web::server(backend, listener, tls).context("starting the HTTP server")?;
     let handle = server.handle();
     info!(
         listen = %settings.listen,
         data_dir = %data_dir.display(),
-        "Sonde is serving the console at http://{}/ (API under /api/v1; create a token with `sonde token create`).",
-        settings.listen
+        "Sonde is serving the console at {base}/ (API under /api/v1; create a token with `sonde token create`)."
     );
     tokio::select! {
         result = server => result.context("the HTTP server stopped")?,
@@ -130,6 +146,25 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
     store.close().await;
     System::current().stop();
     Ok(())
+}
+
+/// How a browser reaches a server listening on `listen`: an unspecified address (`0.0.0.0`)
+/// is reached through the machine's name.
+fn console_authority(listen: std::net::SocketAddr) -> String {
+    if listen.ip().is_unspecified() {
+        format!("{}:{}", hostname(), listen.port())
+    } else {
+        listen.to_string()
+    }
+}
+
+/// The machine's name, or `localhost` when it has none.
+pub(crate) fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 async fn shutdown_signal() -> &'static str {

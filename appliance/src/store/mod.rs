@@ -3,10 +3,13 @@
 //! The Persister actor is its only writer during a scan; the web layer reads through the
 //! query methods. Addresses are stored as integers so that subnet filters are range scans.
 
+mod audit;
 mod findings;
 mod hosts;
 mod scans;
+mod sessions;
 mod tokens;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -18,6 +21,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use findings::{HostRecord, PortRecord};
 pub use hosts::{HostFilter, printable_banner};
 pub use scans::NewScan;
+pub use sessions::{SESSION_IDLE_SECS, SESSION_MAX_SECS};
+pub use tokens::random_hex as random_secret;
+pub use users::{MIN_PASSWORD_CHARS, check_name, check_password};
 
 /// File name of the SQLite database inside the data directory.
 pub const DATABASE_FILE: &str = "sonde.db";
@@ -43,6 +49,15 @@ pub enum StoreError {
     /// Any other database error.
     #[error("store error: {0}")]
     Database(sqlx::Error),
+    /// A value given to the store is not acceptable (a bad name or password).
+    #[error("{0}")]
+    Invalid(String),
+    /// The change conflicts with what is stored (a taken name, the last admin).
+    #[error("{0}")]
+    Conflict(String),
+    /// The row to change does not exist.
+    #[error("{0}")]
+    NotFound(String),
     /// A stored value cannot be read back (corruption or a newer schema).
     #[error("unreadable value in the store: {0}")]
     Corrupt(String),

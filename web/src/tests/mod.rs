@@ -18,14 +18,30 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::api::{
-    ErrorBody, ErrorDetail, Event, EventPayload, Health, HostDetail, HostQuery, HostSummary, Page,
-    ScanCounters, ScanCreated, ScanRequest, ScanStatus, ScanView, ServiceCount,
+    AuditEntry, AuditQuery, ErrorBody, ErrorDetail, Event, EventPayload, Health, HostDetail,
+    HostQuery, HostSummary, NewUser, Page, Role, ScanCounters, ScanCreated, ScanRequest,
+    ScanStatus, ScanView, ServiceCount, TokenCreated, TokenView, UserPatch, UserView,
 };
 use crate::server::app;
-use crate::{ApiError, Backend, Caller, Subscription, server};
+use crate::{
+    ApiError, AuditRecord, AuthMethod, Backend, Caller, LoginLimiter, NewSession, Subscription,
+    server,
+};
 
-/// The one token [`Fake`] accepts.
+mod access;
+
+/// The admin's token.
 const TOKEN: &str = "s3cret";
+
+/// Tokens of the operator and of the viewer.
+const OPERATOR_TOKEN: &str = "operator-token";
+const VIEWER_TOKEN: &str = "viewer-token";
+
+/// Every user's password in [`Fake`].
+const PASSWORD: &str = "correct horse battery";
+
+/// The token [`Fake::setup`] accepts.
+const SETUP_TOKEN: &str = "setup-token";
 
 /// A scan id for which [`Fake::scan`] fails the way a broken store would.
 const BROKEN_SCAN: i64 = 500;
@@ -33,9 +49,14 @@ const BROKEN_SCAN: i64 = 500;
 /// A target that [`Fake::start_scan`] turns away as if the queue were full.
 const BUSY_TARGET: &str = "busy.example";
 
-/// An in-memory appliance.
-#[derive(Debug, Default)]
+/// An in-memory appliance with an admin (1), an operator (2) and a viewer (3).
+#[derive(Debug)]
 struct Fake {
+    users: Mutex<Vec<UserView>>,
+    /// Open sessions: (session id, user id, CSRF token).
+    sessions: Mutex<Vec<(String, i64, String)>>,
+    /// What was written to the audit log.
+    audit: Mutex<Vec<AuditRecord>>,
     scans: Mutex<Vec<ScanView>>,
     /// The last query `GET /hosts` passed on.
     host_query: Mutex<Option<HostQuery>>,
@@ -51,7 +72,42 @@ struct Reply {
     body: Bytes,
 }
 
+impl Default for Fake {
+    fn default() -> Self {
+        let user = |id, name: &str, role| UserView { id, name: name.into(), role };
+        Self {
+            users: Mutex::new(vec![
+                user(1, "admin", Role::Admin),
+                user(2, "operator", Role::Operator),
+                user(3, "viewer", Role::Viewer),
+            ]),
+            sessions: Mutex::default(),
+            audit: Mutex::default(),
+            scans: Mutex::default(),
+            host_query: Mutex::default(),
+            live: Mutex::default(),
+        }
+    }
+}
+
 impl Fake {
+    fn user(&self, id: i64) -> Option<UserView> {
+        self.users.lock().unwrap().iter().find(|user| user.id == id).cloned()
+    }
+
+    /// Opens a session for `user_id` as a login would, returning (session id, CSRF token).
+    fn login_as(&self, user_id: i64) -> (String, String) {
+        let session = (format!("session-{user_id}"), format!("csrf-{user_id}"));
+        self.sessions.lock().unwrap().push((session.0.clone(), user_id, session.1.clone()));
+        session
+    }
+
+    /// The actions written to the audit log, in order.
+    fn audited(&self) -> Vec<(String, &'static str, Option<String>)> {
+        let audit = self.audit.lock().unwrap();
+        audit.iter().map(|r| (r.username.clone(), r.action, r.target.clone())).collect()
+    }
+
     /// The events the bus still buffers.
     fn buffered_events() -> Vec<Event> {
         vec![
@@ -89,7 +145,138 @@ impl Fake {
 
 impl Backend for Fake {
     async fn authenticate(&self, token: &str) -> Result<Option<Caller>, ApiError> {
-        Ok((token == TOKEN).then(|| Caller { token_id: 1, token_name: "ci".into() }))
+        let id = match token {
+            TOKEN => 1,
+            OPERATOR_TOKEN => 2,
+            VIEWER_TOKEN => 3,
+            _ => return Ok(None),
+        };
+        Ok(self.user(id).map(|user| Caller { user, auth: AuthMethod::Token { id } }))
+    }
+
+    async fn session(&self, id: &str) -> Result<Option<Caller>, ApiError> {
+        let found = self.sessions.lock().unwrap().iter().find(|s| s.0 == id).cloned();
+        Ok(found.and_then(|(_, user_id, csrf_token)| {
+            let user = self.user(user_id)?;
+            Some(Caller { user, auth: AuthMethod::Session { csrf_token } })
+        }))
+    }
+
+    async fn verify_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<UserView>, ApiError> {
+        let users = self.users.lock().unwrap();
+        Ok(users.iter().find(|u| u.name == username && password == PASSWORD).cloned())
+    }
+
+    async fn open_session(&self, user_id: i64) -> Result<NewSession, ApiError> {
+        let (id, csrf_token) = self.login_as(user_id);
+        Ok(NewSession { id, csrf_token })
+    }
+
+    async fn close_session(&self, id: &str) -> Result<(), ApiError> {
+        self.sessions.lock().unwrap().retain(|s| s.0 != id);
+        Ok(())
+    }
+
+    async fn setup(&self, token: &str, username: &str, _: &str) -> Result<UserView, ApiError> {
+        if token != SETUP_TOKEN {
+            return Err(ApiError::Forbidden("wrong setup token".into()));
+        }
+        let mut users = self.users.lock().unwrap();
+        let user = UserView { id: 4, name: username.into(), role: Role::Admin };
+        users.push(user.clone());
+        Ok(user)
+    }
+
+    async fn users(&self) -> Result<Vec<UserView>, ApiError> {
+        Ok(self.users.lock().unwrap().clone())
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<UserView, ApiError> {
+        let mut users = self.users.lock().unwrap();
+        if users.iter().any(|u| u.name == user.name) {
+            return Err(ApiError::Conflict(format!("user `{}` exists", user.name)));
+        }
+        let created = UserView {
+            id: i64::try_from(users.len()).unwrap() + 1,
+            name: user.name,
+            role: user.role,
+        };
+        users.push(created.clone());
+        Ok(created)
+    }
+
+    async fn update_user(&self, id: i64, patch: UserPatch) -> Result<UserView, ApiError> {
+        let mut users = self.users.lock().unwrap();
+        let user = users
+            .iter_mut()
+            .find(|u| u.id == id)
+            .ok_or_else(|| ApiError::NotFound(format!("no user {id}")))?;
+        if let Some(role) = patch.role {
+            user.role = role;
+        }
+        Ok(user.clone())
+    }
+
+    async fn delete_user(&self, id: i64) -> Result<(), ApiError> {
+        if id == 1 {
+            return Err(ApiError::Conflict("this would leave no admin".into()));
+        }
+        let mut users = self.users.lock().unwrap();
+        let before = users.len();
+        users.retain(|u| u.id != id);
+        if users.len() == before {
+            return Err(ApiError::NotFound(format!("no user {id}")));
+        }
+        Ok(())
+    }
+
+    async fn tokens(&self, user_id: i64) -> Result<Vec<TokenView>, ApiError> {
+        Ok(vec![TokenView {
+            id: user_id,
+            name: "ci".into(),
+            user_id,
+            created_at: "2025-01-01T00:00:00Z".into(),
+            last_used_at: None,
+        }])
+    }
+
+    async fn create_token(&self, _: i64, name: &str) -> Result<TokenCreated, ApiError> {
+        Ok(TokenCreated { id: 9, name: name.into(), token: "sonde_new".into() })
+    }
+
+    async fn revoke_token(&self, owner: Option<i64>, id: i64) -> Result<(), ApiError> {
+        // Token n belongs to user n.
+        match owner {
+            Some(owner) if owner != id => Err(ApiError::NotFound(format!("no token {id}"))),
+            _ => Ok(()),
+        }
+    }
+
+    async fn record(&self, record: AuditRecord) -> Result<(), ApiError> {
+        self.audit.lock().unwrap().push(record);
+        Ok(())
+    }
+
+    async fn audit(&self, _: AuditQuery) -> Result<Vec<AuditEntry>, ApiError> {
+        let audit = self.audit.lock().unwrap();
+        Ok(audit
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, r)| AuditEntry {
+                id: i64::try_from(i).unwrap() + 1,
+                at: "2025-01-01T00:00:00Z".into(),
+                user_id: r.user_id,
+                username: r.username.clone(),
+                action: r.action.into(),
+                target: r.target.clone(),
+                source: r.source.clone(),
+            })
+            .collect())
     }
 
     async fn start_scan(&self, _: &Caller, request: ScanRequest) -> Result<ScanCreated, ApiError> {
@@ -218,6 +405,11 @@ fn status_event(id: u64, status: ScanStatus) -> Event {
     Event { id, payload: EventPayload::ScanStatus { scan_id: 1, status, error: None } }
 }
 
+/// A fresh login limiter.
+fn limiter() -> web::Data<LoginLimiter> {
+    web::Data::new(LoginLimiter::new())
+}
+
 /// `request` with the right token.
 fn authed(request: TestRequest) -> TestRequest {
     request.insert_header((AUTHORIZATION, format!("Bearer {TOKEN}")))
@@ -257,48 +449,15 @@ async fn expect_text<B: MessageBody>(body: &mut Pin<&mut B>, expected: &str) {
 
 #[actix_rt::test]
 async fn health_is_open() {
-    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
     let reply = call(&service, TestRequest::get().uri("/api/v1/health").to_request()).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json::<Health>().status, "ok");
 }
 
 #[actix_rt::test]
-async fn every_other_api_route_needs_the_right_token() {
-    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
-    let routes = [
-        (Method::GET, "/api/v1/scans"),
-        (Method::POST, "/api/v1/scans"),
-        (Method::GET, "/api/v1/scans/1"),
-        (Method::POST, "/api/v1/scans/1/cancel"),
-        (Method::GET, "/api/v1/hosts"),
-        (Method::GET, "/api/v1/hosts/10.0.0.1"),
-        (Method::GET, "/api/v1/services"),
-        (Method::GET, "/api/v1/events"),
-    ];
-    let wrong = [
-        None,
-        Some("Bearer wrong".to_owned()),
-        Some(format!("Basic {TOKEN}")),
-        Some(format!("Bearer{TOKEN}")),
-    ];
-    for (method, path) in routes {
-        for authorization in &wrong {
-            let mut request = TestRequest::default().method(method.clone()).uri(path);
-            if let Some(authorization) = authorization {
-                request = request.insert_header((AUTHORIZATION, authorization.as_str()));
-            }
-            let reply = call(&service, request.to_request()).await;
-            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path} {authorization:?}");
-            assert_eq!(reply.header("www-authenticate"), Some("Bearer"), "{path}");
-            assert_eq!(reply.error().code, "unauthorized", "{path}");
-        }
-    }
-}
-
-#[actix_rt::test]
 async fn the_right_token_is_let_in() {
-    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
     let reply = call(&service, authed(TestRequest::get().uri("/api/v1/scans")).to_request()).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json::<Vec<ScanView>>(), []);
@@ -306,7 +465,7 @@ async fn the_right_token_is_let_in() {
 
 #[actix_rt::test]
 async fn a_started_scan_is_created_queued_and_listed() {
-    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
     let request = authed(TestRequest::post().uri("/api/v1/scans"))
         .set_json(serde_json::json!({ "targets": ["10.0.0.0/24"], "ports": "22,80" }));
     let reply = call(&service, request.to_request()).await;
@@ -329,7 +488,7 @@ async fn a_started_scan_is_created_queued_and_listed() {
 
 #[actix_rt::test]
 async fn malformed_scan_requests_get_the_error_shape() {
-    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
     let bodies: [(&str, &[u8], &str); 5] = [
         ("unknown field", br#"{"targets":["10.0.0.1"],"speed":9}"#, "unknown field `speed`"),
         ("wrong type", br#"{"targets":"10.0.0.1"}"#, "invalid type"),
@@ -360,7 +519,7 @@ async fn malformed_scan_requests_get_the_error_shape() {
 
 #[actix_rt::test]
 async fn backend_errors_keep_their_status_and_shape() {
-    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
     let start = |targets: serde_json::Value| {
         authed(TestRequest::post().uri("/api/v1/scans"))
             .set_json(serde_json::json!({ "targets": targets }))
@@ -404,7 +563,7 @@ async fn backend_errors_keep_their_status_and_shape() {
 
 #[actix_rt::test]
 async fn cancel_stops_a_scan_once() {
-    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
     let request = authed(TestRequest::post().uri("/api/v1/scans"))
         .set_json(serde_json::json!({ "targets": ["10.0.0.1"] }));
     assert_eq!(call(&service, request.to_request()).await.status, StatusCode::CREATED);
@@ -427,7 +586,7 @@ async fn cancel_stops_a_scan_once() {
 #[actix_rt::test]
 async fn hosts_are_paged_and_filters_passed_on() {
     let fake = web::Data::new(Fake::default());
-    let service = test::init_service(app(fake.clone())).await;
+    let service = test::init_service(app(fake.clone(), limiter())).await;
     let uri = "/api/v1/hosts?subnet=10.0.0.0/24&port=22&service=ssh&limit=2&offset=1";
     let reply = call(&service, authed(TestRequest::get().uri(uri)).to_request()).await;
     assert_eq!(reply.status, StatusCode::OK);
@@ -455,7 +614,7 @@ async fn hosts_are_paged_and_filters_passed_on() {
 
 #[actix_rt::test]
 async fn bad_host_queries_are_rejected() {
-    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
     let queries = [
         ("limit=0", "limit must be between 1 and 1000, not 0"),
         ("limit=1001", "limit must be between 1 and 1000, not 1001"),
@@ -476,7 +635,7 @@ async fn bad_host_queries_are_rejected() {
 
 #[actix_rt::test]
 async fn a_host_is_looked_up_by_ipv4_address() {
-    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
     let get =
         |ip: &str| authed(TestRequest::get().uri(&format!("/api/v1/hosts/{ip}"))).to_request();
 
@@ -501,7 +660,7 @@ async fn a_host_is_looked_up_by_ipv4_address() {
 
 #[actix_rt::test]
 async fn services_are_counted() {
-    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
     let reply =
         call(&service, authed(TestRequest::get().uri("/api/v1/services")).to_request()).await;
     assert_eq!(reply.status, StatusCode::OK);
@@ -513,7 +672,7 @@ async fn services_are_counted() {
 
 #[actix_rt::test]
 async fn unknown_api_routes_are_json_404s_even_without_a_token() {
-    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
     for request in [
         TestRequest::get().uri("/api/v1/nope"),
         authed(TestRequest::get().uri("/api/v1/scans/1/nope")),
@@ -527,7 +686,7 @@ async fn unknown_api_routes_are_json_404s_even_without_a_token() {
 
 #[actix_rt::test]
 async fn the_console_page_is_static_html() {
-    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
     let reply = call(&service, TestRequest::get().uri("/").to_request()).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.header("content-type"), Some("text/html; charset=utf-8"));
@@ -538,7 +697,7 @@ async fn the_console_page_is_static_html() {
 
 #[actix_rt::test]
 async fn every_response_carries_the_security_headers() {
-    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
     let requests = [
         TestRequest::get().uri("/"),
         TestRequest::get().uri("/api/v1/health"),
@@ -562,7 +721,7 @@ async fn every_response_carries_the_security_headers() {
 #[actix_rt::test]
 async fn events_replay_after_last_event_id_then_go_live() {
     let fake = web::Data::new(Fake::default());
-    let service = test::init_service(app(fake.clone())).await;
+    let service = test::init_service(app(fake.clone(), limiter())).await;
     let request = authed(TestRequest::get().uri("/api/v1/events"))
         .insert_header(("last-event-id", "1"))
         .to_request();
@@ -597,7 +756,7 @@ async fn events_replay_after_last_event_id_then_go_live() {
 
 #[actix_rt::test]
 async fn events_replay_everything_when_last_event_id_is_not_an_id() {
-    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
     let request = authed(TestRequest::get().uri("/api/v1/events"))
         .insert_header(("last-event-id", "yesterday"))
         .to_request();
@@ -611,7 +770,7 @@ async fn events_replay_everything_when_last_event_id_is_not_an_id() {
 async fn server_serves_the_api_over_tcp() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let listen = listener.local_addr().unwrap();
-    let running = server(Arc::new(Fake::default()), listener).unwrap();
+    let running = server(Arc::new(Fake::default()), listener, None).unwrap();
     let handle = running.handle();
     let task = actix_rt::spawn(running);
 

@@ -1,0 +1,228 @@
+//! Sessions, first-start setup, users, API tokens and the audit log.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::api::{
+    AuditQuery, LoginRequest, NewToken, NewUser, SessionView, SetupRequest, UserPatch,
+};
+use crate::{ApiError, AuditRecord, AuthMethod, Backend, Caller, LoginLimiter};
+
+/// The session cookie's name.
+pub(crate) const SESSION_COOKIE: &str = "sonde_session";
+
+/// The largest page of `GET /api/v1/audit`.
+const MAX_AUDIT_LIMIT: u32 = 1000;
+
+/// Names longer than this are cut in the audit log: a failed login can carry any text.
+const MAX_LOGGED_NAME: usize = 64;
+
+pub(super) async fn login<B: Backend>(
+    req: HttpRequest,
+    backend: web::Data<B>,
+    limiter: web::Data<LoginLimiter>,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let LoginRequest { username, password } = body.into_inner();
+    let user_key = format!("user:{}", username.to_lowercase());
+    let keys = [user_key.clone(), format!("addr:{}", source(&req).unwrap_or_default())];
+    limiter.check(&keys).map_err(|wait| ApiError::RateLimited {
+        retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+    })?;
+    let Some(user) = backend.verify_password(&username, &password).await? else {
+        limiter.failed(&keys);
+        let name: String = username.chars().take(MAX_LOGGED_NAME).collect();
+        record(&**backend, &req, None, name, "login_failed", None).await;
+        return Err(ApiError::BadCredentials);
+    };
+    limiter.succeeded(&user_key);
+    let session = backend.open_session(user.id).await?;
+    record(&**backend, &req, Some(user.id), user.name.clone(), "login", None).await;
+    Ok(HttpResponse::Ok()
+        .cookie(session_cookie(&req, session.id))
+        .json(SessionView { user, csrf_token: Some(session.csrf_token) }))
+}
+
+pub(super) async fn session(caller: Caller) -> HttpResponse {
+    let csrf_token = match caller.auth {
+        AuthMethod::Session { csrf_token } => Some(csrf_token),
+        AuthMethod::Token { .. } => None,
+    };
+    HttpResponse::Ok().json(SessionView { user: caller.user, csrf_token })
+}
+
+pub(super) async fn logout<B: Backend>(
+    req: HttpRequest,
+    caller: Caller,
+    backend: web::Data<B>,
+) -> Result<HttpResponse, ApiError> {
+    // With a token there is no session to end: the token stays valid until revoked.
+    if let (AuthMethod::Session { .. }, Some(cookie)) = (&caller.auth, req.cookie(SESSION_COOKIE)) {
+        backend.close_session(cookie.value()).await?;
+        audit_as(&**backend, &req, &caller, "logout", None).await;
+    }
+    let mut gone = session_cookie(&req, String::new());
+    gone.set_max_age(CookieDuration::ZERO);
+    Ok(HttpResponse::NoContent().cookie(gone).finish())
+}
+
+pub(super) async fn setup<B: Backend>(
+    req: HttpRequest,
+    backend: web::Data<B>,
+    limiter: web::Data<LoginLimiter>,
+    body: web::Json<SetupRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let keys = [format!("setup:{}", source(&req).unwrap_or_default())];
+    limiter.check(&keys).map_err(|wait| ApiError::RateLimited {
+        retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+    })?;
+    let SetupRequest { token, username, password } = body.into_inner();
+    let user = match backend.setup(&token, &username, &password).await {
+        Err(error @ ApiError::Forbidden(_)) => {
+            limiter.failed(&keys);
+            return Err(error);
+        }
+        other => other?,
+    };
+    record(&**backend, &req, Some(user.id), user.name.clone(), "setup", None).await;
+    Ok(HttpResponse::Created().json(user))
+}
+
+pub(super) async fn users<B: Backend>(backend: web::Data<B>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(backend.users().await?))
+}
+
+pub(super) async fn create_user<B: Backend>(
+    req: HttpRequest,
+    caller: Caller,
+    backend: web::Data<B>,
+    body: web::Json<NewUser>,
+) -> Result<HttpResponse, ApiError> {
+    let user = backend.create_user(body.into_inner()).await?;
+    let target = format!("user {} ({}, {})", user.id, user.name, user.role.as_str());
+    audit_as(&**backend, &req, &caller, "user_create", Some(target)).await;
+    Ok(HttpResponse::Created().json(user))
+}
+
+pub(super) async fn update_user<B: Backend>(
+    req: HttpRequest,
+    caller: Caller,
+    backend: web::Data<B>,
+    id: web::Path<i64>,
+    body: web::Json<UserPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let patch = body.into_inner();
+    let what = match (&patch.role, &patch.password) {
+        (Some(role), Some(_)) => format!("role {}, password", role.as_str()),
+        (Some(role), None) => format!("role {}", role.as_str()),
+        (None, Some(_)) => "password".to_owned(),
+        (None, None) => "nothing".to_owned(),
+    };
+    let user = backend.update_user(id.into_inner(), patch).await?;
+    let target = format!("user {} ({}): {what}", user.id, user.name);
+    audit_as(&**backend, &req, &caller, "user_update", Some(target)).await;
+    Ok(HttpResponse::Ok().json(user))
+}
+
+pub(super) async fn delete_user<B: Backend>(
+    req: HttpRequest,
+    caller: Caller,
+    backend: web::Data<B>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    backend.delete_user(id).await?;
+    audit_as(&**backend, &req, &caller, "user_delete", Some(format!("user {id}"))).await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub(super) async fn tokens<B: Backend>(
+    caller: Caller,
+    backend: web::Data<B>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(backend.tokens(caller.user.id).await?))
+}
+
+pub(super) async fn create_token<B: Backend>(
+    req: HttpRequest,
+    caller: Caller,
+    backend: web::Data<B>,
+    body: web::Json<NewToken>,
+) -> Result<HttpResponse, ApiError> {
+    let created = backend.create_token(caller.user.id, &body.name).await?;
+    let target = format!("token {} ({})", created.id, created.name);
+    audit_as(&**backend, &req, &caller, "token_create", Some(target)).await;
+    Ok(HttpResponse::Created().json(created))
+}
+
+pub(super) async fn revoke_token<B: Backend>(
+    req: HttpRequest,
+    caller: Caller,
+    backend: web::Data<B>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    // Admins may revoke anyone's token (a leaked one must die now); others only their own.
+    let owner = (caller.role() < crate::api::Role::Admin).then_some(caller.user.id);
+    backend.revoke_token(owner, id).await?;
+    audit_as(&**backend, &req, &caller, "token_revoke", Some(format!("token {id}"))).await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub(super) async fn audit_log<B: Backend>(
+    backend: web::Data<B>,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    if let Some(limit) = query.limit
+        && !(1..=MAX_AUDIT_LIMIT).contains(&limit)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_AUDIT_LIMIT}, not {limit}"
+        )));
+    }
+    Ok(HttpResponse::Ok().json(backend.audit(query).await?))
+}
+
+/// Records what an authenticated caller did.
+pub(super) async fn audit_as<B: Backend>(
+    backend: &B,
+    req: &HttpRequest,
+    caller: &Caller,
+    action: &'static str,
+    target: Option<String>,
+) {
+    record(backend, req, Some(caller.user.id), caller.user.name.clone(), action, target).await;
+}
+
+/// Appends to the audit log. The action already happened, so a failure to record it is
+/// logged rather than turned into an error response that would suggest otherwise.
+async fn record<B: Backend>(
+    backend: &B,
+    req: &HttpRequest,
+    user_id: Option<i64>,
+    username: String,
+    action: &'static str,
+    target: Option<String>,
+) {
+    let record = AuditRecord { user_id, username, action, target, source: source(req) };
+    if let Err(error) = backend.record(record).await {
+        tracing::error!(%error, action, "Cannot write to the audit log.");
+    }
+}
+
+/// The client's address. Forwarding headers are ignored: anyone can send them.
+fn source(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|addr| addr.ip().to_string())
+}
+
+/// The session cookie: out of scripts' reach, never sent cross-site, and only over TLS when
+/// the server speaks TLS.
+fn session_cookie(req: &HttpRequest, value: String) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, value)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .secure(req.app_config().secure())
+        .finish()
+}
