@@ -1,6 +1,7 @@
-//! The Prober: follow-up connections on open ports. The NULL probe waits for a banner; when
-//! the service says nothing, the probes that suit the port (its protocol probe, then HTTP)
-//! follow, until one gets an answer.
+//! The Prober: follow-up connections on open ports. The NULL probe waits for a banner; then
+//! the answers so far pick the next probe (see [`next_probe`]): a soft match narrows to the
+//! probes of its service, a silent port gets the probes that suit its number, a TLS port its
+//! handshake, and a named product ends probing.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -9,8 +10,9 @@ use std::time::Duration;
 
 use actix::dev::SendError;
 use actix::prelude::*;
+use sonde_matcher::{Identifier, ServiceMatch, TlsFacts};
 use sonde_scanner::{
-    BannerConfig, Finding, HostLimiter, ProbeLimits, ProbeRegistry, Response, probe,
+    BannerConfig, Finding, HostLimiter, ProbeLimits, ProbeRegistry, Response, ServiceProbe, probe,
 };
 use tokio::sync::Semaphore;
 
@@ -20,8 +22,11 @@ use super::{BATCH, PROBER_MAILBOX};
 
 /// How often partial batches and a full Matcher mailbox are retried.
 const TICK: Duration = Duration::from_millis(100);
-/// Follow-up probes after a silent NULL probe, at most; each may wait its full timeout.
+/// Follow-up probes that may go unanswered, at most; each may wait its full timeout.
 const FOLLOW_UPS: usize = 2;
+/// Probes per port in all, NULL included: enough for a soft match to be narrowed and for a
+/// TLS port found by an HTTPS complaint to get its handshake.
+const MAX_PROBES: usize = 4;
 /// Exchanges in flight with one host, at most: a host with hundreds of open ports is probed
 /// a few ports at a time, whatever room the global bound has.
 const PER_HOST: usize = 4;
@@ -56,23 +61,88 @@ impl Observed {
     }
 }
 
-/// Probes one open port: NULL first; when it gets nothing, up to [`FOLLOW_UPS`] probes that
-/// suit the port, stopping at the first answer.
+/// Probes one open port: NULL first, then what [`next_probe`] picks from the answers so far,
+/// until a product is named, nothing more suits the port, [`FOLLOW_UPS`] probes went
+/// unanswered or [`MAX_PROBES`] were sent. Every answer is kept, in order.
 pub(crate) async fn examine(
     addr: SocketAddr,
     registry: &ProbeRegistry,
+    identifier: &Identifier,
     banner: BannerConfig,
 ) -> Vec<Response> {
     let limits = ProbeLimits { timeout: banner.timeout, max_bytes: banner.max_bytes };
-    if let Some(answer) = probe(addr, registry.null(), limits).await {
-        return vec![answer];
-    }
-    for follow_up in registry.follow_ups(addr.port(), FOLLOW_UPS) {
-        if let Some(answer) = probe(addr, follow_up, ProbeLimits::for_probe(follow_up)).await {
-            return vec![answer];
+    let null = registry.null();
+    let mut tried = vec![null.name];
+    let mut responses: Vec<Response> = probe(addr, null, limits).await.into_iter().collect();
+    let mut silent = 0;
+    while tried.len() < MAX_PROBES && silent < FOLLOW_UPS {
+        let Some(next) = next_probe(registry, identifier, addr.port(), &responses, &tried) else {
+            break;
+        };
+        tried.push(next.name);
+        match probe(addr, next, ProbeLimits::for_probe(next)).await {
+            Some(answer) => responses.push(answer),
+            None => silent += 1,
         }
     }
-    Vec::new()
+    responses
+}
+
+/// The probe to send next to `port`, given its answers so far and the probes already
+/// `tried`; `None` when probing is done. The pure part of [`examine`]:
+/// 1. an answer that is a TLS record or an HTTPS complaint brings the `tls` probe;
+/// 2. a hard match (a product) ends probing, an answer nobody recognizes too;
+/// 3. a soft match (a service, no product; from an answer or, for a silent port, the port
+///    number) narrows to the probes its service's signatures need
+///    ([`Identifier::next_probes`]), best first;
+/// 4. a silent port then gets the probes that claim its number and the fallbacks.
+pub(crate) fn next_probe<'r>(
+    registry: &'r ProbeRegistry,
+    identifier: &Identifier,
+    port: u16,
+    responses: &[Response],
+    tried: &[&str],
+) -> Option<&'r ServiceProbe> {
+    let untried = |p: &&ServiceProbe| !tried.contains(&p.name);
+    if responses.iter().any(Response::asks_for_tls)
+        && let Some(tls) = registry.get("tls").filter(untried)
+    {
+        return Some(tls);
+    }
+    let found = identify_one(identifier, port, responses);
+    if found.as_ref().is_some_and(|m| !m.is_soft()) || (found.is_none() && !responses.is_empty()) {
+        return None;
+    }
+    let narrowed = found
+        .as_ref()
+        .map(|m| identifier.next_probes(m))
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|name| registry.get(name));
+    let by_port = registry.follow_ups(port, usize::MAX).into_iter();
+    let by_port = by_port.filter(|_| responses.is_empty());
+    narrowed.chain(by_port).find(untried)
+}
+
+/// The matcher's view of one port's answers, the TLS handshake included.
+pub(crate) fn identify_one(
+    identifier: &Identifier,
+    port: u16,
+    responses: &[Response],
+) -> Option<ServiceMatch> {
+    let inputs: Vec<sonde_matcher::Response<'_>> = responses
+        .iter()
+        .map(|r| sonde_matcher::Response { probe: r.probe, data: &r.data })
+        .collect();
+    let tls = responses.iter().find_map(|r| r.tls.as_ref());
+    let facts = tls.map(|t| TlsFacts {
+        version: Some(&t.version),
+        alpn: t.alpn.as_deref(),
+        subject: t.cert.as_ref().map(|c| c.subject.as_str()),
+        issuer: t.cert.as_ref().map(|c| c.issuer.as_str()),
+        san: t.cert.as_ref().map_or(&[], |c| c.san.as_slice()),
+    });
+    identifier.identify_with_tls(port, &inputs, facts.as_ref())
 }
 
 /// A port's probes finished (sent by the Prober's own tasks).
@@ -176,6 +246,8 @@ impl ProberState {
 pub struct Prober {
     banner: BannerConfig,
     registry: Arc<ProbeRegistry>,
+    /// Picks the next probe from the answers so far (soft matches narrow it).
+    identifier: Identifier,
     /// Bounds ports being probed across all scans; `ProbePorts` waits for permits, which is
     /// how a busy prober slows the scanners.
     limit: Arc<Semaphore>,
@@ -188,15 +260,18 @@ pub struct Prober {
 
 impl Prober {
     /// A prober with at most `concurrency` ports being probed at once, feeding the Matcher.
+    /// `identifier` is the one the Matcher uses: its soft matches choose the next probes.
     pub fn new(
         banner: BannerConfig,
         concurrency: usize,
+        identifier: Identifier,
         identify: Recipient<IdentifyPorts>,
         finish: Recipient<FinishScan>,
     ) -> Self {
         Self {
             banner,
             registry: Arc::new(ProbeRegistry::builtin()),
+            identifier,
             limit: Arc::new(Semaphore::new(concurrency)),
             hosts: HostLimiter::new(PER_HOST),
             identify,
@@ -255,17 +330,19 @@ impl Handler<ProbePorts> for Prober {
         let limit = self.limit.clone();
         let hosts = self.hosts.clone();
         let registry = self.registry.clone();
+        let identifier = self.identifier.clone();
         let config = self.banner;
         Box::pin(async move {
             for finding in msg.findings {
                 // A closed semaphore only happens at shutdown; dropping the read is then fine.
                 let Ok(permit) = limit.clone().acquire_owned().await else { return };
                 let (me, hosts, registry) = (me.clone(), hosts.clone(), registry.clone());
+                let identifier = identifier.clone();
                 let scan_id = msg.scan_id;
                 tokio::spawn(async move {
                     let addr = SocketAddr::from((finding.ip, finding.port));
                     let host = hosts.acquire(addr.ip()).await;
-                    let responses = examine(addr, &registry, config).await;
+                    let responses = examine(addr, &registry, &identifier, config).await;
                     drop((host, permit));
                     let observed = Observed::new(finding, responses, config.max_bytes);
                     me.do_send(PortProbed { scan_id, observed });
@@ -386,14 +463,70 @@ mod tests {
     #[tokio::test]
     async fn silent_services_get_a_follow_up_and_talkative_ones_do_not() {
         let registry = ProbeRegistry::builtin();
+        let id = Identifier::builtin();
         let banner = BannerConfig { timeout: Duration::from_millis(200), max_bytes: 1024 };
         let ssh = service(true, b"SSH-2.0-OpenSSH_9.2p1\r\n").await;
-        let got = examine(ssh, &registry, banner).await;
+        let got = examine(ssh, &registry, &id, banner).await;
         assert_eq!(got.iter().map(|r| r.probe).collect::<Vec<_>>(), ["null"]);
         let http = service(false, b"HTTP/1.0 200 OK\r\nServer: nginx/1.22.1\r\n\r\n").await;
-        let got = examine(http, &registry, banner).await;
+        let got = examine(http, &registry, &id, banner).await;
         assert_eq!(got.iter().map(|r| r.probe).collect::<Vec<_>>(), ["http"]);
         let observed = Observed::new(observed(80).finding, got, 8);
         assert_eq!(observed.banner.as_deref(), Some(&b"HTTP/1.0"[..]), "cut to the banner limit");
+    }
+
+    fn answer(probe: &'static str, data: &[u8]) -> Response {
+        Response { probe, data: data.to_vec(), tls: None }
+    }
+
+    /// The probes `next_probe` picks in turn, each answered by `answers` (by probe name; a
+    /// probe not listed stays silent), until it picks none or `MAX_PROBES` went out.
+    fn order(port: u16, answers: &[(&'static str, &[u8])]) -> Vec<&'static str> {
+        let registry = ProbeRegistry::builtin();
+        let id = Identifier::builtin();
+        let mut tried = vec!["null"];
+        let mut responses: Vec<Response> =
+            answers.iter().filter(|(p, _)| *p == "null").map(|(p, d)| answer(p, d)).collect();
+        while tried.len() < MAX_PROBES {
+            let Some(next) = next_probe(&registry, &id, port, &responses, &tried) else { break };
+            tried.push(next.name);
+            if let Some((p, d)) = answers.iter().find(|(p, _)| *p == next.name) {
+                responses.push(answer(p, d));
+            }
+        }
+        tried
+    }
+
+    #[test]
+    fn soft_matches_narrow_the_probes_and_hard_ones_end_them() {
+        let redis_info: &[u8] = b"+PONG\r\n$40\r\n# Server\r\nredis_version:7.0.15\r\n";
+        let cases: &[(&str, u16, &[(&str, &[u8])], &[&str])] = &[
+            ("a product from the banner ends it", 22, &[("null", b"SSH-2.0-OpenSSH_9.2p1\r\n")], &["null"]),
+            ("an unknown answer ends it", 40000, &[("null", b"hello\r\n")], &["null"]),
+            // A soft redis match on a port that HTTP claims: the redis probe, not HTTP.
+            (
+                "soft match from a banner",
+                8080,
+                &[("null", b"-ERR unknown command\r\n"), ("redis", redis_info)],
+                &["null", "redis"],
+            ),
+            // A silent port: the port number's service narrows first (memcache -> memcached).
+            ("soft match from the port number", 11211, &[], &["null", "memcached", "http"]),
+            ("silent https port", 8443, &[], &["null", "tls", "http"]),
+            ("silent unknown port", 40000, &[], &["null", "http"]),
+            // HTTP said the port speaks TLS: the handshake follows.
+            (
+                "an https complaint brings tls",
+                40000,
+                &[
+                    ("http", b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\nThe plain HTTP request was sent to HTTPS port"),
+                    ("tls", b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n\r\n"),
+                ],
+                &["null", "http", "tls"],
+            ),
+        ];
+        for (name, port, answers, want) in cases {
+            assert_eq!(order(*port, answers), *want, "{name}");
+        }
     }
 }

@@ -80,7 +80,7 @@ impl Store {
         };
         let rows = sqlx::query(
             "SELECT port, proto, state, service, product, version, vendor, info, cpe, signature, \
-             confidence, banner, rtt_ms, last_scan_id, first_seen, last_seen \
+             confidence, banner, rtt_ms, tls_cert, last_scan_id, first_seen, last_seen \
              FROM ports WHERE ip = ? ORDER BY port",
         )
         .bind(key)
@@ -91,6 +91,11 @@ impl Store {
             .map(|row| {
                 let banner: Option<Vec<u8>> = row.try_get("banner")?;
                 let confidence: Option<i64> = row.try_get("confidence")?;
+                let tls: Option<String> = row.try_get("tls_cert")?;
+                let tls = tls
+                    .map(|json| serde_json::from_str(&json))
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(format!("tls_cert: {e}")))?;
                 Ok(PortView {
                     port: u16::try_from(row.try_get::<i64, _>("port")?)
                         .map_err(|e| StoreError::Corrupt(format!("port: {e}")))?,
@@ -106,6 +111,7 @@ impl Store {
                     confidence: confidence.and_then(|c| u8::try_from(c).ok()),
                     banner: banner.as_deref().map(printable_banner),
                     rtt_ms: row.try_get("rtt_ms")?,
+                    tls,
                     last_scan_id: row.try_get("last_scan_id")?,
                     first_seen: row.try_get("first_seen")?,
                     last_seen: row.try_get("last_seen")?,

@@ -15,7 +15,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use findings::PortRecord;
+pub use findings::{PortRecord, tls_view};
 pub use hosts::{HostFilter, printable_banner};
 pub use scans::NewScan;
 
