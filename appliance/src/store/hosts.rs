@@ -254,6 +254,37 @@ mod tests {
         assert!(services.iter().any(|s| s.service == "unknown" && s.ports == 1));
     }
 
+    #[tokio::test]
+    async fn certificates_are_stored_and_kept_when_a_later_scan_has_none() {
+        let (store, _dir) = test_store().await;
+        let id = scan(&store).await;
+        let cert = sonde_scanner::CertSummary {
+            subject: "CN=lab.sonde.invalid, O=Sonde Lab".into(),
+            issuer: "CN=lab.sonde.invalid, O=Sonde Lab".into(),
+            san: vec!["lab.sonde.invalid".into(), "10.77.41.10".into()],
+            not_before: "2026-11-26T00:00:00Z".into(),
+            not_after: "2027-11-26T00:00:00Z".into(),
+            serial: "01:02".into(),
+            sha256: "ab".repeat(32),
+            key_type: "RSA 2048".into(),
+            self_signed: true,
+        };
+        let mut r = record([10, 0, 0, 1], 443);
+        r.tls = Some(sonde_scanner::TlsInfo {
+            version: "TLSv1.3".into(),
+            alpn: Some("http/1.1".into()),
+            cipher: "TLS13_AES_256_GCM_SHA384".into(),
+            cert: Some(cert),
+        });
+        store.persist(id, &[r.clone()]).await.unwrap();
+        store.persist(id, &[record([10, 0, 0, 1], 443)]).await.unwrap();
+        let host = store.host(Ipv4Addr::new(10, 0, 0, 1)).await.unwrap().unwrap();
+        let want = r.tls.as_ref().map(crate::store::tls_view);
+        assert_eq!(host.ports[0].tls, want);
+        let json = serde_json::to_value(&host).unwrap();
+        assert_eq!(json["ports"][0]["tls"]["cert"]["san"][1], "10.77.41.10");
+    }
+
     #[test]
     fn banners_are_made_harmless() {
         assert_eq!(printable_banner(b"ok\r\nnext"), "ok\\u{d}\nnext");
