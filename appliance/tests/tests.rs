@@ -10,6 +10,7 @@ mod util;
 
 mod cli_errors;
 mod doctor;
+mod hostile_services;
 mod lab_identify;
 mod lab_scan;
 mod lab_syn_scan;
