@@ -475,6 +475,11 @@ mod tests {
         assert_eq!(observed.banner.as_deref(), Some(&b"HTTP/1.0"[..]), "cut to the banner limit");
     }
 
+    /// name, port, what each probe gets back, the probes sent in order.
+    type OrderCase = (&'static str, u16, &'static [Answer], &'static [&'static str]);
+    /// A probe's name and what it gets back.
+    type Answer = (&'static str, &'static [u8]);
+
     fn answer(probe: &'static str, data: &[u8]) -> Response {
         Response { probe, data: data.to_vec(), tls: None }
     }
@@ -499,15 +504,15 @@ mod tests {
 
     #[test]
     fn soft_matches_narrow_the_probes_and_hard_ones_end_them() {
-        let redis_info: &[u8] = b"+PONG\r\n$40\r\n# Server\r\nredis_version:7.0.15\r\n";
-        let cases: &[(&str, u16, &[(&str, &[u8])], &[&str])] = &[
+        const REDIS_INFO: &[u8] = b"+PONG\r\n$40\r\n# Server\r\nredis_version:7.0.15\r\n";
+        let cases: &[OrderCase] = &[
             ("a product from the banner ends it", 22, &[("null", b"SSH-2.0-OpenSSH_9.2p1\r\n")], &["null"]),
             ("an unknown answer ends it", 40000, &[("null", b"hello\r\n")], &["null"]),
             // A soft redis match on a port that HTTP claims: the redis probe, not HTTP.
             (
                 "soft match from a banner",
                 8080,
-                &[("null", b"-ERR unknown command\r\n"), ("redis", redis_info)],
+                &[("null", b"-ERR unknown command\r\n"), ("redis", REDIS_INFO)],
                 &["null", "redis"],
             ),
             // A silent port: the port number's service narrows first (memcache -> memcached).
