@@ -96,6 +96,9 @@ pub(crate) async fn examine(
 ///    number) narrows to the probes its service's signatures need
 ///    ([`Identifier::next_probes`]), best first;
 /// 4. a silent port then gets the probes that claim its number and the fallbacks.
+///
+/// It runs the matcher on the probing task: one identification per answer, a few
+/// microseconds against probes that take milliseconds; the batches stay on rayon.
 pub(crate) fn next_probe<'r>(
     registry: &'r ProbeRegistry,
     identifier: &Identifier,
