@@ -67,6 +67,12 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
     if args.concurrency == 0 {
         return Err(UsageError::new("--concurrency must be at least 1").into());
     }
+    if args.identify_concurrency == 0 {
+        return Err(UsageError::new(
+            "--identify-concurrency must be at least 1 (use --no-identify to skip identification)",
+        )
+        .into());
+    }
     if args.wait > 60_000 {
         return Err(UsageError::new(format!(
             "--wait {} is out of range: use 0 to 60000 ms",
@@ -515,6 +521,8 @@ mod tests {
         let cap = error(&["127.0.0.1", "-p", "80", "--max-rate-per-host", "0"]);
         assert!(cap.contains("--max-rate-per-host"), "{cap}");
         assert!(error(&["127.0.0.1", "-p", "80", "--rate", "0"]).contains("--rate"));
+        let identify = error(&["127.0.0.1", "-p", "80", "--identify-concurrency", "0"]);
+        assert!(identify.contains("--identify-concurrency"), "{identify}");
         assert!(error(&["224.0.0.1", "-p", "80"]).contains("excluded"));
         assert!(error(&["127.0.0.1", "--top-ports", "5000"]).contains("top-ports"));
         for shard in ["0/4", "5/4", "1", "a/b", "1/0", "2/-1"] {
