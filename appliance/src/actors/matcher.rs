@@ -10,7 +10,8 @@ use tokio::sync::oneshot;
 
 use super::MATCHER_MAILBOX;
 use super::persister::{FinishScan, PersistPorts};
-use super::prober::{Observed, identify_one};
+use super::prober::Observed;
+use crate::probing::identify_one;
 use crate::store::PortRecord;
 
 /// Batches at least this large are split across rayon's threads.

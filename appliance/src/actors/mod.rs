@@ -37,7 +37,6 @@ pub use event_bus::EventBus;
 pub use matcher::Matcher;
 pub use persister::{CreateScan, Persister};
 pub use prober::Prober;
-pub(crate) use prober::{examine, identify_one};
 pub use supervisor::{CancelOutcome, CancelScan, ScanJob, StartScan, Supervisor, SupervisorConfig};
 
 /// Bound of the Prober's mailbox.

@@ -11,7 +11,7 @@ use sonde_matcher::{Identifier, ServiceMatch};
 use sonde_scanner::{BannerConfig, Finding, HostLimiter, ProbeRegistry};
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::actors::{examine, identify_one};
+use crate::probing::{examine, identify_one};
 
 /// Exchanges in flight with one host at most, as in the Prober.
 const PER_HOST: usize = 4;
