@@ -13,8 +13,8 @@ const FOLLOW_UPS: usize = 2;
 const MAX_PROBES: usize = 4;
 
 /// Probes one open port: NULL first, then what [`next_probe`] picks from the answers so far,
-/// until a product is named, nothing more suits the port, [`FOLLOW_UPS`] probes went
-/// unanswered or [`MAX_PROBES`] were sent. Every answer is kept, in order.
+/// until a product is named, nothing more suits the port, two probes went
+/// unanswered or four were sent in all. Every answer is kept, in order.
 pub async fn examine(
     addr: SocketAddr,
     registry: &ProbeRegistry,

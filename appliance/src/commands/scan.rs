@@ -1,5 +1,6 @@
 //! `sonde scan`: a one-shot scan from the command line, no daemon needed.
 
+use std::collections::VecDeque;
 use std::io::{BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -307,10 +308,10 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
     let mut hosts = std::collections::HashSet::new();
     let mut save_every = tokio::time::interval(Duration::from_secs(args.checkpoint_every));
     save_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    // With identification, a port is printed once its probes are done, so a resume mark waits
-    // here, with the arrival number of the first finding it does not cover, until every
+    // With identification, a port is printed once its probes are done, so each resume mark
+    // waits here, with the arrival number of the first finding it does not cover, until every
     // finding before that number is printed.
-    let mut pending_mark: Option<(u64, u64)> = None;
+    let mut pending_marks: VecDeque<(u64, u64)> = VecDeque::new();
     let (mut identify, mut identified) = match args.no_identify {
         true => (None, None),
         false => {
@@ -352,12 +353,10 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
                 printer.found(&done.finding, done.service.as_ref())?;
                 printer.flush()?;
                 identifying_now.store(identify.in_flight(), Ordering::Relaxed);
-                if let Some((mark, before)) = pending_mark
-                    && identify.settled_before(before)
-                    && let Some((path, _)) = &resume
+                if let (Some(mark), Some((path, _))) =
+                    (settled_mark(&mut pending_marks, identify), &resume)
                 {
                     save_checkpoint(path, &identity, mark);
-                    pending_mark = None;
                 }
             }
             _ = save_every.tick(), if resume.is_some() => {
@@ -378,11 +377,9 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
                 match (&resume, identify.as_ref()) {
                     (Some((path, _)), None) => save_checkpoint(path, &identity, settled_below),
                     (Some((path, _)), Some(identify)) => {
-                        let before = identify.next_seq();
-                        if identify.settled_before(before) {
-                            save_checkpoint(path, &identity, settled_below);
-                        } else {
-                            pending_mark = Some((settled_below, before));
+                        pending_marks.push_back((settled_below, identify.next_seq()));
+                        if let Some(mark) = settled_mark(&mut pending_marks, identify) {
+                            save_checkpoint(path, &identity, mark);
                         }
                     }
                     (None, _) => {}
@@ -435,6 +432,21 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
     // Whatever was found before a failure has been printed above.
     outcome?;
     Ok(if was_interrupted { INTERRUPTED } else { 0 })
+}
+
+/// The latest waiting resume mark whose findings are all printed, taken off the queue with
+/// those before it. Marks wait in order, so one that keeps waiting never hides the progress
+/// of earlier ones.
+fn settled_mark(marks: &mut VecDeque<(u64, u64)>, identify: &ScanIdentifier) -> Option<u64> {
+    let mut settled = None;
+    while let Some(&(mark, before)) = marks.front() {
+        if !identify.settled_before(before) {
+            break;
+        }
+        settled = Some(mark);
+        marks.pop_front();
+    }
+    settled
 }
 
 /// The next identification result, or never when identification is off.
