@@ -136,6 +136,12 @@ pub struct ScanArgs {
     /// Seconds between two saves of the resume file.
     #[arg(long, value_name = "S", default_value_t = 1, requires = "resume")]
     pub checkpoint_every: u64,
+    /// Only find open ports: no banner read, no probes, no service identification.
+    #[arg(long)]
+    pub no_identify: bool,
+    /// Open ports being identified at once, at most (each with a few probes in turn).
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub identify_concurrency: usize,
 }
 
 /// Engines as named on the command line.

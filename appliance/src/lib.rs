@@ -11,6 +11,7 @@
 //! - [`store`]: SQLite through sqlx, migrations embedded; users, sessions, tokens, audit.
 //! - [`tls`]: the console's certificate, the operator's or a self-signed one.
 //! - [`output`]: output formats of `sonde scan`.
+//! - [`probing`]: which probes an open port gets, in which order (soft matches narrow them).
 //! - [`checkpoint`]: the resume file of `sonde scan --resume`.
 //! - [`error`]: which errors are the operator's to fix (exit 2) and which are not (exit 1).
 #![forbid(unsafe_code)]
@@ -25,6 +26,7 @@ pub mod data_dir;
 pub mod error;
 pub mod limits;
 pub mod output;
+pub mod probing;
 pub mod store;
 pub mod tls;
 

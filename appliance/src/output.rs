@@ -13,7 +13,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use serde::Serialize;
-use sonde_matcher::{Identifier, Observation};
+use sonde_matcher::{Identifier, Observation, ServiceMatch};
 use sonde_scanner::{Finding, MacAddr, Neighbour, PortState, Proto};
 
 use crate::cli::OutputFormat;
@@ -31,6 +31,18 @@ pub struct Row {
     pub state: PortState,
     /// Round-trip time in milliseconds, rounded to microseconds.
     pub rtt_ms: f64,
+    /// Service name, when identified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Product, when identified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// Version, when identified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// More detail (distribution, device model...), when identified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info: Option<String>,
     /// The host's MAC, for on-link hosts that answered ARP.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mac: Option<String>,
@@ -57,13 +69,19 @@ pub struct HostRow {
 }
 
 impl Row {
-    fn new(f: &Finding, mac: Option<MacAddr>) -> Self {
+    /// An open port with what identification made of it, if it ran, and the host's MAC when
+    /// it is on-link.
+    pub fn new(f: &Finding, service: Option<&ServiceMatch>, mac: Option<MacAddr>) -> Self {
         Self {
             ip: f.ip,
             port: f.port,
             proto: f.proto,
             state: f.state,
             rtt_ms: (f.rtt.as_secs_f64() * 1_000_000.0).round() / 1000.0,
+            service: service.map(|m| m.service.clone()),
+            product: service.and_then(|m| m.product.clone()),
+            version: service.and_then(|m| m.version.clone()),
+            info: service.and_then(|m| m.info.clone()),
             mac: mac.map(|m| m.to_string()),
             vendor: mac.and_then(|m| m.vendor()),
         }
@@ -111,15 +129,16 @@ impl<W: Write> Printer<W> {
     pub fn new(format: OutputFormat, mut out: W, neighbours: &[Neighbour]) -> io::Result<Self> {
         if format == OutputFormat::Csv {
             let extra = if neighbours.is_empty() { "" } else { ",mac,vendor" };
-            writeln!(out, "ip,port,proto,state,rtt_ms{extra}")?;
+            writeln!(out, "ip,port,proto,state,rtt_ms,service,product,version{extra}")?;
         }
         let neighbours = neighbours.iter().map(|n| (n.ip, n.mac)).collect();
         Ok(Self { format, out, rows: Vec::new(), neighbours, open_per_host: BTreeMap::new() })
     }
 
-    /// Records one open port; streaming formats write it now.
-    pub fn found(&mut self, finding: &Finding) -> io::Result<()> {
-        let row = Row::new(finding, self.neighbours.get(&finding.ip).copied());
+    /// Records one open port and, when identification ran, what it found; streaming formats
+    /// write it now.
+    pub fn found(&mut self, finding: &Finding, service: Option<&ServiceMatch>) -> io::Result<()> {
+        let row = Row::new(finding, service, self.neighbours.get(&finding.ip).copied());
         *self.open_per_host.entry(finding.ip).or_default() += 1;
         match self.format {
             OutputFormat::Ndjson => {
@@ -127,7 +146,17 @@ impl<W: Write> Printer<W> {
                 writeln!(self.out)?;
             }
             OutputFormat::Csv => {
-                write!(self.out, "{},{},tcp,open,{}", row.ip, row.port, row.rtt_ms)?;
+                let cell = |v: &Option<String>| csv_cell(v.as_deref().unwrap_or(""));
+                write!(
+                    self.out,
+                    "{},{},tcp,open,{},{},{},{}",
+                    row.ip,
+                    row.port,
+                    row.rtt_ms,
+                    cell(&row.service),
+                    cell(&row.product),
+                    cell(&row.version)
+                )?;
                 if !self.neighbours.is_empty() {
                     write_mac_columns(&mut self.out, row.mac.as_deref(), row.vendor)?;
                 }
@@ -199,7 +228,7 @@ impl<W: Write> Printer<W> {
             }
             OutputFormat::Csv => {
                 for host in self.silent_hosts() {
-                    write!(self.out, "{},,,up,", host.ip)?;
+                    write!(self.out, "{},,,up,,,,", host.ip)?;
                     write_mac_columns(&mut self.out, Some(&host.mac), host.vendor)?;
                     writeln!(self.out)?;
                 }
@@ -238,29 +267,77 @@ fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
     let identifier = Identifier::builtin();
     // MAC and vendor columns only when some host is on-link.
     let on_link = rows.iter().any(|r| r.mac.is_some());
-    let mac_header = if on_link { format!("  {:<17}  VENDOR", "MAC") } else { String::new() };
-    let header = format!(
-        "{:<15}  {:>5}  {:<5}  {:<5}  {:>9}  {:<16}{mac_header}",
+    let mac_header =
+        if on_link { format!("{:<17}  {:<24}  ", "MAC", "VENDOR") } else { String::new() };
+    writeln!(
+        out,
+        "{:<15}  {:>5}  {:<5}  {:<5}  {:>9}  {:<12}  {mac_header}VERSION",
         "HOST", "PORT", "PROTO", "STATE", "RTT", "SERVICE"
-    );
-    writeln!(out, "{}", header.trim_end())?;
+    )?;
     for r in rows {
-        let service = identifier
-            .identify(&Observation { port: r.port, banner: None })
-            .map_or_else(|| "-".to_string(), |m| m.service);
+        // Without identification, the service usually found on the port.
+        let service = r.service.clone().or_else(|| {
+            identifier.identify(&Observation { port: r.port, banner: None }).map(|m| m.service)
+        });
+        let version = [&r.product, &r.version]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let version = match &r.info {
+            Some(info) if !version.is_empty() => format!("{version} ({info})"),
+            _ => version,
+        };
         let rtt = format!("{:.1}ms", r.rtt_ms);
         let mac = if on_link {
-            format!("  {:<17}  {}", r.mac.as_deref().unwrap_or("-"), r.vendor.unwrap_or("-"))
+            let vendor: String = r.vendor.unwrap_or("-").chars().take(24).collect();
+            format!("{:<17}  {vendor:<24}  ", r.mac.as_deref().unwrap_or("-"))
         } else {
             String::new()
         };
-        let line = format!(
-            "{:<15}  {:>5}  {:<5}  {:<5}  {:>9}  {:<16}{mac}",
-            r.ip, r.port, "tcp", "open", rtt, service
-        );
-        writeln!(out, "{}", line.trim_end())?;
+        writeln!(
+            out,
+            "{:<15}  {:>5}  {:<5}  {:<5}  {:>9}  {:<12}  {mac}{}",
+            r.ip,
+            r.port,
+            "tcp",
+            "open",
+            rtt,
+            printable(service.as_deref().unwrap_or("-")),
+            printable(if version.is_empty() { "-" } else { &version }),
+        )?;
     }
     Ok(())
+}
+
+/// What identification found comes from the network: every control character (escape
+/// sequences, carriage returns, newlines) and every bidirectional override is shown escaped,
+/// so a service cannot drive the terminal, forge rows or hide text.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let hostile = c.is_control()
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+                || c == '\u{200e}'
+                || c == '\u{200f}';
+            let mut shown = Vec::new();
+            if hostile {
+                shown.extend(c.escape_unicode());
+            } else {
+                shown.push(c);
+            }
+            shown
+        })
+        .collect()
+}
+
+/// A CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break, quotes
+/// doubled; control characters escaped as in the table.
+fn csv_cell(value: &str) -> String {
+    let value = printable(value);
+    if value.contains([',', '"']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
 }
 
 /// `1.5s`, `2m05s`, `1h02m`.
@@ -309,7 +386,7 @@ mod tests {
         let mut buf = Vec::new();
         let mut p = Printer::new(format, &mut buf, on_link).unwrap();
         for f in findings {
-            p.found(f).unwrap();
+            p.found(f, None).unwrap();
         }
         p.finish(&summary()).unwrap();
         String::from_utf8(buf).unwrap()
@@ -327,7 +404,10 @@ mod tests {
     #[test]
     fn csv_has_a_header_and_rows() {
         let out = print(OutputFormat::Csv, &[finding([127, 0, 0, 1], 22)]);
-        assert_eq!(out, "ip,port,proto,state,rtt_ms\n127.0.0.1,22,tcp,open,0.212\n");
+        assert_eq!(
+            out,
+            "ip,port,proto,state,rtt_ms,service,product,version\n127.0.0.1,22,tcp,open,0.212,,,\n"
+        );
     }
 
     #[test]
@@ -354,6 +434,73 @@ mod tests {
         assert_eq!(print(OutputFormat::Table, &[]), "No open ports found.\n");
     }
 
+    fn hostile_match() -> ServiceMatch {
+        ServiceMatch {
+            service: "http".into(),
+            product: Some("evil\x1b[2J\x1b]0;owned\x07".into()),
+            vendor: None,
+            version: Some("1.0\r\n127.0.0.1  22  tcp  open\u{202e}".into()),
+            info: Some("a,\"b\"".into()),
+            cpe: None,
+            confidence: 90,
+            signature: Some("x".into()),
+            evidence: sonde_matcher::Evidence::PortNumber,
+        }
+    }
+
+    #[test]
+    fn identified_ports_show_service_product_and_version_in_every_format() {
+        let f = finding([127, 0, 0, 1], 22);
+        let m = sonde_matcher::Identifier::builtin()
+            .identify_responses(
+                22,
+                &[sonde_matcher::Response {
+                    probe: "null",
+                    data: b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n",
+                }],
+            )
+            .unwrap();
+        let run = |format| {
+            let mut buf = Vec::new();
+            let mut p = Printer::new(format, &mut buf, &[]).unwrap();
+            p.found(&f, Some(&m)).unwrap();
+            p.finish(&summary()).unwrap();
+            String::from_utf8(buf).unwrap()
+        };
+        let table = run(OutputFormat::Table);
+        assert!(
+            table.contains("ssh") && table.contains("OpenSSH 9.2p1 (Debian-2+deb12u3)"),
+            "{table}"
+        );
+        let csv = run(OutputFormat::Csv);
+        assert!(csv.ends_with(",ssh,OpenSSH,9.2p1\n"), "{csv}");
+        let line: serde_json::Value =
+            serde_json::from_str(run(OutputFormat::Ndjson).trim()).unwrap();
+        assert_eq!(
+            (line["product"].as_str(), line["version"].as_str()),
+            (Some("OpenSSH"), Some("9.2p1"))
+        );
+        let doc: serde_json::Value = serde_json::from_str(&run(OutputFormat::Json)).unwrap();
+        assert_eq!(doc["results"][0]["service"], "ssh");
+    }
+
+    #[test]
+    fn hostile_identifications_are_escaped_in_the_table_and_csv() {
+        let f = finding([127, 0, 0, 1], 80);
+        let m = hostile_match();
+        for format in [OutputFormat::Table, OutputFormat::Csv] {
+            let mut buf = Vec::new();
+            let mut p = Printer::new(format, &mut buf, &[]).unwrap();
+            p.found(&f, Some(&m)).unwrap();
+            p.finish(&summary()).unwrap();
+            let out = String::from_utf8(buf).unwrap();
+            assert!(!out.contains(['\x1b', '\x07', '\r', '\u{202e}']), "{format:?}: {out:?}");
+            assert_eq!(out.lines().count(), 2, "{format:?}: a newline forged a row: {out:?}");
+            assert!(out.contains("\\u{1b}[2J"), "{out}");
+        }
+        assert_eq!(csv_cell("a,\"b\""), "\"a,\"\"b\"\"\"");
+    }
+
     #[test]
     fn on_link_hosts_show_mac_and_vendor_even_without_open_ports() {
         let neighbours = [
@@ -372,9 +519,9 @@ mod tests {
         let csv = print_on_link(OutputFormat::Csv, &found, &neighbours);
         assert_eq!(
             csv,
-            "ip,port,proto,state,rtt_ms,mac,vendor\n\
-             192.0.2.5,22,tcp,open,0.212,00:00:0c:01:02:03,\"Cisco Systems, Inc\"\n\
-             192.0.2.6,,,up,,00:1b:21:00:00:01,\"Intel Corporate\"\n"
+            "ip,port,proto,state,rtt_ms,service,product,version,mac,vendor\n\
+             192.0.2.5,22,tcp,open,0.212,,,,00:00:0c:01:02:03,\"Cisco Systems, Inc\"\n\
+             192.0.2.6,,,up,,,,,00:1b:21:00:00:01,\"Intel Corporate\"\n"
         );
         let json = print_on_link(OutputFormat::Json, &found, &neighbours);
         let doc: serde_json::Value = serde_json::from_str(&json).unwrap();

@@ -12,6 +12,7 @@
 //! | 25    | Exim       | the greeting, `220 ... ESMTP Exim 4.96 ...`                |
 //! | 53    | dnsmasq    | the TXT answer to `version.bind` CHAOS over TCP            |
 //! | 80    | nginx      | the `Server: nginx/1.22.1` header                          |
+//! | 443   | nginx      | the same header, inside TLS (a self-signed certificate)    |
 //! | 1883  | Mosquitto  | the retained `$SYS/broker/version` after CONNACK           |
 //! | 5432  | PostgreSQL | `server_version` (trust for the probe's role and database) |
 //! | 6379  | Redis      | `redis_version` in `INFO server` (protected mode off)      |
@@ -20,6 +21,10 @@
 //! Every version is asserted: each of these daemons announces it in the setup the lab gives
 //! it. Closed ports (a live host's resets) and silent ones (dead addresses, dropped) must end
 //! up with no product: they are not even stored.
+//!
+//! The same lab is scanned twice: by `sonde serve` over the REST API (the stored view, with
+//! the certificate nginx presents on 443: subject, SANs and SHA-256 fingerprint), then by
+//! `sonde scan -o json`, whose identification must name the same products and versions.
 
 use std::collections::BTreeMap;
 
@@ -31,7 +36,7 @@ const PREFIX: &str = "10.77.41.0/24";
 const DAEMONS: &str = "10.77.41.10";
 /// The daemons' ports, then 8080 (closed on live hosts) and 3306 (closed too); every port is
 /// silent on the /24's dead addresses.
-const PORTS: &str = "21,22,25,53,80,1883,5432,6379,11211,8080,3306";
+const PORTS: &str = "21,22,25,53,80,443,1883,5432,6379,11211,8080,3306";
 /// `serve_scan.py`: starts `sonde serve` on 127.0.0.1 in the namespace, scans over the REST
 /// API and prints every stored port's view.
 const SERVE_SCAN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/lab/serve_scan.py");
@@ -42,7 +47,7 @@ fn identify_real_daemons_needs_root_netns() {
     // Two live hosts: the daemons' and one whose every port is closed.
     let lab = Lab::up_with_daemons(PREFIX, DAEMONS, 2);
     let truth = lab.daemon_truth();
-    assert_eq!(truth.len(), 9, "the lab should run nine daemons: {truth:?}");
+    assert_eq!(truth.len(), 10, "the lab should serve ten daemon ports: {truth:?}");
     assert_eq!(lab.live().len(), 2, "live hosts: {:?}", lab.live());
 
     let wall = tempfile::NamedTempFile::new().expect("a temporary file");
@@ -53,12 +58,16 @@ fn identify_real_daemons_needs_root_netns() {
     out.assert_success();
 
     let mut found: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
+    let mut https = None;
     for line in out.stdout.lines().filter(|l| !l.trim().is_empty()) {
         let view: serde_json::Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("port view is not JSON ({e}): {line}"));
         let pair = format!("{}:{}", view["ip"].as_str().unwrap_or("?"), view["port"]);
         let text = |key: &str| view[key].as_str().map(str::to_owned);
-        found.insert(pair, (text("product"), text("version")));
+        found.insert(pair.clone(), (text("product"), text("version")));
+        if pair == format!("{DAEMONS}:443") {
+            https = Some(view);
+        }
     }
 
     let expected: BTreeMap<String, (Option<String>, Option<String>)> = truth
@@ -75,5 +84,42 @@ fn identify_real_daemons_needs_root_netns() {
         expected,
         "identified (left) differs from what the daemons announce (right)\n{}",
         out.transcript()
+    );
+
+    // The certificate nginx presents on 443, as the API shows it.
+    let https = https.expect("port 443 in the stored view");
+    assert_eq!(https["service"], "https", "{https}");
+    let tls = &https["tls"];
+    let cert = &tls["cert"];
+    assert_eq!(cert["subject"], "O=Sonde Lab, CN=lab.sonde.invalid", "{tls}");
+    assert_eq!(cert["issuer"], cert["subject"], "self-signed: {tls}");
+    assert_eq!(cert["self_signed"], true, "{tls}");
+    assert_eq!(cert["san"], serde_json::json!(["lab.sonde.invalid", DAEMONS]), "{tls}");
+    assert_eq!(cert["sha256"], lab.daemon_cert_sha256().as_str(), "{tls}");
+    assert_eq!(cert["key_type"], "RSA 2048", "{tls}");
+    assert!(tls["version"].as_str().is_some_and(|v| v.starts_with("TLSv1.")), "{tls}");
+
+    // `sonde scan` identifies the same daemons the same way.
+    let scan = lab.exec(
+        120,
+        &[SONDE, "scan", PREFIX, "-p", PORTS, "--engine", "connect", "--seed", "1", "-o", "json"],
+    );
+    scan.assert_success();
+    let doc: serde_json::Value = serde_json::from_str(&scan.stdout)
+        .unwrap_or_else(|e| panic!("sonde scan -o json is not JSON ({e}):\n{}", scan.stdout));
+    let results = doc["results"].as_array().expect("a results array");
+    let from_scan: BTreeMap<String, (Option<String>, Option<String>)> = results
+        .iter()
+        .map(|r| {
+            let text = |key: &str| r[key].as_str().map(str::to_owned);
+            let pair = format!("{}:{}", r["ip"].as_str().unwrap_or("?"), r["port"]);
+            (pair, (text("product"), text("version")))
+        })
+        .collect();
+    assert_eq!(
+        from_scan,
+        expected,
+        "sonde scan identified (left) differs from what the daemons announce (right)\n{}",
+        scan.transcript()
     );
 }

@@ -26,12 +26,16 @@ fn open_pairs_from_json(stdout: &str) -> BTreeSet<Pair> {
 
 fn open_pairs_from_csv(stdout: &str) -> BTreeSet<Pair> {
     let mut lines = stdout.lines().filter(|l| !l.trim().is_empty());
-    assert_eq!(lines.next(), Some("ip,port,proto,state,rtt_ms"), "-o csv header:\n{stdout}");
+    assert_eq!(
+        lines.next(),
+        Some("ip,port,proto,state,rtt_ms,service,product,version"),
+        "-o csv header:\n{stdout}"
+    );
     lines
         .filter_map(|line| {
             let fields: Vec<&str> = line.split(',').collect();
-            let [ip, port, proto, state, rtt] = fields[..] else {
-                panic!("-o csv row without 5 fields: {line}");
+            let [ip, port, proto, state, rtt, _service, _product, _version] = fields[..] else {
+                panic!("-o csv row without 8 fields: {line}");
             };
             let ip: Ipv4Addr = ip.parse().unwrap_or_else(|_| panic!("bad ip in csv row: {line}"));
             let port: u16 = port.parse().unwrap_or_else(|_| panic!("bad port in csv row: {line}"));

@@ -11,6 +11,7 @@ mod util;
 mod accounts;
 mod cli_errors;
 mod doctor;
+mod hostile_services;
 mod lab_arp;
 mod lab_identify;
 mod lab_scan;

@@ -16,5 +16,6 @@ pub(crate) const SOURCES: &[(&str, &str)] = &[
     ("printers.toml", include_str!("../signatures/printers.toml")),
     ("iot.toml", include_str!("../signatures/iot.toml")),
     ("remote.toml", include_str!("../signatures/remote.toml")),
+    ("tls.toml", include_str!("../signatures/tls.toml")),
     ("generic.toml", include_str!("../signatures/generic.toml")),
 ];

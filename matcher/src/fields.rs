@@ -24,6 +24,37 @@ pub struct Response<'a> {
     pub data: &'a [u8],
 }
 
+/// What a TLS handshake showed, for the `tls.*` fields (the `tls` probe). Values are
+/// attacker-controlled text, as every response is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TlsFacts<'a> {
+    /// `tls.version`: `TLSv1.2`, `TLSv1.3`.
+    pub version: Option<&'a str>,
+    /// `tls.alpn`: the protocol the server picked.
+    pub alpn: Option<&'a str>,
+    /// `tls.cert.subject`: the certificate's subject, RFC 4514 style (`CN=x, O=y`).
+    pub subject: Option<&'a str>,
+    /// `tls.cert.issuer`: the certificate's issuer.
+    pub issuer: Option<&'a str>,
+    /// `tls.cert.san`: each subject alternative name is a value of its own.
+    pub san: &'a [String],
+}
+
+impl<'a> TlsFacts<'a> {
+    /// Every field as (name, value), SANs one by one.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &'a str)> + use<'a> {
+        let one = [
+            ("tls.version", self.version),
+            ("tls.alpn", self.alpn),
+            ("tls.cert.subject", self.subject),
+            ("tls.cert.issuer", self.issuer),
+        ];
+        one.into_iter()
+            .filter_map(|(name, v)| v.map(|v| (name, v)))
+            .chain(self.san.iter().map(|s| ("tls.cert.san", s.as_str())))
+    }
+}
+
 /// A response split into named fields. Values are slices of the lossily decoded response.
 #[derive(Debug, Clone)]
 pub struct Fields<'a> {
@@ -55,8 +86,19 @@ impl<'a> Fields<'a> {
 /// Whether `name` is a field the parsers can produce: a fixed name or `http.header.<name>`
 /// with a lowercase header name.
 pub(crate) fn is_known_field(name: &str) -> bool {
-    const FIXED: &[&str] =
-        &["banner", "banner.line1", "ssh.ident", "http.status", "http.title", "http.body"];
+    const FIXED: &[&str] = &[
+        "banner",
+        "banner.line1",
+        "ssh.ident",
+        "http.status",
+        "http.title",
+        "http.body",
+        "tls.version",
+        "tls.alpn",
+        "tls.cert.subject",
+        "tls.cert.issuer",
+        "tls.cert.san",
+    ];
     if FIXED.contains(&name) {
         return true;
     }

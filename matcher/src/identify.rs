@@ -3,7 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 use crate::error::LoadError;
-use crate::fields::Response;
+use crate::fields::{Response, TlsFacts};
 use crate::port_names;
 use crate::set::SignatureSet;
 
@@ -65,6 +65,13 @@ pub struct Identifier {
     set: Arc<SignatureSet>,
 }
 
+impl ServiceMatch {
+    /// A soft match: the service is known, the product is not. More probes may name it.
+    pub fn is_soft(&self) -> bool {
+        self.product.is_none()
+    }
+}
+
 impl Identifier {
     /// The built-in signatures, compiled once per process.
     ///
@@ -92,6 +99,13 @@ impl Identifier {
         Ok(Self::new(SignatureSet::from_sources(sources)?))
     }
 
+    /// The probes worth sending after `m`, best first: none after a hard match (the product
+    /// is named); after a soft one, those whose signatures can name a product of its service
+    /// (see [`SignatureSet::probes_for_service`]).
+    pub fn next_probes(&self, m: &ServiceMatch) -> &[String] {
+        if m.is_soft() { self.set.probes_for_service(&m.service) } else { &[] }
+    }
+
     /// The compiled database.
     pub fn signatures(&self) -> &SignatureSet {
         &self.set
@@ -115,7 +129,18 @@ impl Identifier {
         port: u16,
         responses: &[Response<'_>],
     ) -> Option<ServiceMatch> {
-        if let Some(m) = self.set.identify(port, responses) {
+        self.identify_with_tls(port, responses, None)
+    }
+
+    /// As [`identify_responses`](Self::identify_responses), with the `tls.*` fields of the
+    /// port's TLS handshake.
+    pub fn identify_with_tls(
+        &self,
+        port: u16,
+        responses: &[Response<'_>],
+        tls: Option<&TlsFacts<'_>>,
+    ) -> Option<ServiceMatch> {
+        if let Some(m) = self.set.identify_with_tls(port, responses, tls) {
             return Some(m);
         }
         port_names::name(port).map(|service| ServiceMatch {

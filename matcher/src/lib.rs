@@ -11,7 +11,9 @@
 //! - [`Identifier`]: the matcher callers use, cheap to clone and share between threads.
 //! - [`SignatureSet`]: the compiled database; [`LoadError`] says why a source was refused.
 //! - [`Response`] and [`Observation`]: what was seen on a port (the input).
-//! - [`Fields`]: a response split into named fields.
+//! - [`Fields`]: a response split into named fields; [`TlsFacts`]: the `tls.*` fields of a
+//!   handshake (the `tls` probe's bytes are what came inside TLS: an HTTP answer is matched
+//!   by `http` signatures, a greeting by `null` ones).
 //! - [`ServiceMatch`] and [`Evidence`]: a named service and what it rests on (the output).
 //!
 //! ```
@@ -35,6 +37,6 @@ mod template;
 mod tests;
 
 pub use error::{LoadError, LoadErrorKind};
-pub use fields::{Fields, MAX_HEADERS, MAX_RESPONSE, Response};
+pub use fields::{Fields, MAX_HEADERS, MAX_RESPONSE, Response, TlsFacts};
 pub use identify::{Evidence, Identifier, Observation, ServiceMatch};
 pub use set::{ExampleFailure, SignatureSet};

@@ -13,7 +13,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Captures;
 
 use crate::error::{LoadError, LoadErrorKind};
-use crate::fields::{Fields, Response};
+use crate::fields::{Fields, Response, TlsFacts};
 use crate::identify::{Evidence, ServiceMatch};
 use crate::signature::{Signature, load_file};
 
@@ -28,6 +28,9 @@ pub struct SignatureSet {
     /// probe -> field -> index.
     index: HashMap<String, HashMap<String, FieldIndex>>,
     unanchored: usize,
+    /// service -> the probes (other than `null`) whose signatures name a product of that
+    /// service, best first: what a soft match asks for next.
+    by_service: HashMap<String, Vec<String>>,
 }
 
 /// An example of a signature that does not behave as written.
@@ -61,6 +64,8 @@ struct Value<'v> {
     probe: &'v str,
     field: &'v str,
     text: &'v str,
+    /// Received inside TLS: an `http` service found there is `https`.
+    over_tls: bool,
 }
 
 impl SignatureSet {
@@ -140,7 +145,14 @@ impl SignatureSet {
         for ((probe, field), sigs) in always {
             index.entry(probe.into()).or_default().entry(field.into()).or_default().always = sigs;
         }
-        Ok(Self { signatures, index, unanchored })
+        let mut by_service: HashMap<String, Vec<String>> = HashMap::new();
+        for sig in signatures.iter().filter(|s| s.product.is_some() && s.probe != "null") {
+            let probes = by_service.entry(sig.service.clone()).or_default();
+            if !probes.contains(&sig.probe) {
+                probes.push(sig.probe.clone());
+            }
+        }
+        Ok(Self { signatures, index, unanchored, by_service })
     }
 
     /// Number of signatures.
@@ -160,9 +172,34 @@ impl SignatureSet {
 
     /// The best signature match among `responses` from `port`, through the anchor index.
     pub fn identify(&self, port: u16, responses: &[Response<'_>]) -> Option<ServiceMatch> {
+        self.identify_with_tls(port, responses, None)
+    }
+
+    /// As [`identify`](Self::identify), with the `tls.*` fields of a handshake as well.
+    pub fn identify_with_tls(
+        &self,
+        port: u16,
+        responses: &[Response<'_>],
+        tls: Option<&TlsFacts<'_>>,
+    ) -> Option<ServiceMatch> {
         let parsed: Vec<Fields<'_>> = responses.iter().map(|r| Fields::parse(r.data)).collect();
-        let values = values(responses, &parsed);
+        let mut values = values(responses, &parsed);
+        if let Some(tls) = tls {
+            values.extend(tls.iter().map(|(field, text)| Value {
+                probe: "tls",
+                field,
+                text,
+                over_tls: true,
+            }));
+        }
         self.best(port, &values)
+    }
+
+    /// The probes that can name the product of a `service` found without one (a soft match),
+    /// best first: those whose signatures name a product of that service, `null` left out
+    /// since it always runs first. Empty when no signature of the service needs a probe.
+    pub fn probes_for_service(&self, service: &str) -> &[String] {
+        self.by_service.get(service).map_or(&[], Vec::as_slice)
     }
 
     /// The same answer as [`identify`](Self::identify), found by trying every signature's
@@ -219,7 +256,12 @@ impl SignatureSet {
                 problem,
             };
             for ex in &sig.examples {
-                let value = Value { probe: &sig.probe, field: &sig.field, text: &ex.input };
+                let value = Value {
+                    probe: &sig.probe,
+                    field: &sig.field,
+                    text: &ex.input,
+                    over_tls: false,
+                };
                 let Some(m) = self.confirm(i, &value, true) else {
                     failures.push(fail(&ex.input, "does not match".into()));
                     continue;
@@ -243,7 +285,8 @@ impl SignatureSet {
                 }
             }
             for neg in &sig.negative_examples {
-                let value = Value { probe: &sig.probe, field: &sig.field, text: neg };
+                let value =
+                    Value { probe: &sig.probe, field: &sig.field, text: neg, over_tls: false };
                 if self.confirm(i, &value, true).is_some() {
                     failures.push(fail(neg, "negative example matches".into()));
                 }
@@ -298,8 +341,12 @@ impl SignatureSet {
         let render = |t: &Option<crate::template::Template>, cpe| {
             t.as_ref().and_then(|t| t.render(caps.as_ref(), cpe))
         };
+        let service = match sig.service.as_str() {
+            "http" if value.over_tls => "https".to_string(),
+            other => other.to_string(),
+        };
         Some(ServiceMatch {
-            service: sig.service.clone(),
+            service,
             product: render(&sig.product, false),
             vendor: sig.vendor.clone(),
             version: render(&sig.version, false),
@@ -316,11 +363,22 @@ impl SignatureSet {
     }
 }
 
+/// The field values of every response. What the `tls` probe received inside TLS is matched
+/// as what the plain probe would have received: an HTTP answer by `http` signatures, anything
+/// else (IMAPS, POP3S, SMTPS greetings) by `null` ones.
 fn values<'v>(responses: &'v [Response<'v>], parsed: &'v [Fields<'v>]) -> Vec<Value<'v>> {
     responses
         .iter()
         .zip(parsed)
-        .flat_map(|(r, f)| f.iter().map(|(field, text)| Value { probe: r.probe, field, text }))
+        .flat_map(|(r, f)| {
+            let over_tls = r.probe == "tls";
+            let probe = match r.probe {
+                "tls" if r.data.starts_with(b"HTTP/") => "http",
+                "tls" => "null",
+                other => other,
+            };
+            f.iter().map(move |(field, text)| Value { probe, field, text, over_tls })
+        })
         .collect()
 }
 

@@ -1,6 +1,6 @@
 //! Tests over the whole built-in set and the loader.
 
-use crate::{Evidence, Identifier, LoadErrorKind, Response, SignatureSet};
+use crate::{Evidence, Identifier, LoadErrorKind, Response, SignatureSet, TlsFacts};
 
 #[test]
 fn every_builtin_example_matches_and_every_negative_does_not() {
@@ -227,4 +227,88 @@ fn applications_outrank_the_web_server_in_front_of_them() {
         let m = id.identify_responses(80, &[Response { probe: "http", data }]).unwrap();
         assert_eq!(m.product.as_deref(), Some(*product), "{name}");
     }
+}
+
+#[test]
+fn certificates_name_appliances_and_http_inside_tls_is_https() {
+    let id = Identifier::builtin();
+    let san = ["pve1.lan".to_string(), "192.0.2.10".to_string()];
+    let facts = TlsFacts {
+        version: Some("TLSv1.3"),
+        alpn: None,
+        subject: Some("OU=PVE Cluster Node, O=Proxmox Virtual Environment, CN=pve1.lan"),
+        issuer: Some("CN=Proxmox Virtual Environment, OU=x, O=PVE Cluster Manager CA"),
+        san: &san,
+    };
+    // The certificate alone: the appliance, as https.
+    let m = id.identify_with_tls(8006, &[], Some(&facts)).unwrap();
+    assert_eq!(
+        (m.service.as_str(), m.product.as_deref()),
+        ("https", Some("Proxmox Virtual Environment"))
+    );
+    assert_eq!(m.info.as_deref(), Some("node pve1.lan"));
+    assert!(matches!(&m.evidence, Evidence::Signature { probe, field, .. }
+        if probe == "tls" && field == "tls.cert.subject"));
+
+    // What came inside TLS is matched by the http signatures; the title outranks the
+    // certificate, and the service becomes https.
+    let page = b"HTTP/1.1 200 OK\r\nServer: pve-api-daemon/3.0\r\n\r\n<title>pve1 - Proxmox Virtual Environment</title>";
+    let inside = [Response { probe: "tls", data: page }];
+    let m = id.identify_with_tls(8006, &inside, Some(&facts)).unwrap();
+    assert_eq!(m.service, "https");
+    assert_eq!(m.signature.as_deref(), Some("proxmox.ve.title"));
+
+    // nginx over TLS with a certificate that names nobody: nginx, https.
+    let plain = TlsFacts {
+        subject: Some("CN=lab.sonde.invalid"),
+        issuer: Some("CN=lab.sonde.invalid"),
+        ..facts
+    };
+    let nginx =
+        [Response { probe: "tls", data: b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n\r\n" }];
+    let m = id.identify_with_tls(443, &nginx, Some(&plain)).unwrap();
+    assert_eq!(
+        (m.service.as_str(), m.product.as_deref(), m.version.as_deref()),
+        ("https", Some("nginx"), Some("1.22.1"))
+    );
+
+    // A greeting inside TLS is matched as a banner.
+    let imaps = [Response {
+        probe: "tls",
+        data: b"* OK [CAPABILITY IMAP4rev1] Dovecot (Debian) ready.\r\n",
+    }];
+    let m = id.identify_with_tls(993, &imaps, Some(&plain)).unwrap();
+    assert_eq!(m.product.as_deref(), Some("Dovecot"), "{m:?}");
+}
+
+#[test]
+fn soft_matches_narrow_the_next_probes_to_their_service() {
+    let id = Identifier::builtin();
+    let set = id.signatures();
+    // Every built-in signature of these services that names a product, outside `null`,
+    // targets exactly these probes; the best (highest confidence) first.
+    assert_eq!(set.probes_for_service("redis"), ["redis"]);
+    assert_eq!(set.probes_for_service("memcache"), ["memcached"]);
+    assert_eq!(set.probes_for_service("mqtt"), ["mqtt"]);
+    assert!(set.probes_for_service("no-such-service").is_empty());
+    let https = set.probes_for_service("https");
+    assert_eq!(https, ["tls"], "certificate signatures are the only https ones");
+    let http = set.probes_for_service("http");
+    assert_eq!(http.first().map(String::as_str), Some("http"), "{http:?}");
+    assert!(!http.iter().any(|p| p == "null" || p == "redis"), "{http:?}");
+
+    // A soft match asks for its service's probes; a hard one for nothing.
+    let soft = id
+        .identify_responses(6379, &[Response { probe: "null", data: b"-ERR unknown command\r\n" }])
+        .unwrap();
+    assert_eq!((soft.service.as_str(), soft.product.as_deref()), ("redis", None));
+    assert!(soft.is_soft());
+    assert_eq!(id.next_probes(&soft), ["redis"]);
+    let port_guess = id.identify_responses(11211, &[]).unwrap();
+    assert_eq!(id.next_probes(&port_guess), ["memcached"]);
+    let hard = id
+        .identify_responses(22, &[Response { probe: "null", data: b"SSH-2.0-OpenSSH_9.2p1\r\n" }])
+        .unwrap();
+    assert!(!hard.is_soft());
+    assert!(id.next_probes(&hard).is_empty());
 }

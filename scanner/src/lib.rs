@@ -17,7 +17,8 @@
 //!   [`MacAddr::vendor`] names the organisation behind a MAC from the IEEE registries.
 //! - [`read_banner`]: the first bytes a service sends after the handshake.
 //! - [`ProbeRegistry`], [`probe`]: follow-up exchanges (NULL, HTTP, protocol probes) with
-//!   bounded reads and timeouts; [`HostLimiter`] bounds them per host.
+//!   bounded reads and timeouts; [`HostLimiter`] bounds them per host. The `tls` probe
+//!   records the certificate ([`TlsInfo`], [`CertSummary`]) and speaks HTTP inside.
 //! - [`Progress`]: lock-free counters shared with whoever reports progress.
 //! - [`check_io_uring`]: whether io_uring is usable here (reported by `sonde doctor`).
 //!
@@ -69,7 +70,8 @@ pub use permutation::Permutation;
 pub use plan::{Probe, ScanPlan};
 pub use ports::PortList;
 pub use probes::{
-    HostLimiter, HostPermit, Payload, ProbeLimits, ProbeRegistry, Response, ServiceProbe, probe,
+    CertSummary, HostLimiter, HostPermit, Payload, ProbeLimits, ProbeRegistry, Response,
+    ServiceProbe, TlsInfo, probe, summarize_certificate,
 };
 pub use progress::{Progress, ProgressSnapshot};
 pub use syn::cookie::ReplyKey;

@@ -213,12 +213,51 @@ pub struct PortView {
     pub banner: Option<String>,
     /// Round-trip time of the probe that found it, milliseconds.
     pub rtt_ms: Option<f64>,
+    /// What the port's TLS handshake showed, when it speaks TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsView>,
     /// Scan that saw it last.
     pub last_scan_id: i64,
     /// RFC 3339.
     pub first_seen: String,
     /// RFC 3339.
     pub last_seen: String,
+}
+
+/// A TLS handshake as the `tls` probe saw it. Names in it are attacker-controlled text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsView {
+    /// `TLSv1.2` or `TLSv1.3`.
+    pub version: String,
+    /// ALPN protocol the server picked.
+    pub alpn: Option<String>,
+    /// Cipher suite, e.g. `TLS13_AES_256_GCM_SHA384`.
+    pub cipher: String,
+    /// The server's certificate, when it sent one that parses.
+    pub cert: Option<CertView>,
+}
+
+/// The summary of a server certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertView {
+    /// Subject, `CN=x, O=y` in certificate order.
+    pub subject: String,
+    /// Issuer, same form.
+    pub issuer: String,
+    /// Subject alternative names (DNS names, addresses, e-mails, URIs).
+    pub san: Vec<String>,
+    /// Start of validity, RFC 3339.
+    pub not_before: String,
+    /// End of validity, RFC 3339.
+    pub not_after: String,
+    /// Serial number, colon-separated hex.
+    pub serial: String,
+    /// SHA-256 of the DER certificate, lowercase hex.
+    pub sha256: String,
+    /// `RSA 2048`, `EC 256`, `Ed25519`...
+    pub key_type: String,
+    /// Whether the issuer is the subject.
+    pub self_signed: bool,
 }
 
 /// `GET /api/v1/hosts/{ip}`.

@@ -121,6 +121,7 @@ mod tests {
                     confidence: None,
                     banner: Some("SSH-2.0-x\r\n\nid: 999\nevent: scan_finished\n\n".into()),
                     rtt_ms: Some(0.5),
+                    tls: None,
                     last_scan_id: 3,
                     first_seen: "2025-01-01T00:00:00Z".into(),
                     last_seen: "2025-01-01T00:00:00Z".into(),

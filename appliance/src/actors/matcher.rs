@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use rayon::prelude::*;
-use sonde_matcher::{Identifier, Response};
+use sonde_matcher::Identifier;
 use tokio::sync::oneshot;
 
 use super::MATCHER_MAILBOX;
 use super::persister::{FinishScan, PersistPorts};
 use super::prober::Observed;
+use crate::probing::identify_one;
 use crate::store::PortRecord;
 
 /// Batches at least this large are split across rayon's threads.
@@ -49,9 +50,7 @@ impl Matcher {
 /// Identifies a batch: the pure part of the handler.
 pub(crate) fn identify(identifier: &Identifier, observed: &[Observed]) -> Vec<PortRecord> {
     let one = |o: &Observed| {
-        let responses: Vec<Response<'_>> =
-            o.responses.iter().map(|r| Response { probe: r.probe, data: &r.data }).collect();
-        let m = identifier.identify_responses(o.finding.port, &responses);
+        let m = identify_one(identifier, o.finding.port, &o.responses);
         PortRecord {
             ip: o.finding.ip,
             port: o.finding.port,
@@ -65,6 +64,7 @@ pub(crate) fn identify(identifier: &Identifier, observed: &[Observed]) -> Vec<Po
             cpe: m.as_ref().and_then(|m| m.cpe.clone()),
             signature: m.as_ref().and_then(|m| m.signature.clone()),
             confidence: m.as_ref().map(|m| m.confidence),
+            tls: o.responses.iter().find_map(|r| r.tls.clone()),
         }
     };
     if observed.len() >= PARALLEL_FROM {
@@ -195,7 +195,7 @@ mod tests {
             rtt: Duration::from_micros(1500),
         };
         let responses = banner
-            .map(|b| sonde_scanner::Response { probe: "null", data: b.to_vec() })
+            .map(|b| sonde_scanner::Response { probe: "null", data: b.to_vec(), tls: None })
             .into_iter()
             .collect();
         Observed::new(finding, responses, 1024)
@@ -227,6 +227,7 @@ mod tests {
         o.responses.push(sonde_scanner::Response {
             probe: "http",
             data: b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n\r\n".to_vec(),
+            tls: None,
         });
         let records = identify(&Identifier::builtin(), &[o]);
         assert_eq!(records[0].service.as_deref(), Some("http"));

@@ -9,7 +9,9 @@ use sonde_web::api::{EventPayload, PortView, ScanCounters, ScanStatus};
 use tracing::{error, warn};
 
 use super::{EventBus, PERSISTER_MAILBOX};
-use crate::store::{HostRecord, NewScan, PortRecord, Store, StoreError, printable_banner};
+use crate::store::{
+    HostRecord, NewScan, PortRecord, Store, StoreError, printable_banner, tls_view,
+};
 
 /// How long to wait before writing again to a full disk.
 const DISK_FULL_RETRY: Duration = Duration::from_secs(5);
@@ -281,6 +283,7 @@ fn port_view(scan_id: i64, r: &PortRecord, stored_at: &str) -> PortView {
         confidence: r.confidence,
         banner: r.banner.as_deref().map(printable_banner),
         rtt_ms: Some(r.rtt_ms),
+        tls: r.tls.as_ref().map(tls_view),
         last_scan_id: scan_id,
         first_seen: stored_at.to_string(),
         last_seen: stored_at.to_string(),

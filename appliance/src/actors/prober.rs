@@ -1,6 +1,7 @@
-//! The Prober: follow-up connections on open ports. The NULL probe waits for a banner; when
-//! the service says nothing, the probes that suit the port (its protocol probe, then HTTP)
-//! follow, until one gets an answer.
+//! The Prober: follow-up connections on open ports. The NULL probe waits for a banner; then
+//! the answers so far pick the next probe (see [`crate::probing::next_probe`]): a soft match narrows to the
+//! probes of its service, a silent port gets the probes that suit its number, a TLS port its
+//! handshake, and a named product ends probing.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -9,19 +10,17 @@ use std::time::Duration;
 
 use actix::dev::SendError;
 use actix::prelude::*;
-use sonde_scanner::{
-    BannerConfig, Finding, HostLimiter, ProbeLimits, ProbeRegistry, Response, probe,
-};
+use sonde_matcher::Identifier;
+use sonde_scanner::{BannerConfig, Finding, HostLimiter, ProbeRegistry, Response};
 use tokio::sync::Semaphore;
 
 use super::matcher::IdentifyPorts;
 use super::persister::FinishScan;
 use super::{BATCH, PROBER_MAILBOX};
+use crate::probing::examine;
 
 /// How often partial batches and a full Matcher mailbox are retried.
 const TICK: Duration = Duration::from_millis(100);
-/// Follow-up probes after a silent NULL probe, at most; each may wait its full timeout.
-const FOLLOW_UPS: usize = 2;
 /// Exchanges in flight with one host, at most: a host with hundreds of open ports is probed
 /// a few ports at a time, whatever room the global bound has.
 const PER_HOST: usize = 4;
@@ -54,25 +53,6 @@ impl Observed {
         let banner = responses.first().map(|r| r.data[..r.data.len().min(banner_bytes)].to_vec());
         Self { finding, banner, responses }
     }
-}
-
-/// Probes one open port: NULL first; when it gets nothing, up to [`FOLLOW_UPS`] probes that
-/// suit the port, stopping at the first answer.
-pub(crate) async fn examine(
-    addr: SocketAddr,
-    registry: &ProbeRegistry,
-    banner: BannerConfig,
-) -> Vec<Response> {
-    let limits = ProbeLimits { timeout: banner.timeout, max_bytes: banner.max_bytes };
-    if let Some(answer) = probe(addr, registry.null(), limits).await {
-        return vec![answer];
-    }
-    for follow_up in registry.follow_ups(addr.port(), FOLLOW_UPS) {
-        if let Some(answer) = probe(addr, follow_up, ProbeLimits::for_probe(follow_up)).await {
-            return vec![answer];
-        }
-    }
-    Vec::new()
 }
 
 /// A port's probes finished (sent by the Prober's own tasks).
@@ -176,6 +156,8 @@ impl ProberState {
 pub struct Prober {
     banner: BannerConfig,
     registry: Arc<ProbeRegistry>,
+    /// Picks the next probe from the answers so far (soft matches narrow it).
+    identifier: Identifier,
     /// Bounds ports being probed across all scans; `ProbePorts` waits for permits, which is
     /// how a busy prober slows the scanners.
     limit: Arc<Semaphore>,
@@ -188,15 +170,18 @@ pub struct Prober {
 
 impl Prober {
     /// A prober with at most `concurrency` ports being probed at once, feeding the Matcher.
+    /// `identifier` is the one the Matcher uses: its soft matches choose the next probes.
     pub fn new(
         banner: BannerConfig,
         concurrency: usize,
+        identifier: Identifier,
         identify: Recipient<IdentifyPorts>,
         finish: Recipient<FinishScan>,
     ) -> Self {
         Self {
             banner,
             registry: Arc::new(ProbeRegistry::builtin()),
+            identifier,
             limit: Arc::new(Semaphore::new(concurrency)),
             hosts: HostLimiter::new(PER_HOST),
             identify,
@@ -255,17 +240,19 @@ impl Handler<ProbePorts> for Prober {
         let limit = self.limit.clone();
         let hosts = self.hosts.clone();
         let registry = self.registry.clone();
+        let identifier = self.identifier.clone();
         let config = self.banner;
         Box::pin(async move {
             for finding in msg.findings {
                 // A closed semaphore only happens at shutdown; dropping the read is then fine.
                 let Ok(permit) = limit.clone().acquire_owned().await else { return };
                 let (me, hosts, registry) = (me.clone(), hosts.clone(), registry.clone());
+                let identifier = identifier.clone();
                 let scan_id = msg.scan_id;
                 tokio::spawn(async move {
                     let addr = SocketAddr::from((finding.ip, finding.port));
                     let host = hosts.acquire(addr.ip()).await;
-                    let responses = examine(addr, &registry, config).await;
+                    let responses = examine(addr, &registry, &identifier, config).await;
                     drop((host, permit));
                     let observed = Observed::new(finding, responses, config.max_bytes);
                     me.do_send(PortProbed { scan_id, observed });
@@ -364,36 +351,10 @@ mod tests {
         assert_eq!(drain(&mut s), ["finish 3"]);
     }
 
-    /// A loopback service that answers `reply` to whatever it is sent, or speaks first.
-    async fn service(speaks_first: bool, reply: &'static [u8]) -> SocketAddr {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    if !speaks_first {
-                        let mut buf = [0; 1024];
-                        let _ = stream.read(&mut buf).await;
-                    }
-                    let _ = stream.write_all(reply).await;
-                });
-            }
-        });
-        addr
-    }
-
-    #[tokio::test]
-    async fn silent_services_get_a_follow_up_and_talkative_ones_do_not() {
-        let registry = ProbeRegistry::builtin();
-        let banner = BannerConfig { timeout: Duration::from_millis(200), max_bytes: 1024 };
-        let ssh = service(true, b"SSH-2.0-OpenSSH_9.2p1\r\n").await;
-        let got = examine(ssh, &registry, banner).await;
-        assert_eq!(got.iter().map(|r| r.probe).collect::<Vec<_>>(), ["null"]);
-        let http = service(false, b"HTTP/1.0 200 OK\r\nServer: nginx/1.22.1\r\n\r\n").await;
-        let got = examine(http, &registry, banner).await;
-        assert_eq!(got.iter().map(|r| r.probe).collect::<Vec<_>>(), ["http"]);
-        let observed = Observed::new(observed(80).finding, got, 8);
-        assert_eq!(observed.banner.as_deref(), Some(&b"HTTP/1.0"[..]), "cut to the banner limit");
+    #[test]
+    fn the_stored_banner_is_the_first_answer_cut_to_the_banner_limit() {
+        let http = Response { probe: "http", data: b"HTTP/1.0 200 OK\r\n".to_vec(), tls: None };
+        let observed = Observed::new(observed(80).finding, vec![http], 8);
+        assert_eq!(observed.banner.as_deref(), Some(&b"HTTP/1.0"[..]));
     }
 }

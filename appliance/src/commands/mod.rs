@@ -2,6 +2,7 @@
 
 pub mod doctor;
 pub mod scan;
+mod scan_identify;
 pub mod serve;
 pub mod signatures;
 pub mod token;

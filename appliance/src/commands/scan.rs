@@ -1,5 +1,6 @@
 //! `sonde scan`: a one-shot scan from the command line, no daemon needed.
 
+use std::collections::VecDeque;
 use std::io::{BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use sonde_scanner::{
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::scan_identify::{Identified, ScanIdentifier};
 use crate::checkpoint::{Checkpoint, ScanIdentity};
 use crate::cli::{EngineArg, ScanArgs, SendPathArg};
 use crate::error::UsageError;
@@ -65,6 +67,12 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
     }
     if args.concurrency == 0 {
         return Err(UsageError::new("--concurrency must be at least 1").into());
+    }
+    if args.identify_concurrency == 0 {
+        return Err(UsageError::new(
+            "--identify-concurrency must be at least 1 (use --no-identify to skip identification)",
+        )
+        .into());
     }
     if args.wait > 60_000 {
         return Err(UsageError::new(format!(
@@ -282,8 +290,11 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
         });
     }
     let bar = progress_bar(range.end - range.start);
+    // Open ports whose probes are still running, for the bar.
+    let identifying_now = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let ticker = {
         let (bar, progress) = (bar.clone(), progress.clone());
+        let identifying_now = identifying_now.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_millis(200));
             loop {
@@ -291,8 +302,12 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
                 let s = progress.snapshot();
                 let secs = started.elapsed().as_secs_f64().max(1e-3);
                 bar.set_position(s.done);
+                let identifying = match identifying_now.load(Ordering::Relaxed) {
+                    0 => String::new(),
+                    n => format!(", identifying {n}"),
+                };
                 bar.set_message(format!(
-                    "{:.0} probes/s, {} sent, {} open",
+                    "{:.0} probes/s, {} sent, {} open{identifying}",
                     s.sent as f64 / secs,
                     s.sent,
                     s.open
@@ -307,32 +322,84 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
     let mut hosts = std::collections::HashSet::new();
     let mut save_every = tokio::time::interval(Duration::from_secs(args.checkpoint_every));
     save_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // With identification, a port is printed once its probes are done, so each resume mark
+    // waits here, with the arrival number of the first finding it does not cover, until every
+    // finding before that number is printed.
+    let mut pending_marks: VecDeque<(u64, u64)> = VecDeque::new();
+    let (mut identify, mut identified) = match args.no_identify {
+        true => (None, None),
+        false => {
+            let (identify, identified) = ScanIdentifier::new(args.identify_concurrency);
+            (Some(identify), Some(identified))
+        }
+    };
+    let mut engine_done = false;
     loop {
+        let identifying = identify.as_ref().map_or(0, ScanIdentifier::in_flight);
+        if engine_done && identifying == 0 {
+            break;
+        }
         tokio::select! {
-            finding = rx.recv() => {
-                let Some(finding) = finding else { break };
-                printer.found(&finding)?;
+            finding = rx.recv(), if !engine_done => {
+                let Some(finding) = finding else {
+                    engine_done = true;
+                    continue;
+                };
                 found += 1;
                 hosts.insert(finding.ip);
-                // Streaming formats show each port as soon as nothing more is waiting.
-                if rx.is_empty() {
-                    printer.flush()?;
+                match identify.as_mut() {
+                    Some(identify) => {
+                        identify.start(finding);
+                        identifying_now.store(identify.in_flight(), Ordering::Relaxed);
+                    }
+                    None => {
+                        printer.found(&finding, None)?;
+                        // Streaming formats show each port as soon as nothing more is waiting.
+                        if rx.is_empty() {
+                            printer.flush()?;
+                        }
+                    }
+                }
+            }
+            Some(done) = recv_identified(&mut identified), if identifying > 0 => {
+                let Some(identify) = identify.as_mut() else { continue };
+                identify.done(done.seq);
+                printer.found(&done.finding, done.service.as_ref())?;
+                printer.flush()?;
+                identifying_now.store(identify.in_flight(), Ordering::Relaxed);
+                if let (Some(mark), Some((path, _))) =
+                    (settled_mark(&mut pending_marks, identify), &resume)
+                {
+                    save_checkpoint(path, &identity, mark);
                 }
             }
             _ = save_every.tick(), if resume.is_some() => {
                 // Read the mark first: the findings it covers were queued before it was
-                // published, so they are all printed by the drain below before it is saved.
+                // published, so they are all taken in by the drain below.
                 let settled_below = progress.settled_below.load(Ordering::Acquire);
                 while let Ok(finding) = rx.try_recv() {
-                    printer.found(&finding)?;
                     found += 1;
                     hosts.insert(finding.ip);
+                    match identify.as_mut() {
+                        Some(identify) => {
+                            identify.start(finding);
+                        }
+                        None => printer.found(&finding, None)?,
+                    }
                 }
                 printer.flush()?;
-                if let Some((path, _)) = &resume {
-                    save_checkpoint(path, &identity, settled_below);
+                match (&resume, identify.as_ref()) {
+                    (Some((path, _)), None) => save_checkpoint(path, &identity, settled_below),
+                    (Some((path, _)), Some(identify)) => {
+                        pending_marks.push_back((settled_below, identify.next_seq()));
+                        if let Some(mark) = settled_mark(&mut pending_marks, identify) {
+                            save_checkpoint(path, &identity, mark);
+                        }
+                    }
+                    (None, _) => {}
                 }
             }
+            else => break,
         }
     }
     let outcome = engine_task.await?;
@@ -379,6 +446,31 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
     // Whatever was found before a failure has been printed above.
     outcome?;
     Ok(if was_interrupted { INTERRUPTED } else { 0 })
+}
+
+/// The latest waiting resume mark whose findings are all printed, taken off the queue with
+/// those before it. Marks wait in order, so one that keeps waiting never hides the progress
+/// of earlier ones.
+fn settled_mark(marks: &mut VecDeque<(u64, u64)>, identify: &ScanIdentifier) -> Option<u64> {
+    let mut settled = None;
+    while let Some(&(mark, before)) = marks.front() {
+        if !identify.settled_before(before) {
+            break;
+        }
+        settled = Some(mark);
+        marks.pop_front();
+    }
+    settled
+}
+
+/// The next identification result, or never when identification is off.
+async fn recv_identified(
+    identified: &mut Option<mpsc::UnboundedReceiver<Identified>>,
+) -> Option<Identified> {
+    match identified {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// True when some target is in 127.0.0.0/8.
@@ -455,6 +547,8 @@ mod tests {
         let cap = error(&["127.0.0.1", "-p", "80", "--max-rate-per-host", "0"]);
         assert!(cap.contains("--max-rate-per-host"), "{cap}");
         assert!(error(&["127.0.0.1", "-p", "80", "--rate", "0"]).contains("--rate"));
+        let identify = error(&["127.0.0.1", "-p", "80", "--identify-concurrency", "0"]);
+        assert!(identify.contains("--identify-concurrency"), "{identify}");
         assert!(error(&["224.0.0.1", "-p", "80"]).contains("excluded"));
         assert!(error(&["127.0.0.1", "--top-ports", "5000"]).contains("top-ports"));
         for shard in ["0/4", "5/4", "1", "a/b", "1/0", "2/-1"] {

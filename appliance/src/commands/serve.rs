@@ -71,10 +71,11 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
     let persister = Persister::new(store.clone(), bus.clone()).start();
     let identifier = Identifier::builtin();
     let (persist, finish) = (persister.clone().recipient(), persister.clone().recipient());
-    let matcher = Matcher::new(identifier, persist, finish).start();
+    let matcher = Matcher::new(identifier.clone(), persist, finish).start();
     let prober = Prober::new(
         settings.probe.banner,
         settings.probe.concurrency,
+        identifier,
         matcher.clone().recipient(),
         matcher.recipient(),
     )

@@ -2,6 +2,9 @@
 
 use std::net::Ipv4Addr;
 
+use sonde_scanner::TlsInfo;
+use sonde_web::api::{CertView, TlsView};
+
 use super::{NOW, Store, StoreError};
 
 /// An open port with what the prober and matcher learned about it.
@@ -31,6 +34,28 @@ pub struct PortRecord {
     pub signature: Option<String>,
     /// 0..=100.
     pub confidence: Option<u8>,
+    /// What the `tls` probe's handshake showed.
+    pub tls: Option<TlsInfo>,
+}
+
+/// The API's view of a handshake.
+pub fn tls_view(info: &TlsInfo) -> TlsView {
+    TlsView {
+        version: info.version.clone(),
+        alpn: info.alpn.clone(),
+        cipher: info.cipher.clone(),
+        cert: info.cert.as_ref().map(|c| CertView {
+            subject: c.subject.clone(),
+            issuer: c.issuer.clone(),
+            san: c.san.clone(),
+            not_before: c.not_before.clone(),
+            not_after: c.not_after.clone(),
+            serial: c.serial.clone(),
+            sha256: c.sha256.clone(),
+            key_type: c.key_type.clone(),
+            self_signed: c.self_signed,
+        }),
+    }
 }
 
 /// An on-link host that answered ARP, whether or not it has open ports.
@@ -125,15 +150,20 @@ impl Store {
             .bind(scan_id)
             .execute(&mut *tx)
             .await?;
+            // Serializing plain strings and a bool cannot fail; `ok()` keeps that panic-free.
+            let tls_json = r.tls.as_ref().and_then(|t| serde_json::to_string(t).ok());
             sqlx::query(
                 "INSERT INTO ports (ip, port, proto, state, service, product, version, confidence, \
-                 banner, rtt_ms, first_seen, last_seen, last_scan_id, vendor, info, cpe, signature) \
-                 VALUES (?1, ?2, 'tcp', 'open', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14) \
+                 banner, rtt_ms, first_seen, last_seen, last_scan_id, vendor, info, cpe, signature, \
+                 tls_cert) \
+                 VALUES (?1, ?2, 'tcp', 'open', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, \
+                 ?15) \
                  ON CONFLICT (ip, port, proto) DO UPDATE SET state = 'open', \
                  service = excluded.service, product = excluded.product, version = excluded.version, \
                  vendor = excluded.vendor, info = excluded.info, cpe = excluded.cpe, \
                  signature = excluded.signature, \
                  confidence = excluded.confidence, banner = COALESCE(excluded.banner, ports.banner), \
+                 tls_cert = COALESCE(excluded.tls_cert, ports.tls_cert), \
                  rtt_ms = excluded.rtt_ms, last_seen = excluded.last_seen, \
                  last_scan_id = excluded.last_scan_id",
             )
@@ -151,6 +181,7 @@ impl Store {
             .bind(&r.info)
             .bind(&r.cpe)
             .bind(&r.signature)
+            .bind(tls_json)
             .execute(&mut *tx)
             .await?;
             sqlx::query(
@@ -188,6 +219,7 @@ pub(crate) mod tests {
             cpe: None,
             signature: None,
             confidence: None,
+            tls: None,
         }
     }
 

@@ -83,7 +83,7 @@ impl Store {
         };
         let rows = sqlx::query(
             "SELECT port, proto, state, service, product, version, vendor, info, cpe, signature, \
-             confidence, banner, rtt_ms, last_scan_id, first_seen, last_seen \
+             confidence, banner, rtt_ms, tls_cert, last_scan_id, first_seen, last_seen \
              FROM ports WHERE ip = ? ORDER BY port",
         )
         .bind(key)
@@ -94,6 +94,11 @@ impl Store {
             .map(|row| {
                 let banner: Option<Vec<u8>> = row.try_get("banner")?;
                 let confidence: Option<i64> = row.try_get("confidence")?;
+                let tls: Option<String> = row.try_get("tls_cert")?;
+                let tls = tls
+                    .map(|json| serde_json::from_str(&json))
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(format!("tls_cert: {e}")))?;
                 Ok(PortView {
                     port: u16::try_from(row.try_get::<i64, _>("port")?)
                         .map_err(|e| StoreError::Corrupt(format!("port: {e}")))?,
@@ -109,6 +114,7 @@ impl Store {
                     confidence: confidence.and_then(|c| u8::try_from(c).ok()),
                     banner: banner.as_deref().map(printable_banner),
                     rtt_ms: row.try_get("rtt_ms")?,
+                    tls,
                     last_scan_id: row.try_get("last_scan_id")?,
                     first_seen: row.try_get("first_seen")?,
                     last_seen: row.try_get("last_seen")?,
@@ -290,6 +296,37 @@ mod tests {
         let services = store.services().await.unwrap();
         assert_eq!(services.len(), 2);
         assert!(services.iter().any(|s| s.service == "unknown" && s.ports == 1));
+    }
+
+    #[tokio::test]
+    async fn certificates_are_stored_and_kept_when_a_later_scan_has_none() {
+        let (store, _dir) = test_store().await;
+        let id = scan(&store).await;
+        let cert = sonde_scanner::CertSummary {
+            subject: "CN=lab.sonde.invalid, O=Sonde Lab".into(),
+            issuer: "CN=lab.sonde.invalid, O=Sonde Lab".into(),
+            san: vec!["lab.sonde.invalid".into(), "10.77.41.10".into()],
+            not_before: "2026-11-26T00:00:00Z".into(),
+            not_after: "2027-11-26T00:00:00Z".into(),
+            serial: "01:02".into(),
+            sha256: "ab".repeat(32),
+            key_type: "RSA 2048".into(),
+            self_signed: true,
+        };
+        let mut r = record([10, 0, 0, 1], 443);
+        r.tls = Some(sonde_scanner::TlsInfo {
+            version: "TLSv1.3".into(),
+            alpn: Some("http/1.1".into()),
+            cipher: "TLS13_AES_256_GCM_SHA384".into(),
+            cert: Some(cert),
+        });
+        store.persist(id, &[r.clone()]).await.unwrap();
+        store.persist(id, &[record([10, 0, 0, 1], 443)]).await.unwrap();
+        let host = store.host(Ipv4Addr::new(10, 0, 0, 1)).await.unwrap().unwrap();
+        let want = r.tls.as_ref().map(crate::store::tls_view);
+        assert_eq!(host.ports[0].tls, want);
+        let json = serde_json::to_value(&host).unwrap();
+        assert_eq!(json["ports"][0]["tls"]["cert"]["san"][1], "10.77.41.10");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use findings::{HostRecord, PortRecord};
+pub use findings::{HostRecord, PortRecord, tls_view};
 pub use hosts::{HostFilter, printable_banner};
 pub use scans::NewScan;
 pub use sessions::{SESSION_IDLE_SECS, SESSION_MAX_SECS};

@@ -144,6 +144,12 @@ impl Lab {
             .collect()
     }
 
+    /// The SHA-256 fingerprint (lowercase hex) of the certificate the lab's nginx serves on
+    /// 443, made by `benches/lab/daemons`.
+    pub(crate) fn daemon_cert_sha256(&self) -> String {
+        self.state_lines("daemons/nginx-cert.sha256").concat()
+    }
+
     /// The lab's live addresses.
     pub(crate) fn live(&self) -> BTreeSet<String> {
         self.state_lines("live.txt").into_iter().collect()

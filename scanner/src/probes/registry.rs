@@ -12,6 +12,9 @@ pub enum Payload {
     HttpGet,
     /// These bytes, as they are.
     Bytes(&'static [u8]),
+    /// A TLS handshake that records the certificate, then inside TLS what the service says
+    /// first or, when it waits, `GET /` as for [`HttpGet`](Self::HttpGet).
+    Tls,
 }
 
 /// One follow-up exchange.
@@ -141,6 +144,19 @@ const BUILTIN: &[ServiceProbe] = &[
         idle: Duration::from_millis(100),
     },
     ServiceProbe {
+        name: "tls",
+        payload: Payload::Tls,
+        // HTTPS and its consoles (Proxmox 8006/8007, UniFi 8443, ESXi 443, Synology 5001,
+        // FortiGate 10443), mail and directory over TLS, WinRM over HTTPS, MQTT over TLS, WSUS.
+        ports: &[
+            443, 8443, 993, 995, 465, 636, 5986, 8006, 8007, 9443, 10443, 4443, 5001, 7443, 8883,
+            8531,
+        ],
+        fallback: false,
+        timeout: Duration::from_millis(3000),
+        idle: Duration::from_millis(300),
+    },
+    ServiceProbe {
         name: "http",
         payload: Payload::HttpGet,
         ports: &[
@@ -177,6 +193,11 @@ impl ProbeRegistry {
         let fallbacks = self.probes.iter().filter(|p| p.fallback && !p.ports.contains(&port));
         claimed.chain(fallbacks).take(max).collect()
     }
+
+    /// The probe called `name`.
+    pub fn get(&self, name: &str) -> Option<&ServiceProbe> {
+        self.probes.iter().find(|p| p.name == name)
+    }
 }
 
 #[cfg(test)]
@@ -192,9 +213,12 @@ mod tests {
         assert_eq!(names(6379, 2), ["redis", "http"]);
         assert_eq!(names(11211, 1), ["memcached"]);
         assert_eq!(names(8080, 2), ["http"]);
+        assert_eq!(names(8443, 2), ["tls", "http"], "TLS first where HTTPS lives");
+        assert_eq!(names(993, 2), ["tls", "http"]);
         assert_eq!(names(40000, 2), ["http"]);
         assert_eq!(names(22, 0), Vec::<&str>::new());
         assert_eq!(ProbeRegistry::builtin().null().name, "null");
+        assert_eq!(ProbeRegistry::builtin().get("tls").map(|p| p.payload), Some(Payload::Tls));
     }
 
     #[test]

@@ -155,3 +155,111 @@ async fn host_limits_hold_per_address_and_forget_idle_hosts() {
     drop((p2, p3, other));
     assert_eq!(limiter.hosts_in_flight(), 0);
 }
+
+/// A loopback TLS service with a fresh self-signed certificate for `names`. `greeting` is
+/// written right after the handshake when given; otherwise the service reads a request and
+/// answers an HTTP response. Returns the address and the certificate's DER.
+async fn tls_service(names: &[&str], greeting: Option<&'static [u8]>) -> (SocketAddr, Vec<u8>) {
+    use tokio_rustls::rustls;
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(names).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "pve1.lab.invalid");
+    params.distinguished_name.push(rcgen::DnType::OrganizationName, "PVE Cluster Node");
+    let cert = params.self_signed(&key).unwrap();
+    let der = cert.der().to_vec();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                if let Some(greeting) = greeting {
+                    let _ = tls.write_all(greeting).await;
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    return;
+                }
+                let mut request = Vec::new();
+                let mut buf = [0; 1024];
+                while let Ok(n @ 1..) = tls.read(&mut buf).await {
+                    request.extend_from_slice(&buf[..n]);
+                    if request.ends_with(b"\r\n\r\n") {
+                        break;
+                    }
+                }
+                if request.starts_with(b"GET / HTTP/1.0\r\n") {
+                    let reply = "HTTP/1.1 200 OK\r\nServer: pve-api-daemon/3.0\r\n\r\n\
+                        <title>pve1 - Proxmox Virtual Environment</title>";
+                    let _ = tls.write_all(reply.as_bytes()).await;
+                }
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (addr, der)
+}
+
+#[tokio::test]
+async fn tls_probe_records_the_certificate_and_speaks_http_inside() {
+    let (addr, der) = tls_service(&["pve1.lab.invalid", "127.0.0.1"], None).await;
+    let tls = registry_probe("tls");
+    let got = probe(addr, &tls, ProbeLimits::for_probe(&tls)).await.unwrap();
+    let text = String::from_utf8(got.data).unwrap();
+    assert!(text.starts_with("HTTP/1.1 200 OK") && text.contains("Proxmox"), "{text}");
+    let info = got.tls.expect("the handshake's facts");
+    assert_eq!(info.version, "TLSv1.3");
+    let cert = info.cert.expect("a parsed certificate");
+    assert!(cert.subject.contains("CN=pve1.lab.invalid"), "{}", cert.subject);
+    assert!(cert.subject.contains("O=PVE Cluster Node"), "{}", cert.subject);
+    assert_eq!(cert.san, ["pve1.lab.invalid", "127.0.0.1"]);
+    assert!(cert.self_signed);
+    assert_eq!(cert.key_type, "EC 256", "rcgen's default key is ECDSA P-256");
+    assert_eq!(cert, summarize_certificate(&der).unwrap());
+    assert_eq!(cert.sha256.len(), 64);
+    assert!(cert.not_before < cert.not_after, "{} .. {}", cert.not_before, cert.not_after);
+}
+
+#[tokio::test]
+async fn tls_probe_keeps_a_greeting_and_sends_nothing() {
+    let (addr, _) = tls_service(&["mail.lab.invalid"], Some(b"* OK IMAP4rev1 ready\r\n")).await;
+    let tls = registry_probe("tls");
+    let got = probe(addr, &tls, ProbeLimits::for_probe(&tls)).await.unwrap();
+    assert_eq!(got.data, b"* OK IMAP4rev1 ready\r\n");
+    assert_eq!(got.tls.unwrap().cert.unwrap().san, ["mail.lab.invalid"]);
+}
+
+#[tokio::test]
+async fn tls_probe_on_plain_services_finds_nothing_in_time() {
+    let plain = service(true, |_, mut stream| async move {
+        let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.2p1\r\n").await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    })
+    .await;
+    let tls = registry_probe("tls");
+    let limits = ProbeLimits { timeout: Duration::from_millis(500), max_bytes: 1024 };
+    let start = Instant::now();
+    assert_eq!(probe(plain, &tls, limits).await, None);
+    assert!(start.elapsed() < Duration::from_millis(900), "{:?}", start.elapsed());
+}
+
+#[test]
+fn tls_records_and_https_complaints_ask_for_tls() {
+    let response = |data: &[u8]| Response { probe: "http", data: data.to_vec(), tls: None };
+    assert!(response(b"\x15\x03\x01\x00\x02\x02\x46").asks_for_tls(), "a TLS alert");
+    let nginx = b"HTTP/1.1 400 Bad Request\r\n\r\n<center>The plain HTTP request was sent to HTTPS port</center>";
+    assert!(response(nginx).asks_for_tls());
+    assert!(!response(b"HTTP/1.1 200 OK\r\n\r\n").asks_for_tls());
+    assert!(!response(b"\x15\x02").asks_for_tls());
+}
