@@ -9,7 +9,8 @@
 //! - [`Permutation`]: a keyed pseudo-random bijection over `0..n`, computed, never stored.
 //! - [`ScanPlan`]: targets x ports in permuted order; probe `i` is computed on demand.
 //! - [`Pacer`]: a token bucket that holds a global probe rate.
-//! - [`ConnectEngine`]: TCP-connect probing with bounded concurrency, timeouts and retries.
+//! - [`ConnectEngine`]: TCP-connect probing with bounded concurrency, timeouts and retries,
+//!   on io_uring (connects batched with linked timeouts) or epoll ([`ConnectBackend`]).
 //! - [`SynEngine`]: raw-socket SYN probing (needs `CAP_NET_RAW`): frames built in place by
 //!   [`ProbeTemplate`], replies checked statelessly by [`ReplyValidator`] against a
 //!   [`ReplyKey`], the way out found by [`NetPath::resolve`].
@@ -17,7 +18,8 @@
 //! - [`ProbeRegistry`], [`probe`]: follow-up exchanges (NULL, HTTP, protocol probes) with
 //!   bounded reads and timeouts; [`HostLimiter`] bounds them per host.
 //! - [`Progress`]: lock-free counters shared with whoever reports progress.
-//! - [`check_io_uring`]: whether io_uring is usable here (reported by `sonde doctor`).
+//! - [`check_io_uring`], [`check_io_uring_connect`]: whether io_uring, and the io_uring
+//!   connect path, are usable here (reported by `sonde doctor`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -50,7 +52,7 @@ mod top_ports;
 mod uring;
 
 pub use banner::{BannerConfig, read_banner};
-pub use connect::{ConnectConfig, ConnectEngine};
+pub use connect::{ActiveBackend, ConnectBackend, ConnectConfig, ConnectEngine};
 pub use engine::{Engine, EngineChoice, EngineKind};
 pub use error::{PortError, ScanError, TargetError};
 pub use finding::{Finding, PortState, Proto};
@@ -71,4 +73,4 @@ pub use syn::validate::{Reply, ReplyValidator};
 pub use targets::{
     Ipv4Range, MAX_ADDRESSES_WITHOUT_CONFIRMATION, TargetSet, default_excludes, read_target_file,
 };
-pub use uring::check_io_uring;
+pub use uring::{check_io_uring, check_io_uring_connect};
