@@ -18,6 +18,7 @@
 //! - [`ProbeRegistry`], [`probe`]: follow-up exchanges (NULL, HTTP, protocol probes) with
 //!   bounded reads and timeouts; [`HostLimiter`] bounds them per host.
 //! - [`Progress`]: lock-free counters shared with whoever reports progress.
+//! - `fuzzing` (feature `fuzzing`): entry points for the fuzz targets in `scanner/fuzz`.
 //! - [`check_io_uring`], [`check_io_uring_connect`]: whether io_uring, and the io_uring
 //!   connect path, are usable here (reported by `sonde doctor`).
 //!
@@ -40,6 +41,8 @@ mod connect;
 mod engine;
 mod error;
 mod finding;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod pacing;
 mod permutation;
 mod plan;

@@ -25,3 +25,6 @@ pub(crate) mod parse;
 pub(crate) mod route;
 pub(crate) mod socket;
 pub(crate) mod validate;
+
+#[cfg(test)]
+mod robustness;
