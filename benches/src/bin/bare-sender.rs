@@ -37,10 +37,10 @@ fn run() -> Result<(), String> {
     let src_ip: Ipv4Addr = src_ip.parse().map_err(|e| format!("SRC_IP {src_ip}: {e}"))?;
     let addrs = FrameAddrs { src_mac: mac(src_mac)?, dst_mac: mac(dst_mac)?, src_ip };
     let prefix: ipnet::Ipv4Net = prefix.parse().map_err(|e| format!("PREFIX {prefix}: {e}"))?;
-    let ports: Vec<u16> = ports
-        .split(',')
-        .map(|p| p.parse().map_err(|e| format!("port {p}: {e}")))
-        .collect::<Result<_, _>>()?;
+    let ports: Vec<u16> = sonde_scanner::PortList::parse(ports)
+        .map_err(|e| format!("PORTS {ports}: {e}"))?
+        .as_slice()
+        .to_vec();
     let threads: usize = threads.parse().map_err(|e| format!("THREADS {threads}: {e}"))?;
     let ifindex = {
         let name = CString::new(iface.as_str()).map_err(|e| e.to_string())?;

@@ -246,51 +246,59 @@ impl RingScan {
         Ok(())
     }
 
-    /// Submits as many connects as the free slots, the permits, the rate and any pause allow.
+    /// Submits as many connects as the free slots, the permits, the rate and any pause allow,
+    /// for at most one [`TICK`] so completions are reaped and a cancel is seen in time.
     fn fill(&mut self) -> io::Result<()> {
-        if let Some(until) = self.paused_until {
-            if Instant::now() < until {
+        let deadline = Instant::now() + TICK;
+        // An unlimited rate has a burst of one; larger chunks save reservations then.
+        let chunk = if self.pacer.rate() == 0 { 256 } else { self.pacer.burst().max(1) };
+        loop {
+            if let Some(until) = self.paused_until {
+                if Instant::now() < until {
+                    return Ok(());
+                }
+                self.paused_until = None;
+            }
+            let waiting = self.retries.len() as u64 + (self.end - self.next);
+            let want = (self.free.len() as u64).min(waiting).min(chunk);
+            if want == 0 {
                 return Ok(());
             }
-            self.paused_until = None;
-        }
-        let waiting = self.retries.len() as u64 + (self.end - self.next);
-        let burst = self.pacer.burst().max(1);
-        let want = (self.free.len() as u64).min(waiting).min(burst);
-        if want == 0 {
-            return Ok(());
-        }
-        // Take the permits first: other clones of the engine share them, and a rate slot
-        // reserved for a probe that cannot start would be lost.
-        let mut permits = Vec::new();
-        while (permits.len() as u64) < want {
-            match Arc::clone(&self.permits).try_acquire_owned() {
-                Ok(permit) => permits.push(permit),
-                Err(_) => break,
+            // Take the permits first: other clones of the engine share them, and a rate slot
+            // reserved for a probe that cannot start would be lost.
+            let mut permits = Vec::new();
+            while (permits.len() as u64) < want {
+                match Arc::clone(&self.permits).try_acquire_owned() {
+                    Ok(permit) => permits.push(permit),
+                    Err(_) => break,
+                }
+            }
+            if permits.is_empty() {
+                return Ok(());
+            }
+            if let Some(due) = self.pacer.reserve(permits.len() as u64) {
+                // What is queued leaves now, not after the pause.
+                self.ring.submit()?;
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            }
+            for permit in permits {
+                let job = if let Some(job) = self.retries.pop_front() {
+                    job
+                } else {
+                    let index = self.next;
+                    self.next += 1;
+                    self.unsettled.insert(index);
+                    Job { index, probe: self.plan.probe(index), retries_used: 0 }
+                };
+                self.start(job, permit)?;
+                if self.paused_until.is_some() {
+                    break;
+                }
+            }
+            if Instant::now() >= deadline {
+                return Ok(());
             }
         }
-        if permits.is_empty() {
-            return Ok(());
-        }
-        if let Some(due) = self.pacer.reserve(permits.len() as u64) {
-            // This thread does nothing else meanwhile; completions wait in the ring.
-            std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        }
-        for permit in permits {
-            let job = if let Some(job) = self.retries.pop_front() {
-                job
-            } else {
-                let index = self.next;
-                self.next += 1;
-                self.unsettled.insert(index);
-                Job { index, probe: self.plan.probe(index), retries_used: 0 }
-            };
-            self.start(job, permit)?;
-            if self.paused_until.is_some() {
-                break;
-            }
-        }
-        Ok(())
     }
 
     /// Opens a socket for `job` and queues its connect and linked timeout.
