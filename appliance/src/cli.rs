@@ -93,6 +93,9 @@ pub struct ScanArgs {
     /// Connections in flight at most (connect engine).
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub concurrency: usize,
+    /// Path of the connect engine: io_uring where it works (auto), or forced.
+    #[arg(long, value_enum, default_value_t = ConnectBackendArg::Auto)]
+    pub connect_backend: ConnectBackendArg,
     /// Milliseconds to wait for late replies after the last probe (syn engine).
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub wait: u64,
@@ -153,6 +156,17 @@ pub enum EngineArg {
     Connect,
     /// Raw-socket SYN: needs CAP_NET_RAW; cannot scan loopback.
     Syn,
+}
+
+/// Paths of the connect engine, as named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConnectBackendArg {
+    /// io_uring where this kernel and sandbox allow it, epoll otherwise.
+    Auto,
+    /// io_uring: connects submitted in batches with linked timeouts; fails if unavailable.
+    Uring,
+    /// tokio's epoll reactor.
+    Epoll,
 }
 
 /// How the syn engine hands frames to the kernel, as named on the command line.

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use sonde_scanner::{BannerConfig, EngineKind, PortList, TargetSet, default_excludes};
+use sonde_scanner::{
+    BannerConfig, ConnectBackend, EngineKind, PortList, TargetSet, default_excludes,
+};
 
 use crate::error::UsageError;
 
@@ -71,6 +73,9 @@ pub struct ScanConfig {
     /// Probing engine: `auto` (default: SYN where raw sockets may be opened and the targets
     /// are not loopback, connect otherwise), `connect` or `syn`.
     pub engine: Option<String>,
+    /// Path of the connect engine: `auto` (default: io_uring where this kernel and sandbox
+    /// allow it, epoll otherwise), `uring` or `epoll`.
+    pub connect_backend: Option<String>,
 }
 
 /// `[probe]`.
@@ -133,6 +138,8 @@ pub struct ScanSettings {
     pub parallel_subnets: usize,
     /// Which engine scans.
     pub engine: EngineKind,
+    /// Which path the connect engine takes.
+    pub connect_backend: ConnectBackend,
 }
 
 /// Validated `[probe]`.
@@ -268,6 +275,12 @@ impl Config {
                 .map_err(|e| UsageError::new(format!("scan.engine: {e}")))?,
             None => EngineKind::Auto,
         };
+        let connect_backend = match &s.connect_backend {
+            Some(name) => name
+                .parse::<ConnectBackend>()
+                .map_err(|e| UsageError::new(format!("scan.connect_backend: {e}")))?,
+            None => ConnectBackend::Auto,
+        };
 
         let p = self.probe;
         let banner_timeout_ms = p.banner_timeout_ms.unwrap_or(1500);
@@ -297,6 +310,7 @@ impl Config {
                 subnet_prefix,
                 parallel_subnets,
                 engine,
+                connect_backend,
             },
             probe: ProbeSettings {
                 banner: BannerConfig {
@@ -369,6 +383,7 @@ mod tests {
             ("[scan]\nexclude = [\"10.0.0.0/33\"]", "scan.exclude"),
             ("[scan]\nsubnet_prefix = 40", "scan.subnet_prefix"),
             ("[scan]\nengine = \"turbo\"", "scan.engine"),
+            ("[scan]\nconnect_backend = \"kqueue\"", "scan.connect_backend"),
             ("[probe]\nconcurrency = 0", "probe.concurrency"),
             ("[server]\ntls_cert = \"/c.pem\"", "server.tls_cert and server.tls_key"),
             ("[server]\ntls = true\ntls_key = \"/k.pem\"", "both server.tls_cert"),

@@ -99,3 +99,33 @@ fn loopback_scan_formats() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     drop((first, second));
 }
+
+#[test]
+fn both_connect_backends_report_the_same_open_ports() {
+    let (_listeners, open) = crate::util::sonde::loopback_listeners(4);
+    let mut ports: Vec<String> = open.iter().map(|(_, port)| port.to_string()).collect();
+    ports.extend((0..4).map(|_| closed_port().to_string()));
+    let ports = ports.join(",");
+    for backend in ["uring", "epoll"] {
+        let run = sonde(&[
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &ports,
+            "--engine",
+            "connect",
+            "--connect-backend",
+            backend,
+            "-o",
+            "ndjson",
+        ]);
+        run.assert_success();
+        assert_eq!(open_pairs_from_ndjson(&run.stdout), open, "{backend}: {}", run.transcript());
+    }
+}
+
+#[test]
+fn an_unknown_connect_backend_is_a_usage_error() {
+    let run = sonde(&["scan", "127.0.0.1", "-p", "80", "--connect-backend", "kqueue"]);
+    assert_eq!(run.code, Some(2), "{}", run.transcript());
+}

@@ -15,7 +15,12 @@ use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Finding, Pacer, PortState, Probe, Progress, Proto, ScanPlan};
+use crate::{Finding, Pacer, PortState, Probe, Progress, Proto, ScanError, ScanPlan};
+
+mod backend;
+mod ring;
+
+pub use backend::{ActiveBackend, ConnectBackend};
 
 /// How long the engine pauses when this host runs out of descriptors, ports or buffers.
 const EXHAUSTION_BACKOFF: Duration = Duration::from_millis(20);
@@ -33,11 +38,19 @@ pub struct ConnectConfig {
     pub retries: u8,
     /// Probes per second (0 = unlimited).
     pub rate: u64,
+    /// io_uring or epoll; `Auto` takes io_uring where it works.
+    pub backend: ConnectBackend,
 }
 
 impl Default for ConnectConfig {
     fn default() -> Self {
-        Self { concurrency: 1024, timeout: Duration::from_millis(1000), retries: 1, rate: 10_000 }
+        Self {
+            concurrency: 1024,
+            timeout: Duration::from_millis(1000),
+            retries: 1,
+            rate: 10_000,
+            backend: ConnectBackend::Auto,
+        }
     }
 }
 
@@ -50,6 +63,8 @@ pub struct ConnectEngine {
     /// One permit per connection in flight, across every clone. An attempt holds its permit
     /// until its socket is closed, so the limit bounds open descriptors too.
     slots: Arc<Semaphore>,
+    /// The path chosen at construction, for every run.
+    backend: ActiveBackend,
 }
 
 /// What one connection attempt learned.
@@ -111,11 +126,28 @@ struct ExhaustionLog {
 }
 
 impl ConnectEngine {
-    /// An engine with its own budget.
+    /// An engine with its own budget, on the backend `config` asks for; `Err` when it asks
+    /// for io_uring and io_uring cannot run here.
+    pub fn open(config: ConnectConfig) -> Result<Self, ScanError> {
+        let backend = config.backend.resolve()?;
+        Ok(Self::on(config, backend))
+    }
+    /// [`open`](Self::open), falling back to epoll when io_uring was asked for and cannot run.
     pub fn new(config: ConnectConfig) -> Self {
+        let backend = config.backend.resolve().unwrap_or_else(|why| {
+            tracing::warn!(%why, "The connect engine runs on epoll instead.");
+            ActiveBackend::Epoll
+        });
+        Self::on(config, backend)
+    }
+    fn on(config: ConnectConfig, backend: ActiveBackend) -> Self {
         let pacer = Arc::new(Pacer::new(config.rate));
         let slots = Arc::new(Semaphore::new(config.concurrency.clamp(1, Semaphore::MAX_PERMITS)));
-        Self { config, pacer, slots }
+        Self { config, pacer, slots, backend }
+    }
+    /// The path connects take.
+    pub fn backend(&self) -> ActiveBackend {
+        self.backend
     }
     /// The settings.
     pub fn config(&self) -> &ConnectConfig {
@@ -149,6 +181,11 @@ impl ConnectEngine {
         findings: mpsc::Sender<Finding>,
         cancel: CancellationToken,
     ) {
+        if self.backend == ActiveBackend::Uring
+            && self.run_ring(plan, range.clone(), progress, &findings, &cancel).await
+        {
+            return;
+        }
         self.run_with(plan, range, progress, &findings, &cancel, connect_once).await;
     }
 

@@ -63,19 +63,18 @@ impl Engine {
         connect: ConnectConfig,
         syn: SynConfig,
     ) -> Result<EngineChoice, ScanError> {
-        let connect = |fallback| EngineChoice {
-            engine: Engine::Connect(ConnectEngine::new(connect)),
-            fallback,
+        let connect = |fallback| -> Result<EngineChoice, ScanError> {
+            Ok(EngineChoice { engine: Engine::Connect(ConnectEngine::open(connect)?), fallback })
         };
         match kind {
-            EngineKind::Connect => Ok(connect(None)),
+            EngineKind::Connect => connect(None),
             EngineKind::Syn => Ok(EngineChoice {
                 engine: Engine::Syn(SynEngine::open(syn, targets)?),
                 fallback: None,
             }),
             EngineKind::Auto => match SynEngine::open(syn, targets) {
                 Ok(engine) => Ok(EngineChoice { engine: Engine::Syn(engine), fallback: None }),
-                Err(why) => Ok(connect(Some(why))),
+                Err(why) => connect(Some(why)),
             },
         }
     }

@@ -9,7 +9,8 @@
 //! - [`Permutation`]: a keyed pseudo-random bijection over `0..n`, computed, never stored.
 //! - [`ScanPlan`]: targets x ports in permuted order; probe `i` is computed on demand.
 //! - [`Pacer`]: a token bucket that holds a global probe rate.
-//! - [`ConnectEngine`]: TCP-connect probing with bounded concurrency, timeouts and retries.
+//! - [`ConnectEngine`]: TCP-connect probing with bounded concurrency, timeouts and retries,
+//!   on io_uring (connects batched with linked timeouts) or epoll ([`ConnectBackend`]).
 //! - [`SynEngine`]: raw-socket SYN probing (needs `CAP_NET_RAW`): frames built in place by
 //!   [`ProbeTemplate`], replies checked statelessly by [`ReplyValidator`] against a
 //!   [`ReplyKey`], the way out found by [`NetPath::resolve`].
@@ -20,7 +21,9 @@
 //!   bounded reads and timeouts; [`HostLimiter`] bounds them per host. The `tls` probe
 //!   records the certificate ([`TlsInfo`], [`CertSummary`]) and speaks HTTP inside.
 //! - [`Progress`]: lock-free counters shared with whoever reports progress.
-//! - [`check_io_uring`]: whether io_uring is usable here (reported by `sonde doctor`).
+//! - `fuzzing` (feature `fuzzing`): entry points for the fuzz targets in `scanner/fuzz`.
+//! - [`check_io_uring`], [`check_io_uring_connect`]: whether io_uring, and the io_uring
+//!   connect path, are usable here (reported by `sonde doctor`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -43,6 +46,8 @@ mod engine;
 mod error;
 mod finding;
 mod mac;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod pacing;
 mod permutation;
 mod plan;
@@ -56,7 +61,7 @@ mod uring;
 
 pub use arp::sweep::{ArpConfig, ArpSweep, Neighbour};
 pub use banner::{BannerConfig, read_banner};
-pub use connect::{ConnectConfig, ConnectEngine};
+pub use connect::{ActiveBackend, ConnectBackend, ConnectConfig, ConnectEngine};
 pub use engine::{Engine, EngineChoice, EngineKind};
 pub use error::{PortError, ScanError, TargetError};
 pub use finding::{Finding, PortState, Proto};
@@ -83,4 +88,4 @@ pub use syn::validate::{Reply, ReplyValidator};
 pub use targets::{
     Ipv4Range, MAX_ADDRESSES_WITHOUT_CONFIRMATION, TargetSet, default_excludes, read_target_file,
 };
-pub use uring::check_io_uring;
+pub use uring::{check_io_uring, check_io_uring_connect};

@@ -63,8 +63,16 @@ impl Pacer {
     /// of the schedule, so batches hold the rate as well as single probes do. Keep `n` at or
     /// below [`burst`](Self::burst) for a smooth rate.
     pub async fn acquire_many(&self, n: u64) {
+        if let Some(due) = self.reserve(n) {
+            tokio::time::sleep_until(due).await;
+        }
+    }
+    /// Reserves a batch of `n` probes like [`acquire_many`](Self::acquire_many) without
+    /// waiting: the batch may leave at the returned instant (`None`: at once). For callers on
+    /// their own thread, such as the io_uring connect path, which sleep themselves.
+    pub fn reserve(&self, n: u64) -> Option<Instant> {
         if self.rate == 0 || n == 0 {
-            return;
+            return None;
         }
         let now = self.units_since_epoch(Instant::now());
         let floor = now.saturating_sub(self.tolerance);
@@ -74,10 +82,7 @@ impl Pacer {
                 Some(due.max(floor).saturating_add(cost))
             });
         let slot = due.max(floor);
-        if slot > now {
-            let wait = Duration::from_nanos(slot >> FRACTION_BITS);
-            tokio::time::sleep_until(self.epoch + wait).await;
-        }
+        (slot > now).then(|| self.epoch + Duration::from_nanos(slot >> FRACTION_BITS))
     }
 
     fn burst_for(rate: u64) -> u64 {

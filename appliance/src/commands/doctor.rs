@@ -81,15 +81,19 @@ fn raw_sockets() -> Check {
 
 fn io_uring() -> Check {
     const NAME: &str = "io_uring";
-    match sonde_scanner::check_io_uring() {
-        Ok(()) => Check::new(Status::Ok, NAME, "io_uring_setup succeeds"),
+    let allow = "allow it with sysctl kernel.io_uring_disabled=0 or in the sandbox's seccomp \
+                 profile";
+    match sonde_scanner::check_io_uring_connect() {
+        Ok(()) => Check::new(
+            Status::Ok,
+            NAME,
+            "connects, linked timeouts and cancels are supported: the connect engine uses \
+             io_uring (--connect-backend auto)",
+        ),
         Err(error) => Check::new(
             Status::Warn,
             NAME,
-            format!(
-                "io_uring_setup fails ({error}); Sonde does not need it today. Allow it with \
-                 sysctl kernel.io_uring_disabled=0 or in the sandbox's seccomp profile"
-            ),
+            format!("{error}; the connect engine runs on epoll instead ({allow})"),
         ),
     }
 }

@@ -9,16 +9,16 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sonde_scanner::{
-    ArpConfig, ConnectConfig, Engine, EngineKind, Ipv4Range, MAX_ADDRESSES_WITHOUT_CONFIRMATION,
-    MacAddr, PathOverrides, PortList, Progress, ScanPlan, SendPath, SynConfig, TargetSet,
-    default_excludes, read_target_file,
+    ArpConfig, ConnectBackend, ConnectConfig, Engine, EngineKind, Ipv4Range,
+    MAX_ADDRESSES_WITHOUT_CONFIRMATION, MacAddr, PathOverrides, PortList, Progress, ScanPlan,
+    SendPath, SynConfig, TargetSet, default_excludes, read_target_file,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::scan_identify::{Identified, ScanIdentifier};
 use crate::checkpoint::{Checkpoint, ScanIdentity};
-use crate::cli::{EngineArg, ScanArgs, SendPathArg};
+use crate::cli::{ConnectBackendArg, EngineArg, ScanArgs, SendPathArg};
 use crate::error::UsageError;
 use crate::output::{Printer, ScanSummary, human_duration};
 
@@ -183,6 +183,11 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
             timeout: Duration::from_millis(args.timeout),
             retries: args.retries,
             rate: args.rate,
+            backend: match args.connect_backend {
+                ConnectBackendArg::Auto => ConnectBackend::Auto,
+                ConnectBackendArg::Uring => ConnectBackend::Uring,
+                ConnectBackendArg::Epoll => ConnectBackend::Epoll,
+            },
         },
         syn: SynConfig {
             rate: args.rate,

@@ -90,6 +90,7 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
                 timeout: settings.scan.timeout,
                 retries: settings.scan.retries,
                 rate: settings.scan.rate,
+                backend: settings.scan.connect_backend,
             },
             syn: SynConfig {
                 rate: settings.scan.rate,

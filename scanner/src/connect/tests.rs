@@ -22,7 +22,8 @@ fn plan(targets: &str, ports: &[u16]) -> ScanPlan {
 
 fn engine(concurrency: usize, retries: u8, rate: u64) -> ConnectEngine {
     let timeout = Duration::from_millis(500);
-    ConnectEngine::new(ConnectConfig { concurrency, timeout, retries, rate })
+    let backend = ConnectBackend::Epoll;
+    ConnectEngine::new(ConnectConfig { concurrency, timeout, retries, rate, backend })
 }
 
 fn snapshot(sent: u64, done: u64, replies: u64, open: u64) -> ProgressSnapshot {
@@ -382,4 +383,138 @@ async fn the_low_water_mark_waits_for_retries() {
     let engine = engine(4, 3, 0);
     tokio::join!(engine.run_with(&plan, 0..plan.len(), &progress, &tx, &cancel, never), stop);
     assert_eq!(progress.settled_below.load(Ordering::Relaxed), 0);
+}
+
+/// The engine on `backend`; io_uring must be usable for the uring runs (fails loudly, not
+/// skipped, where it is disabled).
+fn engine_on(backend: ConnectBackend, timeout: Duration, retries: u8) -> ConnectEngine {
+    let config = ConnectConfig { concurrency: 64, timeout, retries, rate: 0, backend };
+    let engine = ConnectEngine::open(config).unwrap_or_else(|why| {
+        panic!("these tests need io_uring (kernel.io_uring_disabled=0, no seccomp ban): {why}")
+    });
+    let want = match backend {
+        ConnectBackend::Uring => ActiveBackend::Uring,
+        _ => ActiveBackend::Epoll,
+    };
+    assert_eq!(engine.backend(), want);
+    engine
+}
+
+/// A loopback listener that never accepts, its queue filled by idle connections: the kernel
+/// drops further handshakes, so a connect to it times out like a filtered port.
+fn saturated_listener() -> (socket2::Socket, Vec<std::net::TcpStream>, u16) {
+    use socket2::{Domain, Socket, Type};
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    listener.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into()).unwrap();
+    listener.listen(0).unwrap();
+    let port = listener.local_addr().unwrap().as_socket().unwrap().port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut fillers = Vec::new();
+    // The queue holds backlog + 1 connections; fill until a handshake goes unanswered.
+    while let Ok(stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+        fillers.push(stream);
+        assert!(fillers.len() < 8, "the listen queue never filled");
+    }
+    (listener, fillers, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_backends_find_exactly_the_same_open_loopback_ports() {
+    let open =
+        listen(&["127.0.0.1", "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.3", "127.0.0.7"])
+            .await;
+    let mut ports: Vec<u16> = open.iter().map(|a| a.port()).collect();
+    for _ in 0..10 {
+        ports.push(closed_port().await);
+    }
+    let plan = plan("127.0.0.1-8", &ports);
+    let mut results = Vec::new();
+    for backend in [ConnectBackend::Epoll, ConnectBackend::Uring] {
+        let progress = Progress::default();
+        let engine = engine_on(backend, Duration::from_millis(1000), 1);
+        let found = scan(&engine, &plan, &progress).await;
+        let got: HashSet<SocketAddrV4> =
+            found.iter().map(|f| SocketAddrV4::new(f.ip, f.port)).collect();
+        assert_eq!(got, open.iter().copied().collect(), "{backend:?}");
+        assert_eq!(found.len(), open.len(), "{backend:?}: each open port once");
+        let pairs = plan.len();
+        assert_eq!(
+            progress.snapshot(),
+            snapshot(pairs, pairs, pairs, open.len() as u64),
+            "{backend:?}"
+        );
+        assert_eq!(progress.settled_below.load(Ordering::Acquire), pairs, "{backend:?}");
+        results.push(found.iter().map(|f| (f.ip, f.port)).collect::<Vec<_>>());
+    }
+    assert_eq!(results[0], results[1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_backends_classify_refused_and_timed_out_alike() {
+    let open = listen(&["127.0.0.1"]).await;
+    let refused = closed_port().await;
+    let (_listener, _fillers, silent) = saturated_listener();
+    let plan = plan("127.0.0.1", &[open[0].port(), refused, silent]);
+    for backend in [ConnectBackend::Epoll, ConnectBackend::Uring] {
+        let progress = Progress::default();
+        let engine = engine_on(backend, Duration::from_millis(300), 1);
+        let started = Instant::now();
+        let found = scan(&engine, &plan, &progress).await;
+        assert_eq!(found.iter().map(|f| f.port).collect::<Vec<_>>(), vec![open[0].port()]);
+        // Three first attempts and one retry of the silent port; two answers, one open.
+        assert_eq!(progress.snapshot(), snapshot(4, 3, 2, 1), "{backend:?}");
+        // The silent port waited out its timeout twice.
+        assert!(started.elapsed() >= Duration::from_millis(600), "{backend:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_uring_backend_honours_ranges_and_the_low_water_mark() {
+    let open = listen(&["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"]).await;
+    let ports: Vec<u16> = open.iter().map(|a| a.port()).collect();
+    let plan = plan("127.0.0.1-4", &ports);
+    let engine = engine_on(ConnectBackend::Uring, Duration::from_millis(500), 0);
+    let mut all = HashSet::new();
+    // Two shards cover the plan; each settles to its own end and finds only its pairs.
+    let middle = plan.len() / 2;
+    for range in [0..middle, middle..plan.len()] {
+        let progress = Progress::default();
+        let (tx, mut rx) = mpsc::channel(4);
+        let collect = tokio::spawn(async move {
+            let mut found = Vec::new();
+            while let Some(finding) = rx.recv().await {
+                found.push(finding);
+            }
+            found
+        });
+        engine.run_range(&plan, range.clone(), &progress, tx, CancellationToken::new()).await;
+        let found = collect.await.unwrap();
+        assert_eq!(progress.settled_below.load(Ordering::Acquire), range.end);
+        assert_eq!(progress.snapshot().sent, range.end - range.start);
+        for finding in found {
+            assert!(all.insert(SocketAddrV4::new(finding.ip, finding.port)), "found twice");
+        }
+    }
+    assert_eq!(all, open.iter().copied().collect());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_uring_backend_stops_promptly_on_cancel() {
+    // Every connect would wait out its timeout: the cancel must not.
+    let (_listener, _fillers, silent) = saturated_listener();
+    let plan = plan("127.0.0.1", &[silent]);
+    let engine = engine_on(ConnectBackend::Uring, Duration::from_secs(30), 3);
+    let progress = Progress::default();
+    let (tx, _rx) = mpsc::channel(4);
+    let cancel = CancellationToken::new();
+    let canceller = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        canceller.cancel();
+    });
+    let started = Instant::now();
+    engine.run(&plan, &progress, tx, cancel).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    // The pair was not settled, so a resume probes it again.
+    assert_eq!(progress.settled_below.load(Ordering::Acquire), 0);
 }

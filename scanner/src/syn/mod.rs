@@ -27,3 +27,6 @@ pub(crate) mod route;
 pub(crate) mod schedule;
 pub(crate) mod socket;
 pub(crate) mod validate;
+
+#[cfg(test)]
+mod robustness;
