@@ -12,6 +12,8 @@
 //! - [`SignatureSet`]: the compiled database; [`LoadError`] says why a source was refused.
 //! - [`Response`] and [`Observation`]: what was seen on a port (the input).
 //! - [`Fields`]: a response split into named fields.
+//! - [`RecogDatabase`]: a Rapid7 Recog XML database, compiled alongside the signatures
+//!   when a source's name ends in `.xml`; [`Untranslatable`] lists patterns left out.
 //! - [`ServiceMatch`] and [`Evidence`]: a named service and what it rests on (the output).
 //!
 //! ```
@@ -28,6 +30,7 @@ mod error;
 mod fields;
 mod identify;
 mod port_names;
+mod recog;
 mod set;
 mod signature;
 mod template;
@@ -37,4 +40,5 @@ mod tests;
 pub use error::{LoadError, LoadErrorKind};
 pub use fields::{Fields, MAX_HEADERS, MAX_RESPONSE, Response};
 pub use identify::{Evidence, Identifier, Observation, ServiceMatch};
+pub use recog::{RecogDatabase, RecogReport, Untranslatable};
 pub use set::{ExampleFailure, SignatureSet};

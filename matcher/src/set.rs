@@ -15,6 +15,7 @@ use regex::Captures;
 use crate::error::{LoadError, LoadErrorKind};
 use crate::fields::{Fields, Response};
 use crate::identify::{Evidence, ServiceMatch};
+use crate::recog::{RecogDatabase, Untranslatable};
 use crate::signature::{Signature, load_file};
 
 /// Longest evidence excerpt kept, in bytes.
@@ -28,6 +29,8 @@ pub struct SignatureSet {
     /// probe -> field -> index.
     index: HashMap<String, HashMap<String, FieldIndex>>,
     unanchored: usize,
+    /// Recog fingerprints left out, and why.
+    untranslatable: Vec<Untranslatable>,
 }
 
 /// An example of a signature that does not behave as written.
@@ -64,15 +67,24 @@ struct Value<'v> {
 }
 
 impl SignatureSet {
-    /// Loads, validates and compiles `(file name, TOML text)` sources. Errors name the file,
-    /// the signature and the problem.
+    /// Loads, validates and compiles `(file name, text)` sources: Sonde TOML files, and Recog
+    /// XML databases (names ending in `.xml`). Errors name the file, the signature (or the
+    /// Recog fingerprint) and the problem.
     pub fn from_sources<'a>(
         sources: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, LoadError> {
         let mut signatures = Vec::new();
         let mut seen: HashMap<String, String> = HashMap::new();
+        let mut untranslatable = Vec::new();
         for (file, text) in sources {
-            for sig in load_file(file, text)? {
+            let loaded = if file.ends_with(".xml") {
+                let db = RecogDatabase::parse(file, text)?;
+                untranslatable.extend_from_slice(db.untranslatable());
+                db.into_signatures()?
+            } else {
+                load_file(file, text)?
+            };
+            for sig in loaded {
                 if let Some(first) = seen.get(&sig.id) {
                     return Err(LoadError {
                         file: file.to_string(),
@@ -86,7 +98,9 @@ impl SignatureSet {
         }
         // Stable: equal confidence keeps source order.
         signatures.sort_by_key(|s| Reverse(s.confidence));
-        Self::compile(signatures)
+        let mut set = Self::compile(signatures)?;
+        set.untranslatable = untranslatable;
+        Ok(set)
     }
 
     /// The signatures built into Sonde.
@@ -140,7 +154,7 @@ impl SignatureSet {
         for ((probe, field), sigs) in always {
             index.entry(probe.into()).or_default().entry(field.into()).or_default().always = sigs;
         }
-        Ok(Self { signatures, index, unanchored })
+        Ok(Self { signatures, index, unanchored, untranslatable: Vec::new() })
     }
 
     /// Number of signatures.
@@ -156,6 +170,11 @@ impl SignatureSet {
     /// Signatures without a usable anchor, tried on every value of their field.
     pub fn unanchored(&self) -> usize {
         self.unanchored
+    }
+
+    /// Recog fingerprints left out because their pattern has no equivalent here.
+    pub fn untranslatable(&self) -> &[Untranslatable] {
+        &self.untranslatable
     }
 
     /// The best signature match among `responses` from `port`, through the anchor index.
@@ -235,6 +254,9 @@ impl SignatureSet {
                         failures
                             .push(fail(&ex.input, format!("{name}: want {want:?}, got {got:?}")));
                     }
+                }
+                if sig.recog {
+                    continue;
                 }
                 let port = sig.ports.first().copied().unwrap_or(0);
                 let winner = self.best(port, &[value]).and_then(|m| m.signature);

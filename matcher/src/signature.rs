@@ -108,6 +108,10 @@ pub(crate) struct Signature {
     pub(crate) ports: Vec<u16>,
     pub(crate) examples: Vec<Example>,
     pub(crate) negative_examples: Vec<String>,
+    /// From a Recog database. Recog databases overlap by design (a specific fingerprint
+    /// before a generic one) and Recog checks an example against its own fingerprint only,
+    /// so these examples are not required to win across the whole set.
+    pub(crate) recog: bool,
 }
 
 /// Parses and validates one source file.
@@ -218,12 +222,13 @@ fn validate(file: &str, s: SignatureSpec) -> Result<Signature, LoadErrorKind> {
         ports: s.ports,
         examples: s.examples,
         negative_examples: s.negative_examples,
+        recog: false,
     })
 }
 
 /// The literal prefixes every match of `pattern` starts with, lowercased (the automaton
 /// ignores ASCII case), or none when they are too short or too many to help.
-fn extracted_anchors(pattern: &str) -> Vec<String> {
+pub(crate) fn extracted_anchors(pattern: &str) -> Vec<String> {
     // Anchors match ASCII case-insensitively, so Unicode case folding (`s` and `ſ`) is left
     // out of the extraction rather than multiplying the literals.
     let parsed =
