@@ -9,6 +9,7 @@
 //! - [`backend`]: the appliance behind the web layer's `Backend` trait.
 //! - [`store`]: SQLite through sqlx, migrations embedded.
 //! - [`output`]: output formats of `sonde scan`.
+//! - [`signature_dirs`]: the operator's signature directories, compiled with the built-ins.
 //! - [`checkpoint`]: the resume file of `sonde scan --resume`.
 //! - [`error`]: which errors are the operator's to fix (exit 2) and which are not (exit 1).
 #![forbid(unsafe_code)]
@@ -23,6 +24,7 @@ pub mod data_dir;
 pub mod error;
 pub mod limits;
 pub mod output;
+pub mod signature_dirs;
 pub mod store;
 
 use clap::Parser;
