@@ -29,6 +29,7 @@ mod builtin;
 mod error;
 mod fields;
 mod identify;
+mod lazy_regex;
 mod port_names;
 mod recog;
 mod set;

@@ -15,6 +15,7 @@ use regex::Captures;
 use crate::error::{LoadError, LoadErrorKind};
 use crate::fields::{Fields, Response};
 use crate::identify::{Evidence, ServiceMatch};
+use crate::lazy_regex::LazyRegex;
 use crate::recog::{RecogDatabase, Untranslatable};
 use crate::signature::{Signature, load_file};
 
@@ -170,6 +171,14 @@ impl SignatureSet {
     /// Signatures without a usable anchor, tried on every value of their field.
     pub fn unanchored(&self) -> usize {
         self.unanchored
+    }
+
+    /// Every signature in priority order as (probe, field, confirming regex): what another
+    /// engine needs to run the same patterns (the benchmark against Hyperscan exports it).
+    pub fn patterns(&self) -> impl Iterator<Item = (&str, &str, Option<&str>)> {
+        self.signatures
+            .iter()
+            .map(|s| (s.probe.as_str(), s.field.as_str(), s.regex.as_ref().map(LazyRegex::as_str)))
     }
 
     /// Recog fingerprints left out because their pattern has no equivalent here.

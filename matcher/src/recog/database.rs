@@ -1,11 +1,10 @@
 //! A Recog database: Recog's own semantics, and its fingerprints as Sonde signatures.
 
-use regex::Regex;
-
 use super::ruby::{self, Flags};
 use super::xml::{self, RawExample, RawParam};
 use crate::error::{LoadError, LoadErrorKind};
 use crate::fields::is_known_field;
+use crate::lazy_regex::LazyRegex;
 use crate::set::ExampleFailure;
 use crate::signature::{Example, Signature, extracted_anchors};
 use crate::template::Template;
@@ -65,8 +64,7 @@ pub struct RecogReport {
 struct Fingerprint {
     line: usize,
     description: String,
-    translated: String,
-    regex: Regex,
+    regex: LazyRegex,
     params: Vec<RawParam>,
     examples: Vec<RawExample>,
 }
@@ -103,7 +101,7 @@ impl RecogDatabase {
                 kind: LoadErrorKind::Attribute { attribute: "fingerprint", problem },
             };
             let flags = Flags::parse(fp.flags.as_deref().unwrap_or("")).map_err(&named)?;
-            let (translated, regex) = match ruby::compile(&fp.pattern, flags) {
+            let (regex, groups) = match ruby::compile(&fp.pattern, flags) {
                 Ok(compiled) => compiled,
                 Err(problem) => {
                     db.unrun_examples += fp.examples.len();
@@ -117,7 +115,6 @@ impl RecogDatabase {
                     continue;
                 }
             };
-            let groups = regex.captures_len() - 1;
             if let Some(p) = fp.params.iter().find(|p| p.pos > groups) {
                 return Err(named(format!(
                     "param `{}` takes group {} but the pattern has {groups}",
@@ -127,7 +124,6 @@ impl RecogDatabase {
             db.fingerprints.push(Fingerprint {
                 line: fp.line,
                 description: fp.description,
-                translated,
                 regex,
                 params: fp.params,
                 examples: fp.examples,
@@ -265,7 +261,7 @@ impl RecogDatabase {
                 vendor,
                 probe: probe.to_string(),
                 field: field.clone(),
-                anchors: extracted_anchors(&fp.translated),
+                anchors: extracted_anchors(fp.regex.as_str()),
                 version: template(&["service.version"])?,
                 info,
                 cpe,

@@ -2,14 +2,12 @@
 //!
 //! Recog compiles its patterns with Ruby's `Regexp`, where `^` and `$` always match at line
 //! ends, `\Z` allows one final newline, `\h` is a hex digit and `\<` is a plain `<`. The
-//! `regex` crate reads those differently or not at all, so they are rewritten here; the rest
+//! `regex` crate reads those differently or not at all, and its `\d`, `\w`, `\s` are Unicode
+//! where Ruby's are ASCII, so they are rewritten here; the rest
 //! of the syntax is shared. What has no equivalent in a linear-time engine (backreferences,
 //! lookaround, atomic groups, possessive quantifiers, `\G`, `\K`) is refused with a reason.
 
-use regex::Regex;
-
-/// Largest compiled program accepted for one pattern; Recog patterns are far smaller.
-const SIZE_LIMIT: usize = 1 << 20;
+use crate::lazy_regex::LazyRegex;
 
 /// Recog's `flags` attribute: `REG_ICASE|REG_MULTILINE|REG_DOT_NEWLINE` (any order).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +64,17 @@ pub(crate) fn translate(pattern: &str, flags: Flags) -> Result<String, String> {
                     ('h', true) => out.push_str("0-9a-fA-F"),
                     ('H', false) => out.push_str("[^0-9a-fA-F]"),
                     ('e', _) => out.push_str(r"\x1B"),
+                    // Ruby's `\d`, `\w` and `\s` are ASCII; ASCII classes also compile to
+                    // far smaller automata than Unicode ones.
+                    ('d', false) => out.push_str("[0-9]"),
+                    ('d', true) => out.push_str("0-9"),
+                    ('D', false) => out.push_str("[^0-9]"),
+                    ('w', false) => out.push_str("[0-9A-Za-z_]"),
+                    ('w', true) => out.push_str("0-9A-Za-z_"),
+                    ('W', false) => out.push_str("[^0-9A-Za-z_]"),
+                    ('s', false) => out.push_str(r"[\t\n\x0B\x0C\r ]"),
+                    ('s', true) => out.push_str(r"\t\n\x0B\x0C\r "),
+                    ('S', false) => out.push_str(r"[^\t\n\x0B\x0C\r ]"),
                     ('<' | '>' | '/' | '"' | '\'' | '%' | '@' | '=' | '!' | ',' | ';' | ':', _) => {
                         // Plain punctuation in Ruby; `\<`/`\>` are word boundaries here.
                         out.push_str(&regex::escape(&e.to_string()));
@@ -136,22 +145,19 @@ fn ends_with_quantifier(out: &str) -> bool {
         && !out.ends_with("(?")
 }
 
-/// Translates and compiles `pattern`.
-pub(crate) fn compile(pattern: &str, flags: Flags) -> Result<(String, Regex), String> {
-    let translated = translate(pattern, flags)?;
-    let regex = regex::RegexBuilder::new(&translated)
-        .size_limit(SIZE_LIMIT)
-        .build()
-        .map_err(|e| e.to_string().lines().last().unwrap_or_default().trim().to_string())?;
-    Ok((translated, regex))
+/// Translates `pattern` and checks its syntax; the automaton is built on first use. Returns
+/// the regex and its number of capture groups.
+pub(crate) fn compile(pattern: &str, flags: Flags) -> Result<(LazyRegex, usize), String> {
+    LazyRegex::deferred(translate(pattern, flags)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn re(pattern: &str, flags: Flags) -> Regex {
-        compile(pattern, flags).unwrap_or_else(|e| panic!("{pattern}: {e}")).1
+    fn re(pattern: &str, flags: Flags) -> regex::Regex {
+        let (lazy, _) = compile(pattern, flags).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        lazy.regex().unwrap_or_else(|| panic!("{pattern}: too large")).clone()
     }
 
     #[test]
@@ -168,6 +174,9 @@ mod tests {
         assert!(re(r"[[:digit:]]", plain).is_match("7"));
         assert!(re(r"(?<v>\d+)", plain).captures("x12").is_some_and(|c| &c["v"] == "12"));
         assert!(!re(r"a.b", plain).is_match("a\nb"));
+        assert!(re(r"^\w+\s\d[\w.]*$", plain).is_match("ab_1 2x.y"));
+        assert!(!re(r"^\w$", plain).is_match("é"), "Ruby's \\w is ASCII");
+        assert!(!re(r"^\d$", plain).is_match("٣"), "Ruby's \\d is ASCII");
         let dot = Flags::parse("REG_DOT_NEWLINE|REG_ICASE").unwrap();
         assert!(re(r"a.b", dot).is_match("A\nB"));
     }
