@@ -57,20 +57,23 @@ enum Collecting {
 /// fingerprint without a pattern or a param without a usable position is an error.
 pub(crate) fn parse(text: &str) -> Result<RawDatabase, XmlError> {
     let mut reader = Reader::from_str(text);
-    let line_at = |pos: u64| {
-        let pos = usize::try_from(pos).unwrap_or(usize::MAX).min(text.len());
-        text.as_bytes()[..pos].iter().filter(|&&b| b == b'\n').count() + 1
-    };
+    // Lines counted incrementally: positions only grow, and recounting from the start for
+    // every event made large databases quadratic.
+    let mut lines = LineCounter::default();
+    let mut line_at = |pos: u64| lines.line_at(text, pos);
     let mut db: Option<RawDatabase> = None;
     let mut current: Option<RawFingerprint> = None;
     let mut collecting = Collecting::Nothing;
     let mut buffer = String::new();
     loop {
         let at = reader.buffer_position();
-        let event = reader.read_event().map_err(|e| XmlError {
-            line: line_at(reader.error_position()),
-            problem: format!("not well-formed XML: {e}"),
-        })?;
+        let event = match reader.read_event() {
+            Ok(event) => event,
+            Err(e) => {
+                let line = line_at(reader.error_position());
+                return Err(XmlError { line, problem: format!("not well-formed XML: {e}") });
+            }
+        };
         let line = line_at(at);
         let error = |problem: String| XmlError { line, problem };
         match event {
@@ -195,6 +198,25 @@ pub(crate) fn parse(text: &str) -> Result<RawDatabase, XmlError> {
         }
     }
     db.ok_or_else(|| XmlError { line: 1, problem: "no <fingerprints> element".into() })
+}
+
+/// The line of a byte position, counted from the previous position asked for.
+#[derive(Default)]
+struct LineCounter {
+    pos: usize,
+    line: usize,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, text: &str, pos: u64) -> usize {
+        let pos = usize::try_from(pos).unwrap_or(usize::MAX).min(text.len());
+        if pos < self.pos {
+            *self = Self::default();
+        }
+        self.line += text.as_bytes()[self.pos..pos].iter().filter(|&&b| b == b'\n').count();
+        self.pos = pos;
+        self.line + 1
+    }
 }
 
 fn finish_example(
