@@ -227,8 +227,9 @@ pub struct ValidateArgs {
 /// `sonde signatures ...`.
 #[derive(Debug, Subcommand)]
 pub enum SignaturesCommand {
-    /// Run every example and negative example of the built-in signatures and of the `*.toml`
-    /// files in DIRs (compiled together); list what fails. Exits 1 on failures, 2 when a file
+    /// Run every example and negative example of the built-in signatures, of the `*.toml`
+    /// files and of the Rapid7 Recog `*.xml` databases in DIRs (compiled together); list what
+    /// fails. Exits 1 on failures, 2 when a file
     /// does not load.
     Test(SignaturesTestArgs),
 }
@@ -236,7 +237,8 @@ pub enum SignaturesCommand {
 /// `sonde signatures test`.
 #[derive(Debug, Args)]
 pub struct SignaturesTestArgs {
-    /// Directories of signature files (`*.toml`) to compile alongside the built-in ones.
+    /// Directories of signature files (`*.toml`, Recog `*.xml`) to compile alongside the
+    /// built-in ones.
     #[arg(value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
 }

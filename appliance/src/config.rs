@@ -28,6 +28,9 @@ pub struct Config {
     /// Follow-up probes on open ports.
     #[serde(default)]
     pub probe: ProbeConfig,
+    /// Service identification.
+    #[serde(default)]
+    pub identify: IdentifyConfig,
 }
 
 /// `[server]`.
@@ -88,6 +91,16 @@ pub struct ProbeConfig {
     pub concurrency: Option<usize>,
 }
 
+/// `[identify]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifyConfig {
+    /// Directories of operator signatures (`*.toml` in Sonde's format, `*.xml` Rapid7 Recog
+    /// databases) compiled with the built-in ones at start-up (default: none).
+    #[serde(default)]
+    pub signatures_dirs: Vec<PathBuf>,
+}
+
 /// Validated settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -101,6 +114,8 @@ pub struct Settings {
     pub scan: ScanSettings,
     /// Prober limits.
     pub probe: ProbeSettings,
+    /// Signature directories, in the order given.
+    pub signatures_dirs: Vec<PathBuf>,
 }
 
 /// Validated TLS settings.
@@ -296,8 +311,16 @@ impl Config {
             )));
         }
 
+        let signatures_dirs = self.identify.signatures_dirs;
+        if let Some(empty) = signatures_dirs.iter().find(|d| d.as_os_str().is_empty()) {
+            return Err(UsageError::new(format!(
+                "identify.signatures_dirs has an empty path {empty:?}: name a directory"
+            )));
+        }
+
         Ok(Settings {
             listen,
+            signatures_dirs,
             data_dir,
             tls,
             scan: ScanSettings {
@@ -378,6 +401,7 @@ mod tests {
         let cases = [
             ("[server]\nlisten = \"nope\"", "not ADDRESS:PORT"),
             ("[scan]\nrate = 0", "scan.rate"),
+            ("[identify]\nsignatures_dirs = [\"\"]", "identify.signatures_dirs"),
             ("[scan]\ntimeout_ms = 1", "scan.timeout_ms"),
             ("[scan]\nports = \"70000\"", "scan.ports"),
             ("[scan]\nexclude = [\"10.0.0.0/33\"]", "scan.exclude"),

@@ -12,6 +12,7 @@
 //! - [`tls`]: the console's certificate, the operator's or a self-signed one.
 //! - [`output`]: output formats of `sonde scan`.
 //! - [`probing`]: which probes an open port gets, in which order (soft matches narrow them).
+//! - [`signature_dirs`]: the operator's signature directories, compiled with the built-ins.
 //! - [`checkpoint`]: the resume file of `sonde scan --resume`.
 //! - [`error`]: which errors are the operator's to fix (exit 2) and which are not (exit 1).
 #![forbid(unsafe_code)]
@@ -27,6 +28,7 @@ pub mod error;
 pub mod limits;
 pub mod output;
 pub mod probing;
+pub mod signature_dirs;
 pub mod store;
 pub mod tls;
 

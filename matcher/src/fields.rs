@@ -89,7 +89,9 @@ pub(crate) fn is_known_field(name: &str) -> bool {
     const FIXED: &[&str] = &[
         "banner",
         "banner.line1",
+        "banner.reply",
         "ssh.ident",
+        "ssh.software",
         "http.status",
         "http.title",
         "http.body",
@@ -115,6 +117,17 @@ fn parse_into(text: &str, fields: &mut Vec<(Cow<'static, str>, Range<usize>)>) {
     fields.push((Cow::Borrowed("banner.line1"), 0..line1));
     if text.starts_with("SSH-") {
         fields.push((Cow::Borrowed("ssh.ident"), 0..line1));
+        // RFC 4253's "softwareversion SP comments", after `SSH-protoversion-`: what Recog's
+        // `ssh.banner` patterns are written against.
+        if let Some(dash) = text[4..line1].find('-') {
+            fields.push((Cow::Borrowed("ssh.software"), 4 + dash + 1..line1));
+        }
+    }
+    // `220 mail.example.com ESMTP`, `220-...`, `+OK ...`: the text of a greeting reply
+    // without its status code, what Recog's `ftp.banner`, `smtp.banner`, `pop.banner` and
+    // `imap.banner` patterns are written against.
+    if let Some(start) = reply_text_start(&text[..line1]) {
+        fields.push((Cow::Borrowed("banner.reply"), start..line1));
     }
     if text.starts_with("HTTP/") {
         parse_http(text, line1, fields);
@@ -162,6 +175,16 @@ fn parse_http(text: &str, line1: usize, fields: &mut Vec<(Cow<'static, str>, Ran
         let start = body_start + title.start;
         fields.push((Cow::Borrowed("http.title"), start..body_start + title.end));
     }
+}
+
+/// Where the text of a status reply starts: after `NNN ` or `NNN-` (FTP, SMTP, NNTP), `+OK `
+/// (POP3) or `* OK ` (IMAP).
+fn reply_text_start(line1: &str) -> Option<usize> {
+    let b = line1.as_bytes();
+    if b.len() > 4 && b[..3].iter().all(u8::is_ascii_digit) && matches!(b[3], b' ' | b'-') {
+        return Some(4);
+    }
+    ["+OK ", "* OK "].iter().find(|p| line1.starts_with(*p)).map(|p| p.len())
 }
 
 fn skip_line_end(text: &str, at: usize) -> usize {
@@ -223,6 +246,25 @@ mod tests {
         let f = Fields::parse(b"SSH-2.0-OpenSSH_9.6\r\nrest");
         assert_eq!(f.get("ssh.ident"), Some("SSH-2.0-OpenSSH_9.6"));
         assert_eq!(f.get("banner"), Some("SSH-2.0-OpenSSH_9.6\r\nrest"));
+        assert_eq!(f.get("ssh.software"), Some("OpenSSH_9.6"));
+        assert_eq!(Fields::parse(b"SSH-2.0").get("ssh.software"), None);
+    }
+
+    #[test]
+    fn reply_text_drops_the_status_code() {
+        for (raw, want) in [
+            (
+                b"220 mail.example.com ESMTP Postfix\r\n".as_slice(),
+                Some("mail.example.com ESMTP Postfix"),
+            ),
+            (b"220-FileZilla Server 1.8.0\r\n220 ok", Some("FileZilla Server 1.8.0")),
+            (b"+OK Dovecot ready.", Some("Dovecot ready.")),
+            (b"* OK [CAPABILITY IMAP4rev1] ready", Some("[CAPABILITY IMAP4rev1] ready")),
+            (b"220", None),
+            (b"HTTP/1.1 200 OK", None),
+        ] {
+            assert_eq!(Fields::parse(raw).get("banner.reply"), want, "{raw:?}");
+        }
     }
 
     #[test]

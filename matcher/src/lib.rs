@@ -14,6 +14,8 @@
 //! - [`Fields`]: a response split into named fields; [`TlsFacts`]: the `tls.*` fields of a
 //!   handshake (the `tls` probe's bytes are what came inside TLS: an HTTP answer is matched
 //!   by `http` signatures, a greeting by `null` ones).
+//! - [`RecogDatabase`]: a Rapid7 Recog XML database, compiled alongside the signatures
+//!   when a source's name ends in `.xml`; [`Untranslatable`] lists patterns left out.
 //! - [`ServiceMatch`] and [`Evidence`]: a named service and what it rests on (the output).
 //!
 //! ```
@@ -29,7 +31,9 @@ mod builtin;
 mod error;
 mod fields;
 mod identify;
+mod lazy_regex;
 mod port_names;
+mod recog;
 mod set;
 mod signature;
 mod template;
@@ -39,4 +43,5 @@ mod tests;
 pub use error::{LoadError, LoadErrorKind};
 pub use fields::{Fields, MAX_HEADERS, MAX_RESPONSE, Response, TlsFacts};
 pub use identify::{Evidence, Identifier, Observation, ServiceMatch};
+pub use recog::{RecogDatabase, RecogReport, Untranslatable};
 pub use set::{ExampleFailure, SignatureSet};

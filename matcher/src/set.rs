@@ -15,6 +15,8 @@ use regex::Captures;
 use crate::error::{LoadError, LoadErrorKind};
 use crate::fields::{Fields, Response, TlsFacts};
 use crate::identify::{Evidence, ServiceMatch};
+use crate::lazy_regex::LazyRegex;
+use crate::recog::{RecogDatabase, Untranslatable};
 use crate::signature::{Signature, load_file};
 
 /// Longest evidence excerpt kept, in bytes.
@@ -31,6 +33,8 @@ pub struct SignatureSet {
     /// service -> the probes (other than `null`) whose signatures name a product of that
     /// service, best first: what a soft match asks for next.
     by_service: HashMap<String, Vec<String>>,
+    /// Recog fingerprints left out, and why.
+    untranslatable: Vec<Untranslatable>,
 }
 
 /// An example of a signature that does not behave as written.
@@ -69,15 +73,24 @@ struct Value<'v> {
 }
 
 impl SignatureSet {
-    /// Loads, validates and compiles `(file name, TOML text)` sources. Errors name the file,
-    /// the signature and the problem.
+    /// Loads, validates and compiles `(file name, text)` sources: Sonde TOML files, and Recog
+    /// XML databases (names ending in `.xml`). Errors name the file, the signature (or the
+    /// Recog fingerprint) and the problem.
     pub fn from_sources<'a>(
         sources: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, LoadError> {
         let mut signatures = Vec::new();
         let mut seen: HashMap<String, String> = HashMap::new();
+        let mut untranslatable = Vec::new();
         for (file, text) in sources {
-            for sig in load_file(file, text)? {
+            let loaded = if file.ends_with(".xml") {
+                let db = RecogDatabase::parse(file, text)?;
+                untranslatable.extend_from_slice(db.untranslatable());
+                db.into_signatures()?
+            } else {
+                load_file(file, text)?
+            };
+            for sig in loaded {
                 if let Some(first) = seen.get(&sig.id) {
                     return Err(LoadError {
                         file: file.to_string(),
@@ -91,7 +104,9 @@ impl SignatureSet {
         }
         // Stable: equal confidence keeps source order.
         signatures.sort_by_key(|s| Reverse(s.confidence));
-        Self::compile(signatures)
+        let mut set = Self::compile(signatures)?;
+        set.untranslatable = untranslatable;
+        Ok(set)
     }
 
     /// The signatures built into Sonde.
@@ -152,7 +167,7 @@ impl SignatureSet {
                 probes.push(sig.probe.clone());
             }
         }
-        Ok(Self { signatures, index, unanchored, by_service })
+        Ok(Self { signatures, index, unanchored, by_service, untranslatable: Vec::new() })
     }
 
     /// Number of signatures.
@@ -168,6 +183,19 @@ impl SignatureSet {
     /// Signatures without a usable anchor, tried on every value of their field.
     pub fn unanchored(&self) -> usize {
         self.unanchored
+    }
+
+    /// Every signature in priority order as (probe, field, confirming regex): what another
+    /// engine needs to run the same patterns (the benchmark against Hyperscan exports it).
+    pub fn patterns(&self) -> impl Iterator<Item = (&str, &str, Option<&str>)> {
+        self.signatures
+            .iter()
+            .map(|s| (s.probe.as_str(), s.field.as_str(), s.regex.as_ref().map(LazyRegex::as_str)))
+    }
+
+    /// Recog fingerprints left out because their pattern has no equivalent here.
+    pub fn untranslatable(&self) -> &[Untranslatable] {
+        &self.untranslatable
     }
 
     /// The best signature match among `responses` from `port`, through the anchor index.
@@ -277,6 +305,9 @@ impl SignatureSet {
                         failures
                             .push(fail(&ex.input, format!("{name}: want {want:?}, got {got:?}")));
                     }
+                }
+                if sig.recog {
+                    continue;
                 }
                 let port = sig.ports.first().copied().unwrap_or(0);
                 let winner = self.best(port, &[value]).and_then(|m| m.signature);

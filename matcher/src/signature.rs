@@ -21,12 +21,15 @@
 //! negative_examples = ["SSH-2.0-dropbear_2022.83"]
 //! ```
 
-use regex::Regex;
+use std::cmp::Reverse;
+
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Hir, HirKind};
 use serde::Deserialize;
 
 use crate::error::{LoadError, LoadErrorKind};
 use crate::fields::is_known_field;
+use crate::lazy_regex::{LazyRegex, SIZE_LIMIT};
 use crate::template::Template;
 
 /// Anchors shorter than this name too many responses to be worth indexing.
@@ -100,7 +103,7 @@ pub(crate) struct Signature {
     /// Literals, lowercase, one of which every matching value contains (ASCII case aside).
     /// Empty when the signature is tried on every value of its field.
     pub(crate) anchors: Vec<String>,
-    pub(crate) regex: Option<Regex>,
+    pub(crate) regex: Option<LazyRegex>,
     pub(crate) version: Option<Template>,
     pub(crate) info: Option<Template>,
     pub(crate) cpe: Option<Template>,
@@ -108,6 +111,10 @@ pub(crate) struct Signature {
     pub(crate) ports: Vec<u16>,
     pub(crate) examples: Vec<Example>,
     pub(crate) negative_examples: Vec<String>,
+    /// From a Recog database. Recog databases overlap by design (a specific fingerprint
+    /// before a generic one) and Recog checks an example against its own fingerprint only,
+    /// so these examples are not required to win across the whole set.
+    pub(crate) recog: bool,
 }
 
 /// Parses and validates one source file.
@@ -163,7 +170,7 @@ fn validate(file: &str, s: SignatureSpec) -> Result<Signature, LoadErrorKind> {
         .as_deref()
         .map(|r| {
             regex::RegexBuilder::new(r)
-                .size_limit(1 << 20)
+                .size_limit(SIZE_LIMIT)
                 .build()
                 .map_err(|e| LoadErrorKind::Regex(e.to_string()))
         })
@@ -213,24 +220,43 @@ fn validate(file: &str, s: SignatureSpec) -> Result<Signature, LoadErrorKind> {
         probe: s.probe,
         field: s.field,
         anchors,
-        regex,
+        regex: regex.map(LazyRegex::compiled),
         confidence: s.confidence,
         ports: s.ports,
         examples: s.examples,
         negative_examples: s.negative_examples,
+        recog: false,
     })
 }
 
-/// The literal prefixes every match of `pattern` starts with, lowercased (the automaton
-/// ignores ASCII case), or none when they are too short or too many to help.
-fn extracted_anchors(pattern: &str) -> Vec<String> {
+/// Literals one of which every match of `pattern` contains, lowercased (the automaton
+/// ignores ASCII case): the literal prefixes, or when those are too short or too many, the
+/// prefixes of the best later part of a top-level sequence (`^(\S+) ESMTP Exim` gives
+/// ` esmtp exim`). Empty when nothing usable is found.
+pub(crate) fn extracted_anchors(pattern: &str) -> Vec<String> {
     // Anchors match ASCII case-insensitively, so Unicode case folding (`s` and `ſ`) is left
     // out of the extraction rather than multiplying the literals.
     let parsed =
         regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern);
     let Ok(hir) = parsed else { return Vec::new() };
+    let prefix = prefix_anchors(&hir);
+    if !prefix.is_empty() {
+        return prefix;
+    }
+    // Every element of a top-level concatenation takes part in every match, so the literal
+    // prefixes of any tail of it are anchors too; keep the set whose shortest is longest.
+    let HirKind::Concat(parts) = hir.kind() else { return Vec::new() };
+    (1..parts.len())
+        .map(|start| prefix_anchors(&Hir::concat(parts[start..].to_vec())))
+        .filter(|a| !a.is_empty())
+        .max_by_key(|a| (a.iter().map(String::len).min().unwrap_or(0), Reverse(a.len())))
+        .unwrap_or_default()
+}
+
+/// The literal prefixes of `hir`, when usable as anchors.
+fn prefix_anchors(hir: &Hir) -> Vec<String> {
     // Classes wider than a case pair (`[0-9]`, `\w`) end the literal rather than multiply it.
-    let seq = Extractor::new().kind(ExtractKind::Prefix).limit_class(2).extract(&hir);
+    let seq = Extractor::new().kind(ExtractKind::Prefix).limit_class(2).extract(hir);
     let Some(literals) = seq.literals() else { return Vec::new() };
     // A literal that is not UTF-8 cannot be an anchor, and leaving it out would lose matches.
     let Some(mut anchors) = literals
@@ -258,7 +284,9 @@ mod tests {
         let folded = extracted_anchors(r"(?i)^server: nginx");
         assert!(folded.len() == 1 && "server: nginx".starts_with(&folded[0]), "{folded:?}");
         assert_eq!(extracted_anchors(r"^(?:Foo|Bar)baz (\d+)"), ["barbaz ", "foobaz "]);
-        assert!(extracted_anchors(r"^\d+ (\S+)").is_empty(), "no literal prefix");
+        assert!(extracted_anchors(r"^\d+ (\S+)").is_empty(), "no literal");
+        assert_eq!(extracted_anchors(r"^(\S+) ESMTP Exim ([\d.]+)"), [" esmtp exim "]);
+        assert_eq!(extracted_anchors(r"^\d+ (?:Foo|Bar)ish"), [" barish", " fooish"]);
         assert!(extracted_anchors(r"^ab").is_empty(), "too short");
     }
 }

@@ -45,9 +45,9 @@ mod connect;
 mod engine;
 mod error;
 mod finding;
-mod mac;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+mod mac;
 mod pacing;
 mod permutation;
 mod plan;

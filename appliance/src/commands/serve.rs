@@ -32,6 +32,16 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         args.config.as_deref(),
         &Overrides { listen: args.listen.clone(), data_dir: args.data_dir.clone() },
     )?;
+    // Compiled before anything starts: a broken operator signature file stops start-up
+    // with its name, instead of a server that silently identifies less.
+    let identifier = crate::signature_dirs::identifier(&settings.signatures_dirs)?;
+    let untranslatable = identifier.signatures().untranslatable().len();
+    tracing::info!(
+        signatures = identifier.signatures().len(),
+        untranslatable,
+        dirs = settings.signatures_dirs.len(),
+        "Signatures compiled."
+    );
     let lock = crate::data_dir::lock(&settings.data_dir)?;
     crate::limits::raise_open_files(settings.scan.concurrency + settings.probe.concurrency);
 
@@ -47,10 +57,10 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
                 std::process::exit(1)
             })
     });
-    system.block_on(serve(settings, lock.path()))
+    system.block_on(serve(settings, identifier, lock.path()))
 }
 
-async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
+async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> anyhow::Result<()> {
     // Bound before any actor starts, so a taken address is reported before anything runs.
     let listener = std::net::TcpListener::bind(settings.listen).map_err(|e| {
         crate::error::UsageError::new(format!(
@@ -69,7 +79,6 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
     let bus = Arc::new(EventBus::new());
 
     let persister = Persister::new(store.clone(), bus.clone()).start();
-    let identifier = Identifier::builtin();
     let (persist, finish) = (persister.clone().recipient(), persister.clone().recipient());
     let matcher = Matcher::new(identifier.clone(), persist, finish).start();
     let prober = Prober::new(

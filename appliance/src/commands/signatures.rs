@@ -1,13 +1,12 @@
 //! `sonde signatures test`: run every signature's examples, built-in and the operator's.
 
 use std::io::{self, Write};
-use std::path::Path;
 
-use anyhow::Context;
-use sonde_matcher::SignatureSet;
+use sonde_matcher::{ExampleFailure, RecogDatabase, RecogReport};
 
 use crate::cli::{SignaturesCommand, SignaturesTestArgs};
 use crate::error::UsageError;
+use crate::signature_dirs;
 
 /// Runs a `sonde signatures` subcommand; returns the exit code.
 pub fn run(command: &SignaturesCommand) -> anyhow::Result<i32> {
@@ -16,29 +15,60 @@ pub fn run(command: &SignaturesCommand) -> anyhow::Result<i32> {
     }
 }
 
-/// Compiles the built-in signatures with those in `args.dirs`, runs every example, writes one
-/// line per failure and a summary. 0 when all pass, 1 when some fail; a file that does not
-/// load is a usage error naming the file and the signature.
+/// Compiles the built-in signatures with the `*.toml` and Recog `*.xml` files in
+/// `args.dirs`, runs every example, writes one line per failure and a summary. Sonde
+/// signatures are checked through the compiled set; Recog examples with Recog's semantics
+/// (their own fingerprint must match and yield every param the example names). 0 when all
+/// pass, 1 when some fail; a file that does not load is a usage error naming the file and the
+/// signature or fingerprint.
 fn test(args: &SignaturesTestArgs, out: &mut impl Write) -> anyhow::Result<i32> {
-    let mut files = Vec::new();
-    for dir in &args.dirs {
-        files.extend(read_dir(dir)?);
+    let files = signature_dirs::read_sources(&args.dirs)?;
+    let set = signature_dirs::compile(&files)?;
+    let is_recog = |file: &str| file.ends_with(".xml");
+    let mut failures: Vec<ExampleFailure> =
+        set.check_examples().into_iter().filter(|f| !is_recog(&f.file)).collect();
+    let mut recog = RecogReport::default();
+    for (file, text) in files.iter().filter(|(f, _)| is_recog(f)) {
+        let db = RecogDatabase::parse(file, text).map_err(|e| UsageError::new(e.to_string()))?;
+        let report = db.check_examples();
+        recog.fingerprints += report.fingerprints;
+        recog.loaded += report.loaded;
+        recog.examples += report.examples;
+        recog.passed += report.passed;
+        recog.not_run += report.not_run;
+        failures.extend(report.failures);
     }
-    let sources = SignatureSet::builtin_sources()
-        .iter()
-        .copied()
-        .chain(files.iter().map(|(name, text)| (name.as_str(), text.as_str())));
-    let set = SignatureSet::from_sources(sources).map_err(|e| UsageError::new(e.to_string()))?;
-    let failures = set.check_examples();
+    for u in set.untranslatable() {
+        writeln!(
+            out,
+            "SKIP {}:{}: {}: pattern cannot be translated: {}",
+            u.file.escape_debug(),
+            u.line,
+            u.description.escape_debug(),
+            u.problem.escape_debug()
+        )?;
+    }
     for f in &failures {
         // Examples may hold control characters and binary protocol bytes: escape them.
         writeln!(
             out,
             "FAIL {}: {}: {}: input \"{}\"",
             f.file.escape_debug(),
-            f.id,
+            f.id.escape_debug(),
             f.problem.escape_debug(),
             f.input.escape_debug()
+        )?;
+    }
+    if recog.fingerprints > 0 {
+        writeln!(
+            out,
+            "Recog: {} fingerprints, {} loaded, {} untranslatable; {}/{} examples passed, {} not run",
+            recog.fingerprints,
+            recog.loaded,
+            recog.fingerprints - recog.loaded,
+            recog.passed,
+            recog.examples,
+            recog.not_run
         )?;
     }
     writeln!(
@@ -50,28 +80,6 @@ fn test(args: &SignaturesTestArgs, out: &mut impl Write) -> anyhow::Result<i32> 
         failures.len()
     )?;
     Ok(if failures.is_empty() { 0 } else { 1 })
-}
-
-/// The `*.toml` files of `dir`, sorted by name, as (path, text).
-fn read_dir(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| UsageError::new(format!("cannot read {}: {e}", dir.display())))?;
-    let mut paths = Vec::new();
-    for entry in entries {
-        let path = entry.with_context(|| format!("listing {}", dir.display()))?.path();
-        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
-            paths.push(path);
-        }
-    }
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p)
-                .map_err(|e| UsageError::new(format!("cannot read {}: {e}", p.display())))?;
-            Ok((p.display().to_string(), text))
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -106,6 +114,33 @@ mod tests {
         assert_eq!(code.unwrap(), 1, "{out}");
         assert!(
             out.contains("FAIL ") && out.contains("local.acme") && out.contains("\\u{7}"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn recog_databases_run_with_recog_semantics() {
+        // The checked-in Recog corpus of the matcher crate, as an operator directory.
+        let corpus =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../matcher/tests/recog");
+        let mut out = Vec::new();
+        let args = SignaturesTestArgs { dirs: vec![corpus] };
+        let code = test(&args, &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("SKIP ") && out.contains("lookaround"), "{out}");
+        assert!(out.contains(", 1 untranslatable; 35/35 examples passed, 2 not run"), "{out}");
+
+        let recog = "<fingerprints matches=\"ftp.banner\" protocol=\"ftp\">\n\
+            <fingerprint pattern=\"^AcmeFTP ([\\d.]+)$\"><description>Acme</description>\n\
+            <example service.version=\"9\">AcmeFTP 2.1</example>\n\
+            <param pos=\"1\" name=\"service.version\"/></fingerprint></fingerprints>\n";
+        let (code, out) = run_in(&[("acme.xml", recog)]);
+        assert_eq!(code.unwrap(), 1, "{out}");
+        assert!(
+            out.contains("FAIL ")
+                && out.contains("line 2 (Acme)")
+                && out.contains("service.version"),
             "{out}"
         );
     }
