@@ -7,8 +7,8 @@ use std::net::Ipv4Addr;
 use tokio::sync::mpsc;
 
 use crate::api::{
-    Event, Health, HostDetail, HostQuery, HostSummary, Page, ScanCreated, ScanRequest, ScanView,
-    ServiceCount,
+    Event, ExportFormat, Health, HostDetail, HostEdit, HostQuery, HostSummary, Page, ScanChanges,
+    ScanCreated, ScanRequest, ScanView, ServiceCount,
 };
 use crate::error::ApiError;
 
@@ -57,6 +57,26 @@ pub trait Backend: 'static {
     fn hosts(&self, query: HostQuery) -> impl Future<Output = Result<Page<HostSummary>, ApiError>>;
     /// One host; `ApiError::NotFound` when unknown.
     fn host(&self, ip: Ipv4Addr) -> impl Future<Output = Result<HostDetail, ApiError>>;
+    /// Applies an operator's edits to a known host; answers the host as it is after them.
+    fn edit_host(
+        &self,
+        caller: &Caller,
+        ip: Ipv4Addr,
+        edit: HostEdit,
+    ) -> impl Future<Output = Result<HostDetail, ApiError>>;
+    /// What changed from scan `against` (by default the previous completed scan of the same
+    /// targets and ports) to scan `id`.
+    fn changes(
+        &self,
+        id: i64,
+        against: Option<i64>,
+    ) -> impl Future<Output = Result<ScanChanges, ApiError>>;
+    /// Scan `id` and what it found as a document in `format`.
+    fn export(
+        &self,
+        id: i64,
+        format: ExportFormat,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>>;
     /// Open ports counted by service.
     fn services(&self) -> impl Future<Output = Result<Vec<ServiceCount>, ApiError>>;
     /// Liveness of the appliance and its store.
