@@ -6,8 +6,8 @@ use std::sync::Arc;
 use actix::Addr;
 use sonde_scanner::{MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, TargetSet};
 use sonde_web::api::{
-    Health, HostDetail, HostQuery, HostSummary, Page, ScanCreated, ScanRequest, ScanStatus,
-    ScanView, ServiceCount,
+    ExportFormat, Health, HostDetail, HostEdit, HostQuery, HostSummary, Page, ScanChanges,
+    ScanCreated, ScanRequest, ScanStatus, ScanView, ServiceCount,
 };
 use sonde_web::{ApiError, Backend, Caller, Subscription};
 
@@ -160,6 +160,44 @@ impl Backend for ApplianceBackend {
         self.store.host(ip).await?.ok_or_else(|| ApiError::NotFound(format!("no host {ip}")))
     }
 
+    async fn edit_host(
+        &self,
+        caller: &Caller,
+        ip: Ipv4Addr,
+        edit: HostEdit,
+    ) -> Result<HostDetail, ApiError> {
+        validate_edit(&edit)?;
+        if !self.store.edit_host(ip, &edit).await? {
+            return Err(ApiError::NotFound(format!("no host {ip}")));
+        }
+        tracing::info!(%ip, token = %caller.token_name, "Host edited over the API.");
+        self.host(ip).await
+    }
+
+    async fn changes(&self, id: i64, against: Option<i64>) -> Result<ScanChanges, ApiError> {
+        self.scan(id).await?;
+        if let Some(other) = against {
+            self.store
+                .scan(other)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("no scan {other} to compare with")))?;
+        }
+        Ok(self.store.changes(id, against).await?)
+    }
+
+    async fn export(&self, id: i64, format: ExportFormat) -> Result<Vec<u8>, ApiError> {
+        let (export, times) = self
+            .store
+            .scan_export(id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no scan {id}")))?;
+        // Rendering a large scan is CPU work: keep it off the I/O workers.
+        actix_web::web::block(move || crate::export::render(format, &export, times))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
     async fn services(&self) -> Result<Vec<ServiceCount>, ApiError> {
         Ok(self.store.services().await?)
     }
@@ -172,6 +210,48 @@ impl Backend for ApplianceBackend {
     fn subscribe(&self, last_event_id: Option<u64>) -> Subscription {
         self.bus.subscribe(last_event_id)
     }
+}
+
+/// Longest host name an operator may set.
+const MAX_NAME: usize = 200;
+/// Longest note.
+const MAX_NOTE: usize = 4000;
+/// Most tags on one host.
+const MAX_TAGS: usize = 50;
+/// Longest tag.
+const MAX_TAG: usize = 64;
+
+/// Operator edits are shown in the console and exports: bounded, and free of control
+/// characters (line breaks and tabs are allowed in notes only).
+fn validate_edit(edit: &HostEdit) -> Result<(), ApiError> {
+    let bad = |m: String| Err(ApiError::BadRequest(m));
+    let controls = |t: &str, allow_lines: bool| {
+        t.chars().any(|c| c.is_control() && !(allow_lines && matches!(c, '\n' | '\t')))
+    };
+    if let Some(name) = &edit.name {
+        if name.chars().count() > MAX_NAME || controls(name, false) {
+            return bad(format!("name must be at most {MAX_NAME} characters, without control characters"));
+        }
+    }
+    if let Some(note) = &edit.note {
+        if note.chars().count() > MAX_NOTE || controls(note, true) {
+            return bad(format!("note must be at most {MAX_NOTE} characters, without control characters"));
+        }
+    }
+    if let Some(tags) = &edit.tags {
+        if tags.len() > MAX_TAGS {
+            return bad(format!("at most {MAX_TAGS} tags, not {}", tags.len()));
+        }
+        if let Some(tag) = tags.iter().find(|t| {
+            t.trim().is_empty() || t.chars().count() > MAX_TAG || controls(t, false)
+        }) {
+            return bad(format!(
+                "tag `{}` must be 1 to {MAX_TAG} characters, without control characters",
+                tag.escape_debug()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `10.0.0.0/24` (or a bare address) as an inclusive range. No DNS: a filter is not a target.
@@ -192,6 +272,24 @@ fn parse_subnet(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_edits_are_bounded() {
+        let ok = HostEdit {
+            name: Some("gw".into()),
+            note: Some("line one\nline two".into()),
+            tags: Some(vec!["core".into()]),
+        };
+        assert!(validate_edit(&ok).is_ok());
+        for bad in [
+            HostEdit { name: Some("a\u{1b}[31m".into()), ..HostEdit::default() },
+            HostEdit { name: Some("x".repeat(MAX_NAME + 1)), ..HostEdit::default() },
+            HostEdit { tags: Some(vec![" ".into()]), ..HostEdit::default() },
+            HostEdit { tags: Some(vec!["t".into(); MAX_TAGS + 1]), ..HostEdit::default() },
+        ] {
+            assert!(matches!(validate_edit(&bad), Err(ApiError::BadRequest(_))), "{bad:?}");
+        }
+    }
 
     #[test]
     fn subnets_parse_into_ranges() {

@@ -3,6 +3,8 @@
 //! The Persister actor is its only writer during a scan; the web layer reads through the
 //! query methods. Addresses are stored as integers so that subnet filters are range scans.
 
+mod changes;
+mod export;
 mod findings;
 mod hosts;
 mod scans;
@@ -15,6 +17,8 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use changes::{SeenPort, compare};
+pub use export::ScanTimes;
 pub use findings::PortRecord;
 pub use hosts::{HostFilter, printable_banner};
 pub use scans::NewScan;
