@@ -230,21 +230,26 @@ fn validate_edit(edit: &HostEdit) -> Result<(), ApiError> {
     };
     if let Some(name) = &edit.name {
         if name.chars().count() > MAX_NAME || controls(name, false) {
-            return bad(format!("name must be at most {MAX_NAME} characters, without control characters"));
+            return bad(format!(
+                "name must be at most {MAX_NAME} characters, without control characters"
+            ));
         }
     }
     if let Some(note) = &edit.note {
         if note.chars().count() > MAX_NOTE || controls(note, true) {
-            return bad(format!("note must be at most {MAX_NOTE} characters, without control characters"));
+            return bad(format!(
+                "note must be at most {MAX_NOTE} characters, without control characters"
+            ));
         }
     }
     if let Some(tags) = &edit.tags {
         if tags.len() > MAX_TAGS {
             return bad(format!("at most {MAX_TAGS} tags, not {}", tags.len()));
         }
-        if let Some(tag) = tags.iter().find(|t| {
-            t.trim().is_empty() || t.chars().count() > MAX_TAG || controls(t, false)
-        }) {
+        if let Some(tag) = tags
+            .iter()
+            .find(|t| t.trim().is_empty() || t.chars().count() > MAX_TAG || controls(t, false))
+        {
             return bad(format!(
                 "tag `{}` must be 1 to {MAX_TAG} characters, without control characters",
                 tag.escape_debug()

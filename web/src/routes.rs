@@ -3,7 +3,8 @@
 use std::net::Ipv4Addr;
 
 use actix_web::http::header::{
-    CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, LOCATION, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, LOCATION, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};

@@ -45,9 +45,8 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     };
     let bytes = crate::export::render(format, &export, times)?;
     match &args.output {
-        Some(path) => std::fs::write(path, &bytes).map_err(|e| {
-            UsageError::new(format!("cannot write {}: {e}", path.display()))
-        })?,
+        Some(path) => std::fs::write(path, &bytes)
+            .map_err(|e| UsageError::new(format!("cannot write {}: {e}", path.display())))?,
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(&bytes)?;

@@ -40,7 +40,11 @@ pub(super) fn render(export: &ScanExport) -> Result<Vec<u8>, ExportError> {
 /// a spreadsheet would run a cell starting with `=`, `+`, `-` or `@` as a formula. A leading
 /// `'` keeps it text (OWASP's advice on CSV injection).
 fn cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -54,7 +58,11 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "ip,hostname,port,proto,state,service,product,version,info,cpe");
         assert_eq!(lines.len(), 4);
-        assert!(lines[1].starts_with("127.0.0.1,localhost,22,tcp,open,ssh,OpenSSH,9.2p1,"), "{}", lines[1]);
+        assert!(
+            lines[1].starts_with("127.0.0.1,localhost,22,tcp,open,ssh,OpenSSH,9.2p1,"),
+            "{}",
+            lines[1]
+        );
         assert!(lines[1].contains("\"Debian <12> & \"\"bookworm\"\"\""), "quoted: {}", lines[1]);
         assert!(lines[2].contains(",'=cmd|"), "{}", lines[2]);
         assert_eq!(lines[3], "127.0.0.2,,80,tcp,open,,,,,");

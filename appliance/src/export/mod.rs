@@ -93,7 +93,12 @@ pub(crate) mod tests {
                         ExportPort { product: Some("=cmd|' /C calc'!A0".into()), ..port(80) },
                     ],
                 },
-                ExportHost { ip: [127, 0, 0, 2].into(), hostnames: vec![], name: None, ports: vec![port(80)] },
+                ExportHost {
+                    ip: [127, 0, 0, 2].into(),
+                    hostnames: vec![],
+                    name: None,
+                    ports: vec![port(80)],
+                },
             ],
         }
     }

@@ -60,7 +60,11 @@ fn write(out: &mut Writer<Vec<u8>>, export: &ScanExport, times: ScanTimes) -> io
                     .write_inner_content(|out| {
                         // Sonde stores hosts with an open port: they answered a connection.
                         out.create_element("status")
-                            .with_attributes([("state", "up"), ("reason", "syn-ack"), ("reason_ttl", "0")])
+                            .with_attributes([
+                                ("state", "up"),
+                                ("reason", "syn-ack"),
+                                ("reason_ttl", "0"),
+                            ])
                             .write_empty()?;
                         let ip = host.ip.to_string();
                         out.create_element("address")
@@ -69,7 +73,8 @@ fn write(out: &mut Writer<Vec<u8>>, export: &ScanExport, times: ScanTimes) -> io
                         out.create_element("hostnames").write_inner_content(|out| {
                             let given = host.name.iter().map(|n| (n.as_str(), "user"));
                             let found = host.hostnames.iter().map(|h| {
-                                let kind = if h.source == HostnameSource::Dns { "PTR" } else { "user" };
+                                let kind =
+                                    if h.source == HostnameSource::Dns { "PTR" } else { "user" };
                                 (h.name.as_str(), kind)
                             });
                             for (name, kind) in given.chain(found) {
@@ -88,7 +93,8 @@ fn write(out: &mut Writer<Vec<u8>>, export: &ScanExport, times: ScanTimes) -> io
                         Ok(())
                     })?;
             }
-            let (end, elapsed) = (times.end.to_string(), (times.end - times.start).max(0).to_string());
+            let (end, elapsed) =
+                (times.end.to_string(), (times.end - times.start).max(0).to_string());
             let up = export.hosts.len().to_string();
             let summary = format!("Sonde scan {} done; {up} hosts with open ports", scan.id);
             out.create_element("runstats").write_inner_content(|out| {
@@ -118,7 +124,11 @@ fn write_port(out: &mut Writer<Vec<u8>>, port: &ExportPort) -> io::Result<()> {
         .with_attributes([("protocol", port.proto.as_str()), ("portid", number.as_str())])
         .write_inner_content(|out| {
             out.create_element("state")
-                .with_attributes([("state", port.state.as_str()), ("reason", "syn-ack"), ("reason_ttl", "0")])
+                .with_attributes([
+                    ("state", port.state.as_str()),
+                    ("reason", "syn-ack"),
+                    ("reason_ttl", "0"),
+                ])
                 .write_empty()?;
             let Some(name) = &port.service else { return Ok(()) };
             // nmap's convention: a service named from the port table is `table` with
@@ -156,7 +166,9 @@ fn write_port(out: &mut Writer<Vec<u8>>, port: &ExportPort) -> io::Result<()> {
 fn count_ports(spec: &str) -> u64 {
     spec.split(',')
         .filter_map(|part| match part.split_once('-') {
-            Some((a, b)) => Some(b.trim().parse::<u64>().ok()?.saturating_sub(a.trim().parse().ok()?) + 1),
+            Some((a, b)) => {
+                Some(b.trim().parse::<u64>().ok()?.saturating_sub(a.trim().parse().ok()?) + 1)
+            }
             None => part.trim().parse::<u16>().ok().map(|_| 1),
         })
         .sum()
@@ -189,7 +201,10 @@ mod tests {
             cpe_uri("cpe:2.3:a:openbsd:openssh:9.2p1:*:*:*:*:*:*:*"),
             "cpe:/a:openbsd:openssh:9.2p1"
         );
-        assert_eq!(cpe_uri("cpe:2.3:o:linux:linux_kernel:*:*:*:*:*:*:*:*"), "cpe:/o:linux:linux_kernel");
+        assert_eq!(
+            cpe_uri("cpe:2.3:o:linux:linux_kernel:*:*:*:*:*:*:*:*"),
+            "cpe:/o:linux:linux_kernel"
+        );
         assert_eq!(cpe_uri("cpe:/a:x:y"), "cpe:/a:x:y");
     }
 
@@ -201,8 +216,12 @@ mod tests {
 
     #[test]
     fn hosts_ports_and_services_are_written_escaped() {
-        let xml = String::from_utf8(render(&sample(), ScanTimes { start: 100, end: 105 }).unwrap()).unwrap();
-        assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE nmaprun>"), "{xml}");
+        let xml = String::from_utf8(render(&sample(), ScanTimes { start: 100, end: 105 }).unwrap())
+            .unwrap();
+        assert!(
+            xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE nmaprun>"),
+            "{xml}"
+        );
         assert!(xml.contains("<address addr=\"127.0.0.1\" addrtype=\"ipv4\"/>"), "{xml}");
         assert!(xml.contains("<hostname name=\"localhost\" type=\"PTR\"/>"), "{xml}");
         assert!(xml.contains(

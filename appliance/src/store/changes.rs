@@ -305,13 +305,19 @@ mod tests {
         let (store, _dir) = test_store().await;
         let done = ScanCounters::default();
         let first = scan(&store).await;
-        store.persist(first, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 1], 80)]).await.unwrap();
+        store
+            .persist(first, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 1], 80)])
+            .await
+            .unwrap();
         store.finish_scan(first, ScanStatus::Completed, &done, None).await.unwrap();
         // A cancelled scan in between is no baseline.
         let cancelled = scan(&store).await;
         store.finish_scan(cancelled, ScanStatus::Cancelled, &done, None).await.unwrap();
         let second = scan(&store).await;
-        store.persist(second, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 2], 22)]).await.unwrap();
+        store
+            .persist(second, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 2], 22)])
+            .await
+            .unwrap();
         store.finish_scan(second, ScanStatus::Completed, &done, None).await.unwrap();
 
         assert_eq!(store.previous_comparable_scan(second).await.unwrap(), Some(first));

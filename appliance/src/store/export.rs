@@ -21,7 +21,10 @@ pub struct ScanTimes {
 impl Store {
     /// Scan `id` with the open ports it found and what is known of their hosts; `None` when
     /// there is no such scan.
-    pub async fn scan_export(&self, id: i64) -> Result<Option<(ScanExport, ScanTimes)>, StoreError> {
+    pub async fn scan_export(
+        &self,
+        id: i64,
+    ) -> Result<Option<(ScanExport, ScanTimes)>, StoreError> {
         let Some(scan) = self.scan(id).await? else {
             return Ok(None);
         };
@@ -68,6 +71,9 @@ impl Store {
         for host in hosts.values_mut() {
             host.hostnames = self.hostnames(host.ip).await?;
         }
-        Ok(Some((ScanExport { scan, hosts: hosts.into_values().collect() }, ScanTimes { start, end })))
+        Ok(Some((
+            ScanExport { scan, hosts: hosts.into_values().collect() },
+            ScanTimes { start, end },
+        )))
     }
 }

@@ -76,9 +76,9 @@ impl Store {
         let key = i64::from(u32::from(ip));
         let Some(host) =
             sqlx::query("SELECT first_seen, last_seen, name, note, tags FROM hosts WHERE ip = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?
         else {
             return Ok(None);
         };
