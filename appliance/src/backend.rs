@@ -4,10 +4,12 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use actix::Addr;
+use tokio::sync::Notify;
 use sonde_scanner::{MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, TargetSet};
 use sonde_web::api::{
     ExportFormat, Health, HostDetail, HostEdit, HostQuery, HostSummary, Page, ScanChanges,
-    ScanCreated, ScanRequest, ScanStatus, ScanView, ServiceCount,
+    ScanCreated, ScanRequest, ScanStatus, ScanView, SchedulePatch, ScheduleRequest, ScheduleView,
+    ServiceCount,
 };
 use sonde_web::{ApiError, Backend, Caller, Subscription};
 
@@ -15,7 +17,8 @@ use crate::actors::{
     CancelOutcome, CancelScan, CreateScan, EventBus, Persister, ScanJob, StartScan, Supervisor,
 };
 use crate::config::ScanSettings;
-use crate::store::{HostFilter, NewScan, Store, StoreError};
+use crate::schedule::spec;
+use crate::store::{HostFilter, NewScan, ScheduleRow, Store, StoreError};
 
 /// Implements [`Backend`] over the store and the actors.
 #[derive(Debug)]
@@ -25,6 +28,8 @@ pub struct ApplianceBackend {
     persister: Addr<Persister>,
     bus: Arc<EventBus>,
     scan: ScanSettings,
+    /// Notified when a schedule changes, so the runner need not wait for its next tick.
+    schedule_wake: Arc<Notify>,
 }
 
 impl ApplianceBackend {
@@ -36,32 +41,16 @@ impl ApplianceBackend {
         bus: Arc<EventBus>,
         scan: ScanSettings,
     ) -> Self {
-        Self { store, supervisor, persister, bus, scan }
+        Self { store, supervisor, persister, bus, scan, schedule_wake: Arc::new(Notify::new()) }
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::DiskFull => ApiError::Unavailable(e.to_string()),
-            e => ApiError::Internal(e.to_string()),
-        }
-    }
-}
-
-fn mailbox(e: actix::MailboxError) -> ApiError {
-    ApiError::Unavailable(format!("the appliance is shutting down or overloaded: {e}"))
-}
-
-impl Backend for ApplianceBackend {
-    async fn authenticate(&self, token: &str) -> Result<Option<Caller>, ApiError> {
-        Ok(self.store.authenticate(token).await?)
-    }
-
-    async fn start_scan(
+impl ApplianceBackend {
+    /// Validates and queues a scan for the API or a schedule (`created_by` is `None`).
+    pub async fn queue_scan(
         &self,
-        caller: &Caller,
         request: ScanRequest,
+        created_by: Option<i64>,
     ) -> Result<ScanCreated, ApiError> {
         let specs = request.targets.clone();
         let exclude = request.exclude.clone();
@@ -110,15 +99,48 @@ impl Backend for ApplianceBackend {
             rate,
             seed,
             probes_total: targets.len() * ports.len() as u64,
-            created_by: Some(caller.token_id),
+            created_by,
         };
         let scan_id = self.persister.send(CreateScan(new)).await.map_err(mailbox)??;
         self.supervisor
             .send(StartScan(ScanJob { scan_id, targets, ports, seed, rate }))
             .await
             .map_err(mailbox)?;
-        tracing::info!(scan_id, token = %caller.token_name, "Scan queued over the API.");
         Ok(ScanCreated { id: scan_id, status: ScanStatus::Queued })
+    }
+
+    /// Wakes the schedule runner, so that a changed schedule is looked at at once.
+    pub fn schedule_wake(&self) -> Arc<Notify> {
+        self.schedule_wake.clone()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::DiskFull => ApiError::Unavailable(e.to_string()),
+            e => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+fn mailbox(e: actix::MailboxError) -> ApiError {
+    ApiError::Unavailable(format!("the appliance is shutting down or overloaded: {e}"))
+}
+
+impl Backend for ApplianceBackend {
+    async fn authenticate(&self, token: &str) -> Result<Option<Caller>, ApiError> {
+        Ok(self.store.authenticate(token).await?)
+    }
+
+    async fn start_scan(
+        &self,
+        caller: &Caller,
+        request: ScanRequest,
+    ) -> Result<ScanCreated, ApiError> {
+        let created = self.queue_scan(request, Some(caller.token_id)).await?;
+        tracing::info!(scan_id = created.id, token = %caller.token_name, "Scan queued over the API.");
+        Ok(created)
     }
 
     async fn scans(&self) -> Result<Vec<ScanView>, ApiError> {
@@ -198,6 +220,51 @@ impl Backend for ApplianceBackend {
             .map_err(|e| ApiError::Internal(e.to_string()))
     }
 
+    async fn schedules(&self) -> Result<Vec<ScheduleView>, ApiError> {
+        Ok(self.store.schedules().await?.iter().map(spec::view).collect())
+    }
+
+    async fn create_schedule(
+        &self,
+        caller: &Caller,
+        request: ScheduleRequest,
+    ) -> Result<ScheduleView, ApiError> {
+        let row = spec::from_request(request);
+        let row = checked(row).await?;
+        let id = self.store.insert_schedule(&row).await?;
+        tracing::info!(schedule_id = id, token = %caller.token_name, "Schedule created over the API.");
+        self.schedule_wake.notify_one();
+        self.schedule(id).await
+    }
+
+    async fn update_schedule(
+        &self,
+        caller: &Caller,
+        id: i64,
+        patch: SchedulePatch,
+    ) -> Result<ScheduleView, ApiError> {
+        let row = self
+            .store
+            .schedule(id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no schedule {id}")))?;
+        let row = checked(spec::apply(row, patch)).await?;
+        if !self.store.update_schedule(&row).await? {
+            return Err(ApiError::NotFound(format!("no schedule {id}")));
+        }
+        tracing::info!(schedule_id = id, token = %caller.token_name, "Schedule changed over the API.");
+        self.schedule_wake.notify_one();
+        self.schedule(id).await
+    }
+
+    async fn delete_schedule(&self, caller: &Caller, id: i64) -> Result<(), ApiError> {
+        if !self.store.delete_schedule(id).await? {
+            return Err(ApiError::NotFound(format!("no schedule {id}")));
+        }
+        tracing::info!(schedule_id = id, token = %caller.token_name, "Schedule deleted over the API.");
+        Ok(())
+    }
+
     async fn services(&self) -> Result<Vec<ServiceCount>, ApiError> {
         Ok(self.store.services().await?)
     }
@@ -210,6 +277,21 @@ impl Backend for ApplianceBackend {
     fn subscribe(&self, last_event_id: Option<u64>) -> Subscription {
         self.bus.subscribe(last_event_id)
     }
+}
+
+impl ApplianceBackend {
+    async fn schedule(&self, id: i64) -> Result<ScheduleView, ApiError> {
+        let row = self.store.schedule(id).await?;
+        row.map(|r| spec::view(&r)).ok_or_else(|| ApiError::NotFound(format!("no schedule {id}")))
+    }
+}
+
+/// `row` if it is valid; hostname targets resolve, so the check runs off the workers.
+async fn checked(row: ScheduleRow) -> Result<ScheduleRow, ApiError> {
+    actix_web::web::block(move || spec::validate(&row).map(|_| row))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 /// Longest host name an operator may set.

@@ -10,6 +10,7 @@
 //! - [`backend`]: the appliance behind the web layer's `Backend` trait.
 //! - [`store`]: SQLite through sqlx, migrations embedded.
 //! - [`output`]: output formats of `sonde scan`.
+//! - [`schedule`]: recurring scans: rules, the policy for missed runs, the runner.
 //! - [`export`]: a stored scan as JSON, CSV or Nmap XML (`sonde export`, the API).
 //! - [`checkpoint`]: the resume file of `sonde scan --resume`.
 //! - [`error`]: which errors are the operator's to fix (exit 2) and which are not (exit 1).
@@ -26,6 +27,7 @@ pub mod error;
 pub mod export;
 pub mod limits;
 pub mod output;
+pub mod schedule;
 pub mod store;
 
 use clap::Parser;

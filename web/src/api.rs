@@ -486,6 +486,106 @@ pub struct ServiceCount {
     pub hosts: u64,
 }
 
+/// `POST /api/v1/schedules`: a recurring scan. Exactly one of `cron` and `every_hours`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleRequest {
+    /// A name for people.
+    pub name: String,
+    /// Targets, as for a scan.
+    pub targets: Vec<String>,
+    /// Extra exclusions, as for a scan.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Ports; the appliance's default at each run when absent.
+    #[serde(default)]
+    pub ports: Option<String>,
+    /// Probes per second; the appliance's default at each run when absent.
+    #[serde(default)]
+    pub rate: Option<u64>,
+    /// Cron expression: `minute hour day-of-month month day-of-week` (or with a leading
+    /// seconds field), e.g. `0 3 * * Mon-Fri`.
+    #[serde(default)]
+    pub cron: Option<String>,
+    /// Run every N hours (1..=8760), the first run as soon as the schedule is created.
+    #[serde(default)]
+    pub every_hours: Option<u32>,
+    /// IANA time zone of the cron expression (`Europe/Paris`); UTC when absent.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// False to keep the schedule without running it; true when absent.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+/// `PATCH /api/v1/schedules/{id}`: absent fields are left as they are. Setting `cron` drops
+/// `every_hours` and the other way round.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulePatch {
+    /// New name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New targets.
+    #[serde(default)]
+    pub targets: Option<Vec<String>>,
+    /// New exclusions.
+    #[serde(default)]
+    pub exclude: Option<Vec<String>>,
+    /// New ports.
+    #[serde(default)]
+    pub ports: Option<String>,
+    /// New rate.
+    #[serde(default)]
+    pub rate: Option<u64>,
+    /// New cron expression.
+    #[serde(default)]
+    pub cron: Option<String>,
+    /// New period in hours.
+    #[serde(default)]
+    pub every_hours: Option<u32>,
+    /// New time zone.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Pause (false) or resume (true).
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+/// A schedule as `GET /api/v1/schedules` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleView {
+    /// Schedule id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Targets.
+    pub targets: Vec<String>,
+    /// Extra exclusions.
+    pub exclude: Vec<String>,
+    /// Ports, when not the default.
+    pub ports: Option<String>,
+    /// Rate, when not the default.
+    pub rate: Option<u64>,
+    /// Cron expression, when it recurs by one.
+    pub cron: Option<String>,
+    /// Period in hours, when it recurs by one.
+    pub every_hours: Option<u32>,
+    /// Time zone of the cron expression.
+    pub timezone: String,
+    /// False while paused.
+    pub enabled: bool,
+    /// RFC 3339.
+    pub created_at: String,
+    /// When the last run started, RFC 3339.
+    pub last_run_at: Option<String>,
+    /// The scan of the last run.
+    pub last_scan_id: Option<i64>,
+    /// When the next run is due, RFC 3339; absent when paused or when the expression never
+    /// fires again. A due time already past means "at the next check", within seconds.
+    pub next_run_at: Option<String>,
+}
+
 /// `GET /api/v1/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use crate::api::{
     Event, ExportFormat, Health, HostDetail, HostEdit, HostQuery, HostSummary, Page, ScanChanges,
-    ScanCreated, ScanRequest, ScanView, ServiceCount,
+    ScanCreated, ScanRequest, ScanView, SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount,
 };
 use crate::error::ApiError;
 
@@ -77,6 +77,27 @@ pub trait Backend: 'static {
         id: i64,
         format: ExportFormat,
     ) -> impl Future<Output = Result<Vec<u8>, ApiError>>;
+    /// Every schedule, by id.
+    fn schedules(&self) -> impl Future<Output = Result<Vec<ScheduleView>, ApiError>>;
+    /// Validates and stores a schedule.
+    fn create_schedule(
+        &self,
+        caller: &Caller,
+        request: ScheduleRequest,
+    ) -> impl Future<Output = Result<ScheduleView, ApiError>>;
+    /// Changes a schedule; `ApiError::NotFound` when unknown.
+    fn update_schedule(
+        &self,
+        caller: &Caller,
+        id: i64,
+        patch: SchedulePatch,
+    ) -> impl Future<Output = Result<ScheduleView, ApiError>>;
+    /// Deletes a schedule (its past scans stay); `ApiError::NotFound` when unknown.
+    fn delete_schedule(
+        &self,
+        caller: &Caller,
+        id: i64,
+    ) -> impl Future<Output = Result<(), ApiError>>;
     /// Open ports counted by service.
     fn services(&self) -> impl Future<Output = Result<Vec<ServiceCount>, ApiError>>;
     /// Liveness of the appliance and its store.

@@ -9,7 +9,9 @@ use actix_web::http::header::{
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::api::{ChangesQuery, ExportQuery, HostEdit, HostQuery, ScanRequest};
+use crate::api::{
+    ChangesQuery, ExportQuery, HostEdit, HostQuery, ScanRequest, SchedulePatch, ScheduleRequest,
+};
 use crate::auth::Authenticator;
 use crate::{ApiError, Backend, Caller, sse};
 
@@ -47,6 +49,12 @@ pub fn configure<B: Backend>(cfg: &mut web::ServiceConfig, backend: web::Data<B>
             .service(web::resource("/scans/{id}/changes").get(changes::<B>))
             .service(web::resource("/scans/{id}/export").get(export::<B>))
             .service(web::resource("/hosts/{ip}").get(host::<B>).patch(edit_host::<B>))
+            .service(web::resource("/schedules").get(schedules::<B>).post(create_schedule::<B>))
+            .service(
+                web::resource("/schedules/{id}")
+                    .patch(update_schedule::<B>)
+                    .delete(delete_schedule::<B>),
+            )
             .service(web::resource("/services").get(services::<B>))
             .service(web::resource("/events").get(events::<B>))
             .default_service(web::to(not_found)),
@@ -172,6 +180,44 @@ async fn export<B: Backend>(
             format!("attachment; filename=\"sonde-scan-{id}.{}\"", query.format.extension()),
         ))
         .body(body))
+}
+
+/// Minimum role: viewer.
+async fn schedules<B: Backend>(_: Caller, backend: web::Data<B>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(backend.schedules().await?))
+}
+
+/// Minimum role: operator.
+async fn create_schedule<B: Backend>(
+    caller: Caller,
+    backend: web::Data<B>,
+    request: web::Json<ScheduleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let created = backend.create_schedule(&caller, request.into_inner()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, format!("/api/v1/schedules/{}", created.id)))
+        .json(created))
+}
+
+/// Minimum role: operator.
+async fn update_schedule<B: Backend>(
+    caller: Caller,
+    backend: web::Data<B>,
+    id: web::Path<i64>,
+    patch: web::Json<SchedulePatch>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
+        .json(backend.update_schedule(&caller, id.into_inner(), patch.into_inner()).await?))
+}
+
+/// Minimum role: operator.
+async fn delete_schedule<B: Backend>(
+    caller: Caller,
+    backend: web::Data<B>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    backend.delete_schedule(&caller, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 async fn services<B: Backend>(_: Caller, backend: web::Data<B>) -> Result<HttpResponse, ApiError> {

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use crate::api::{
     ErrorBody, ErrorDetail, Event, EventPayload, ExportFormat, Health, HostDetail, HostEdit,
     HostQuery, HostSummary, Page, ScanChanges, ScanCounters, ScanCreated, ScanRequest, ScanStatus,
-    ScanView, ServiceCount,
+    ScanView, SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount,
 };
 use crate::server::app;
 use crate::{ApiError, Backend, Caller, Subscription, server};
@@ -207,6 +207,46 @@ impl Backend for Fake {
         Ok(format!("{format:?} of {id}").into_bytes())
     }
 
+    async fn schedules(&self) -> Result<Vec<ScheduleView>, ApiError> {
+        Ok(Vec::new())
+    }
+
+    async fn create_schedule(
+        &self,
+        _: &Caller,
+        request: ScheduleRequest,
+    ) -> Result<ScheduleView, ApiError> {
+        Ok(ScheduleView {
+            id: 1,
+            name: request.name,
+            targets: request.targets,
+            exclude: request.exclude,
+            ports: request.ports,
+            rate: request.rate,
+            cron: request.cron,
+            every_hours: request.every_hours,
+            timezone: request.timezone.unwrap_or_else(|| "UTC".into()),
+            enabled: request.enabled.unwrap_or(true),
+            created_at: "2025-01-01T00:00:00Z".into(),
+            last_run_at: None,
+            last_scan_id: None,
+            next_run_at: None,
+        })
+    }
+
+    async fn update_schedule(
+        &self,
+        _: &Caller,
+        id: i64,
+        _: SchedulePatch,
+    ) -> Result<ScheduleView, ApiError> {
+        Err(ApiError::NotFound(format!("no schedule {id}")))
+    }
+
+    async fn delete_schedule(&self, _: &Caller, id: i64) -> Result<(), ApiError> {
+        Err(ApiError::NotFound(format!("no schedule {id}")))
+    }
+
     async fn services(&self) -> Result<Vec<ServiceCount>, ApiError> {
         Ok(vec![ServiceCount { service: "ssh".into(), ports: 3, hosts: 2 }])
     }
@@ -305,6 +345,10 @@ async fn every_other_api_route_needs_the_right_token() {
         (Method::GET, "/api/v1/hosts/10.0.0.1"),
         (Method::PATCH, "/api/v1/hosts/10.0.0.1"),
         (Method::GET, "/api/v1/scans/1/changes"),
+        (Method::GET, "/api/v1/schedules"),
+        (Method::POST, "/api/v1/schedules"),
+        (Method::PATCH, "/api/v1/schedules/1"),
+        (Method::DELETE, "/api/v1/schedules/1"),
         (Method::GET, "/api/v1/scans/1/export?format=csv"),
         (Method::GET, "/api/v1/services"),
         (Method::GET, "/api/v1/events"),
@@ -564,6 +608,25 @@ async fn host_edits_changes_and_exports_are_routed() {
     let reply = call(&service, get("/api/v1/scans/1/export?format=pdf")).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.error().message.contains("pdf"), "{}", reply.error().message);
+}
+
+#[actix_rt::test]
+async fn schedules_are_routed() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let create = authed(TestRequest::post().uri("/api/v1/schedules")).set_json(
+        serde_json::json!({ "name": "nightly", "targets": ["10.0.0.0/24"], "cron": "0 3 * * *" }),
+    );
+    let reply = call(&service, create.to_request()).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!(reply.header("location"), Some("/api/v1/schedules/1"));
+    assert_eq!(reply.json::<ScheduleView>().cron.as_deref(), Some("0 3 * * *"));
+    let bad = authed(TestRequest::post().uri("/api/v1/schedules"))
+        .set_json(serde_json::json!({ "name": "x", "targets": [], "every": 3 }));
+    assert_eq!(call(&service, bad.to_request()).await.status, StatusCode::BAD_REQUEST);
+    let delete = authed(TestRequest::delete().uri("/api/v1/schedules/9")).to_request();
+    assert_eq!(call(&service, delete).await.status, StatusCode::NOT_FOUND);
+    let list = authed(TestRequest::get().uri("/api/v1/schedules")).to_request();
+    assert_eq!(call(&service, list).await.json::<Vec<ScheduleView>>(), []);
 }
 
 #[actix_rt::test]

@@ -8,6 +8,7 @@ mod export;
 mod findings;
 mod hosts;
 mod scans;
+mod schedules;
 mod tokens;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ pub use export::ScanTimes;
 pub use findings::PortRecord;
 pub use hosts::{HostFilter, printable_banner};
 pub use scans::NewScan;
+pub use schedules::ScheduleRow;
 
 /// File name of the SQLite database inside the data directory.
 pub const DATABASE_FILE: &str = "sonde.db";
