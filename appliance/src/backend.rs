@@ -4,7 +4,6 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use actix::Addr;
-use tokio::sync::Notify;
 use sonde_scanner::{MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, TargetSet};
 use sonde_web::api::{
     ExportFormat, Health, HostDetail, HostEdit, HostQuery, HostSummary, Page, ScanChanges,
@@ -12,6 +11,7 @@ use sonde_web::api::{
     ServiceCount,
 };
 use sonde_web::{ApiError, Backend, Caller, Subscription};
+use tokio::sync::Notify;
 
 use crate::actors::{
     CancelOutcome, CancelScan, CreateScan, EventBus, Persister, ScanJob, StartScan, Supervisor,

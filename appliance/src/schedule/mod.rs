@@ -16,8 +16,8 @@
 
 mod planner;
 mod recurrence;
-pub mod spec;
 pub mod runner;
+pub mod spec;
 
 pub use planner::{Planner, ScheduleState};
 pub use recurrence::{Recurrence, RecurrenceError};

@@ -95,7 +95,11 @@ mod tests {
     }
 
     /// Plays the runner: starts what is due at `now` and records the run.
-    fn tick(planner: &mut Planner, schedules: &mut [ScheduleState], now: DateTime<Utc>) -> Vec<i64> {
+    fn tick(
+        planner: &mut Planner,
+        schedules: &mut [ScheduleState],
+        now: DateTime<Utc>,
+    ) -> Vec<i64> {
         let due = planner.due(schedules, now);
         for s in schedules.iter_mut().filter(|s| due.contains(&s.id)) {
             s.last_run_at = Some(now);

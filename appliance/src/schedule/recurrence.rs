@@ -66,9 +66,11 @@ impl Recurrence {
                 } else {
                     trimmed.to_owned()
                 };
-                let schedule = cron::Schedule::from_str(&full).map_err(|e| {
-                    RecurrenceError::Cron { expression: expression.to_owned(), reason: e.to_string() }
-                })?;
+                let schedule =
+                    cron::Schedule::from_str(&full).map_err(|e| RecurrenceError::Cron {
+                        expression: expression.to_owned(),
+                        reason: e.to_string(),
+                    })?;
                 Ok(Self::Cron { schedule: Box::new(schedule), zone })
             }
             (None, Some(hours)) if (1..=8760).contains(&hours) => Ok(Self::Every { hours }),

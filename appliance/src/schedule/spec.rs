@@ -85,7 +85,10 @@ pub fn apply(mut row: ScheduleRow, patch: SchedulePatch) -> ScheduleRow {
 
 /// Checks everything a run will need. Hostname targets are resolved, so this may block.
 pub fn validate(row: &ScheduleRow) -> Result<Recurrence, ScheduleError> {
-    if row.name.is_empty() || row.name.chars().count() > MAX_NAME || row.name.chars().any(char::is_control) {
+    if row.name.is_empty()
+        || row.name.chars().count() > MAX_NAME
+        || row.name.chars().any(char::is_control)
+    {
         return Err(ScheduleError::Name);
     }
     if row.targets.is_empty() {
@@ -167,14 +170,18 @@ mod tests {
         let row = from_request(request());
         assert_eq!(row.name, "nightly");
         assert!(validate(&row).is_ok());
-        let every = apply(row.clone(), SchedulePatch { every_hours: Some(4), ..SchedulePatch::default() });
+        let every =
+            apply(row.clone(), SchedulePatch { every_hours: Some(4), ..SchedulePatch::default() });
         assert_eq!((every.cron, every.every_hours), (None, Some(4)));
         for (patch, needle) in [
             (SchedulePatch { ports: Some("0".into()), ..SchedulePatch::default() }, "0"),
             (SchedulePatch { targets: Some(vec![]), ..SchedulePatch::default() }, "target"),
             (SchedulePatch { rate: Some(0), ..SchedulePatch::default() }, "rate"),
             (SchedulePatch { name: Some(" ".into()), ..SchedulePatch::default() }, "name"),
-            (SchedulePatch { timezone: Some("Nowhere".into()), ..SchedulePatch::default() }, "Nowhere"),
+            (
+                SchedulePatch { timezone: Some("Nowhere".into()), ..SchedulePatch::default() },
+                "Nowhere",
+            ),
             (SchedulePatch { cron: Some("61 * * * *".into()), ..SchedulePatch::default() }, "cron"),
         ] {
             let err = validate(&apply(row.clone(), patch.clone())).unwrap_err().to_string();

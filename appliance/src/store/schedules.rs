@@ -82,7 +82,8 @@ impl Store {
 
     /// Deletes a schedule; its scans stay. False when it is unknown.
     pub async fn delete_schedule(&self, id: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM schedules WHERE id = ?").bind(id).execute(&self.pool).await?;
+        let done =
+            sqlx::query("DELETE FROM schedules WHERE id = ?").bind(id).execute(&self.pool).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -128,7 +129,8 @@ fn json(items: &[String]) -> String {
 fn schedule_row(row: &SqliteRow) -> Result<ScheduleRow, StoreError> {
     let list = |name: &str| -> Result<Vec<String>, StoreError> {
         let text: String = row.try_get(name)?;
-        serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("schedule {name}: {e}")))
+        serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("schedule {name}: {e}")))
     };
     let rate: Option<i64> = row.try_get("rate")?;
     let hours: Option<i64> = row.try_get("every_hours")?;
