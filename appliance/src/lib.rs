@@ -11,6 +11,7 @@
 //! - [`store`]: SQLite through sqlx, migrations embedded.
 //! - [`output`]: output formats of `sonde scan`.
 //! - [`schedule`]: recurring scans: rules, the policy for missed runs, the runner.
+//! - [`naming`]: reverse DNS of live hosts, beside the scan.
 //! - [`export`]: a stored scan as JSON, CSV or Nmap XML (`sonde export`, the API).
 //! - [`checkpoint`]: the resume file of `sonde scan --resume`.
 //! - [`error`]: which errors are the operator's to fix (exit 2) and which are not (exit 1).
@@ -26,6 +27,7 @@ pub mod data_dir;
 pub mod error;
 pub mod export;
 pub mod limits;
+pub mod naming;
 pub mod output;
 pub mod schedule;
 pub mod store;

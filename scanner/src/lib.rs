@@ -44,6 +44,7 @@ mod plan;
 mod ports;
 mod probes;
 mod progress;
+mod rdns;
 mod syn;
 mod targets;
 mod top_ports;
@@ -62,6 +63,7 @@ pub use probes::{
     HostLimiter, HostPermit, Payload, ProbeLimits, ProbeRegistry, Response, ServiceProbe, probe,
 };
 pub use progress::{Progress, ProgressSnapshot};
+pub use rdns::{RdnsConfig, RdnsError, ReverseResolver};
 pub use syn::cookie::ReplyKey;
 pub use syn::engine::{SynConfig, SynEngine};
 pub use syn::frame::{FRAME_LEN, FrameAddrs, ProbeFields, ProbeTemplate};

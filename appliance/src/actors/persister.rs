@@ -8,9 +8,11 @@ use actix::prelude::*;
 use sonde_web::api::{
     EventPayload, PortChange, PortView, ScanChanges, ScanCounters, ScanStatus, ServiceInfo,
 };
+use tokio::sync::mpsc;
 use tracing::{error, warn};
 
 use super::{EventBus, PERSISTER_MAILBOX};
+use crate::naming::NameHosts;
 use crate::store::{NewScan, PortRecord, Store, StoreError, printable_banner};
 
 /// How long to wait before writing again to a full disk.
@@ -70,12 +72,20 @@ pub struct Persister {
     bus: Arc<EventBus>,
     /// Scans whose results could not all be stored: they end `failed` with this reason.
     broken: HashMap<i64, String>,
+    /// Where new hosts go to be named, when reverse DNS is on.
+    naming: Option<mpsc::Sender<NameHosts>>,
 }
 
 impl Persister {
     /// A persister writing to `store`.
     pub fn new(store: Store, bus: Arc<EventBus>) -> Self {
-        Self { store, bus, broken: HashMap::new() }
+        Self { store, bus, broken: HashMap::new(), naming: None }
+    }
+
+    /// Also hands each batch's new hosts to `naming` (never waiting for it).
+    pub fn with_naming(mut self, naming: mpsc::Sender<NameHosts>) -> Self {
+        self.naming = Some(naming);
+        self
     }
 }
 
@@ -155,14 +165,15 @@ impl Handler<PersistPorts> for Persister {
         let store = self.store.clone();
         let bus = self.bus.clone();
         let scan_id = msg.scan_id;
+        let naming = self.naming.clone();
         AtomicResponse::new(Box::pin(
-            async move { write_with_retry(&store, &bus, &msg).await.err() }.into_actor(self).map(
-                move |failure, act, _| {
+            async move { write_with_retry(&store, &bus, naming.as_ref(), &msg).await.err() }
+                .into_actor(self)
+                .map(move |failure, act, _| {
                     if let Some(reason) = failure {
                         act.broken.entry(scan_id).or_insert(reason);
                     }
-                },
-            ),
+                }),
         ))
     }
 }
@@ -281,10 +292,28 @@ fn change_events(changes: &ScanChanges) -> Vec<EventPayload> {
 
 /// Writes one batch; waits out a full disk (the pipeline stalls behind it, nothing is lost),
 /// and gives up on other errors with a reason for the scan.
-async fn write_with_retry(store: &Store, bus: &EventBus, msg: &PersistPorts) -> Result<(), String> {
+async fn write_with_retry(
+    store: &Store,
+    bus: &EventBus,
+    naming: Option<&mpsc::Sender<NameHosts>>,
+    msg: &PersistPorts,
+) -> Result<(), String> {
     loop {
         match store.persist(msg.scan_id, &msg.records).await {
             Ok(outcome) => {
+                if let Some(naming) = naming
+                    && !outcome.new_hosts.is_empty()
+                {
+                    let batch =
+                        NameHosts { scan_id: msg.scan_id, hosts: outcome.new_hosts.clone() };
+                    if naming.try_send(batch).is_err() {
+                        warn!(
+                            scan_id = msg.scan_id,
+                            hosts = outcome.new_hosts.len(),
+                            "Reverse DNS is behind; these hosts get no name this scan."
+                        );
+                    }
+                }
                 let hosts = outcome
                     .new_hosts
                     .into_iter()

@@ -68,7 +68,14 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
     }
     let bus = Arc::new(EventBus::new());
 
-    let persister = Persister::new(store.clone(), bus.clone()).start();
+    let mut persister = Persister::new(store.clone(), bus.clone());
+    if let Some(dns) = settings.dns.clone() {
+        let resolver = sonde_scanner::ReverseResolver::new(dns)?;
+        let (naming, queue) = tokio::sync::mpsc::channel(crate::naming::NAMING_QUEUE);
+        actix_rt::spawn(crate::naming::run(resolver, store.clone(), queue));
+        persister = persister.with_naming(naming);
+    }
+    let persister = persister.start();
     let identifier = Identifier::builtin();
     let (persist, finish) = (persister.clone().recipient(), persister.clone().recipient());
     let matcher = Matcher::new(identifier, persist, finish).start();
