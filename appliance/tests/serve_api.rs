@@ -23,16 +23,10 @@ pub(crate) struct Serve {
 
 impl Serve {
     pub(crate) fn start(data_dir: &Path) -> Serve {
-        Self::start_with(data_dir, &[])
-    }
-
-    /// `sonde serve` with `extra` arguments (such as `--config FILE`).
-    pub(crate) fn start_with(data_dir: &Path, extra: &[&std::ffi::OsStr]) -> Serve {
         let port = free_port();
         let child = Command::new(SONDE)
             .args(["serve", "--data-dir"])
             .arg(data_dir)
-            .args(extra)
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

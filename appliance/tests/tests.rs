@@ -15,7 +15,6 @@ mod lab_scan;
 mod lab_syn_scan;
 mod loopback_scan;
 mod resume_scan;
-mod reverse_dns;
 mod scan_history;
 mod schedules;
 mod serve_api;
