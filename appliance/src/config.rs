@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use sonde_scanner::{
-    BannerConfig, ConnectBackend, EngineKind, PortList, TargetSet, default_excludes,
+    BannerConfig, ConnectBackend, EngineKind, PortList, RdnsConfig, TargetSet, default_excludes,
 };
 
 use crate::error::UsageError;
@@ -31,6 +31,26 @@ pub struct Config {
     /// Service identification.
     #[serde(default)]
     pub identify: IdentifyConfig,
+    /// Reverse DNS of live hosts.
+    #[serde(default)]
+    pub dns: DnsConfig,
+}
+
+/// `[dns]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsConfig {
+    /// Look up the names of live hosts (default true).
+    pub enabled: Option<bool>,
+    /// Resolvers as `ADDRESS` or `ADDRESS:PORT` (default: the system's, from /etc/resolv.conf).
+    #[serde(default)]
+    pub servers: Vec<String>,
+    /// Milliseconds one lookup may take (default 2000).
+    pub timeout_ms: Option<u64>,
+    /// Lookups started per second at most (default 200).
+    pub rate: Option<u32>,
+    /// Keep a PTR name only when it resolves back to the address (default false).
+    pub forward_confirm: Option<bool>,
 }
 
 /// `[server]`.
@@ -114,6 +134,8 @@ pub struct Settings {
     pub scan: ScanSettings,
     /// Prober limits.
     pub probe: ProbeSettings,
+    /// Reverse DNS; `None` when turned off.
+    pub dns: Option<RdnsConfig>,
     /// Signature directories, in the order given.
     pub signatures_dirs: Vec<PathBuf>,
 }
@@ -317,8 +339,10 @@ impl Config {
                 "identify.signatures_dirs has an empty path {empty:?}: name a directory"
             )));
         }
+        let dns = validate_dns(self.dns)?;
 
         Ok(Settings {
+            dns,
             listen,
             signatures_dirs,
             data_dir,
@@ -356,6 +380,43 @@ fn default_data_dir() -> PathBuf {
         return PathBuf::from(home).join(".local/share/sonde");
     }
     PathBuf::from("sonde-data")
+}
+
+/// Checks `[dns]`; `None` when it is turned off.
+fn validate_dns(d: DnsConfig) -> Result<Option<RdnsConfig>, UsageError> {
+    if !d.enabled.unwrap_or(true) {
+        return Ok(None);
+    }
+    let servers = d
+        .servers
+        .iter()
+        .map(|text| {
+            text.parse::<SocketAddr>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+                .map_err(|_| {
+                    UsageError::new(format!(
+                        "dns.servers: `{text}` is not ADDRESS or ADDRESS:PORT (e.g. 192.0.2.53 or 127.0.0.1:5353)"
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let timeout_ms = d.timeout_ms.unwrap_or(2000);
+    if !(50..=30_000).contains(&timeout_ms) {
+        return Err(UsageError::new(format!(
+            "dns.timeout_ms = {timeout_ms} is out of range: use 50 to 30000"
+        )));
+    }
+    let rate = d.rate.unwrap_or(200);
+    if !(1..=100_000).contains(&rate) {
+        return Err(UsageError::new(format!("dns.rate = {rate} is out of range: use 1 to 100000")));
+    }
+    Ok(Some(RdnsConfig {
+        servers,
+        timeout: Duration::from_millis(timeout_ms),
+        rate,
+        forward_confirm: d.forward_confirm.unwrap_or(false),
+        ..RdnsConfig::default()
+    }))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! - [`cli`]: what each subcommand accepts.
 //! - [`config`]: the TOML file, parsed then validated into settings.
 //! - [`commands`]: one module per subcommand (`scan`, `serve`, `validate`, `token`, `user`,
-//!   `doctor`).
+//!   `doctor`, `schedule`, `export`).
 //! - [`actors`]: the actor system of `sonde serve`.
 //! - [`backend`]: the appliance behind the web layer's `Backend` trait.
 //! - [`store`]: SQLite through sqlx, migrations embedded; users, sessions, tokens, audit.
@@ -13,6 +13,9 @@
 //! - [`output`]: output formats of `sonde scan`.
 //! - [`probing`]: which probes an open port gets, in which order (soft matches narrow them).
 //! - [`signature_dirs`]: the operator's signature directories, compiled with the built-ins.
+//! - [`schedule`]: recurring scans: rules, the policy for missed runs, the runner.
+//! - [`naming`]: reverse DNS of live hosts, beside the scan.
+//! - [`export`]: a stored scan as JSON, CSV or Nmap XML (`sonde export`, the API).
 //! - [`checkpoint`]: the resume file of `sonde scan --resume`.
 //! - [`error`]: which errors are the operator's to fix (exit 2) and which are not (exit 1).
 #![forbid(unsafe_code)]
@@ -25,9 +28,12 @@ pub mod commands;
 pub mod config;
 pub mod data_dir;
 pub mod error;
+pub mod export;
 pub mod limits;
+pub mod naming;
 pub mod output;
 pub mod probing;
+pub mod schedule;
 pub mod signature_dirs;
 pub mod store;
 pub mod tls;
@@ -49,6 +55,8 @@ pub fn run() -> ! {
         Command::Doctor(args) => commands::doctor::run(args),
         Command::Token(command) => commands::token::run(command).map(|()| 0),
         Command::User(command) => commands::user::run(command).map(|()| 0),
+        Command::Schedule(command) => commands::schedule::run(command).map(|()| 0),
+        Command::Export(args) => commands::export::run(args).map(|()| 0),
         Command::Signatures(command) => commands::signatures::run(command),
     };
     match result {

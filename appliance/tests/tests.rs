@@ -18,6 +18,8 @@ mod lab_scan;
 mod lab_syn_scan;
 mod loopback_scan;
 mod resume_scan;
+mod scan_history;
+mod schedules;
 mod serve_api;
 mod serve_tls;
 mod shard_scan;

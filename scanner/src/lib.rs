@@ -54,6 +54,7 @@ mod plan;
 mod ports;
 mod probes;
 mod progress;
+mod rdns;
 mod syn;
 mod targets;
 mod top_ports;
@@ -79,6 +80,7 @@ pub use probes::{
     ServiceProbe, TlsInfo, probe, summarize_certificate,
 };
 pub use progress::{Progress, ProgressSnapshot};
+pub use rdns::{RdnsConfig, RdnsError, ReverseResolver};
 pub use syn::cookie::ReplyKey;
 pub use syn::engine::{SynConfig, SynEngine};
 pub use syn::frame::{FRAME_LEN, FrameAddrs, ProbeFields, ProbeTemplate};

@@ -5,10 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use sonde_web::api::{EventPayload, PortView, ScanCounters, ScanStatus};
+use sonde_web::api::{
+    EventPayload, PortChange, PortView, ScanChanges, ScanCounters, ScanStatus, ServiceInfo,
+};
+use tokio::sync::mpsc;
 use tracing::{error, warn};
 
 use super::{EventBus, PERSISTER_MAILBOX};
+use crate::naming::NameHosts;
 use crate::store::{
     HostRecord, NewScan, PortRecord, Store, StoreError, printable_banner, tls_view,
 };
@@ -81,12 +85,20 @@ pub struct Persister {
     bus: Arc<EventBus>,
     /// Scans whose results could not all be stored: they end `failed` with this reason.
     broken: HashMap<i64, String>,
+    /// Where new hosts go to be named, when reverse DNS is on.
+    naming: Option<mpsc::Sender<NameHosts>>,
 }
 
 impl Persister {
     /// A persister writing to `store`.
     pub fn new(store: Store, bus: Arc<EventBus>) -> Self {
-        Self { store, bus, broken: HashMap::new() }
+        Self { store, bus, broken: HashMap::new(), naming: None }
+    }
+
+    /// Also hands each batch's new hosts to `naming` (never waiting for it).
+    pub fn with_naming(mut self, naming: mpsc::Sender<NameHosts>) -> Self {
+        self.naming = Some(naming);
+        self
     }
 }
 
@@ -166,14 +178,15 @@ impl Handler<PersistPorts> for Persister {
         let store = self.store.clone();
         let bus = self.bus.clone();
         let scan_id = msg.scan_id;
+        let naming = self.naming.clone();
         AtomicResponse::new(Box::pin(
-            async move { write_with_retry(&store, &bus, &msg).await.err() }.into_actor(self).map(
-                move |failure, act, _| {
+            async move { write_with_retry(&store, &bus, naming.as_ref(), &msg).await.err() }
+                .into_actor(self)
+                .map(move |failure, act, _| {
                     if let Some(reason) = failure {
                         act.broken.entry(scan_id).or_insert(reason);
                     }
-                },
-            ),
+                }),
         ))
     }
 }
@@ -210,18 +223,25 @@ impl Handler<FinishScan> for Persister {
         AtomicResponse::new(Box::pin(
             async move {
                 match store.finish_scan(msg.scan_id, msg.status, &msg.counters, msg.error.as_deref()).await {
-                    Ok(view) => bus.publish([
-                        EventPayload::ScanStatus {
-                            scan_id: msg.scan_id,
-                            status: view.status,
-                            error: view.error.clone(),
-                        },
-                        EventPayload::ScanFinished {
-                            scan_id: msg.scan_id,
-                            status: view.status,
-                            counters: view.counters,
-                        },
-                    ]),
+                    Ok(view) => {
+                        // Only a completed scan saw everything it was asked to: a cancelled or
+                        // failed one would report every port it did not reach as closed.
+                        if view.status == ScanStatus::Completed {
+                            record_changes(&store, &bus, msg.scan_id).await;
+                        }
+                        bus.publish([
+                            EventPayload::ScanStatus {
+                                scan_id: msg.scan_id,
+                                status: view.status,
+                                error: view.error.clone(),
+                            },
+                            EventPayload::ScanFinished {
+                                scan_id: msg.scan_id,
+                                status: view.status,
+                                counters: view.counters,
+                            },
+                        ]);
+                    }
                     Err(e) => error!(scan_id = msg.scan_id, error = %e, "Could not record the end of the scan; it will show as failed after a restart."),
                 }
             }
@@ -230,12 +250,102 @@ impl Handler<FinishScan> for Persister {
     }
 }
 
+/// Compares a completed scan with the previous comparable one, keeps the changes in the
+/// host history and announces them. A failure loses only the history entry: the results
+/// stay and the comparison can still be asked for over the API.
+async fn record_changes(store: &Store, bus: &EventBus, scan_id: i64) {
+    let changes = match store.changes(scan_id, None).await {
+        Ok(changes) => changes,
+        Err(e) => {
+            error!(scan_id, error = %e, "Could not compare the scan with the previous one.");
+            return;
+        }
+    };
+    if let Err(e) = store.record_changes(&changes).await {
+        error!(scan_id, error = %e, "Could not record the scan's changes in the host history.");
+    }
+    tracing::info!(
+        scan_id,
+        against = ?changes.against,
+        hosts_appeared = changes.hosts_appeared.len(),
+        hosts_vanished = changes.hosts_vanished.len(),
+        ports_opened = changes.ports_opened.len(),
+        ports_closed = changes.ports_closed.len(),
+        services_changed = changes.services_changed.len(),
+        "Scan compared with the previous one."
+    );
+    bus.publish(change_events(&changes));
+}
+
+/// The events that announce `changes`, hosts first.
+fn change_events(changes: &ScanChanges) -> Vec<EventPayload> {
+    let (scan_id, against) = (changes.scan_id, changes.against);
+    let host = |ip, change: &str| EventPayload::HostChanged {
+        scan_id,
+        against,
+        ip,
+        change: change.to_owned(),
+    };
+    let info = |p: &PortChange| ServiceInfo {
+        service: p.service.clone(),
+        product: p.product.clone(),
+        version: p.version.clone(),
+    };
+    let port = |p: &PortChange, change: &str, before, after| EventPayload::PortChanged {
+        scan_id,
+        against,
+        ip: p.ip,
+        port: p.port,
+        proto: p.proto.clone(),
+        change: change.to_owned(),
+        before,
+        after,
+    };
+    let mut events: Vec<EventPayload> = changes
+        .hosts_appeared
+        .iter()
+        .map(|ip| host(*ip, "appeared"))
+        .chain(changes.hosts_vanished.iter().map(|ip| host(*ip, "vanished")))
+        .collect();
+    events.extend(changes.ports_opened.iter().map(|p| port(p, "opened", None, Some(info(p)))));
+    events.extend(changes.ports_closed.iter().map(|p| port(p, "closed", Some(info(p)), None)));
+    events.extend(changes.services_changed.iter().map(|c| EventPayload::PortChanged {
+        scan_id,
+        against,
+        ip: c.ip,
+        port: c.port,
+        proto: c.proto.clone(),
+        change: "service_changed".to_owned(),
+        before: Some(c.before.clone()),
+        after: Some(c.after.clone()),
+    }));
+    events
+}
+
 /// Writes one batch; waits out a full disk (the pipeline stalls behind it, nothing is lost),
 /// and gives up on other errors with a reason for the scan.
-async fn write_with_retry(store: &Store, bus: &EventBus, msg: &PersistPorts) -> Result<(), String> {
+async fn write_with_retry(
+    store: &Store,
+    bus: &EventBus,
+    naming: Option<&mpsc::Sender<NameHosts>>,
+    msg: &PersistPorts,
+) -> Result<(), String> {
     loop {
         match store.persist(msg.scan_id, &msg.records).await {
             Ok(outcome) => {
+                if let Some(naming) = naming
+                    && !outcome.new_hosts.is_empty()
+                {
+                    let batch =
+                        NameHosts { scan_id: msg.scan_id, hosts: outcome.new_hosts.clone() };
+                    if naming.try_send(batch).is_err() {
+                        warn!(
+                            scan_id = msg.scan_id,
+                            hosts = outcome.new_hosts.len(),
+                            "Reverse DNS is behind; these hosts get no name this scan."
+                        );
+                    }
+                }
                 let hosts = outcome
                     .new_hosts
                     .into_iter()

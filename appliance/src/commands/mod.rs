@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
 pub mod doctor;
+pub mod export;
 pub mod scan;
 mod scan_identify;
+pub mod schedule;
 pub mod serve;
 pub mod signatures;
 pub mod token;

@@ -78,7 +78,14 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
     }
     let bus = Arc::new(EventBus::new());
 
-    let persister = Persister::new(store.clone(), bus.clone()).start();
+    let mut persister = Persister::new(store.clone(), bus.clone());
+    if let Some(dns) = settings.dns.clone() {
+        let resolver = sonde_scanner::ReverseResolver::new(dns)?;
+        let (naming, queue) = tokio::sync::mpsc::channel(crate::naming::NAMING_QUEUE);
+        actix_rt::spawn(crate::naming::run(resolver, store.clone(), queue));
+        persister = persister.with_naming(naming);
+    }
+    let persister = persister.start();
     let (persist, finish) = (persister.clone().recipient(), persister.clone().recipient());
     let matcher = Matcher::new(identifier.clone(), persist, finish).start();
     let prober = Prober::new(
@@ -122,6 +129,13 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
         persister,
         bus,
         settings.scan.clone(),
+    ));
+    // The runner lives as long as the process; it holds no state a stop could lose (the
+    // store has each schedule's last run).
+    actix_rt::spawn(crate::schedule::runner::run(
+        store.clone(),
+        backend.clone(),
+        backend.schedule_wake(),
     ));
     let tls = settings
         .tls

@@ -4,9 +4,12 @@
 //! query methods. Addresses are stored as integers so that subnet filters are range scans.
 
 mod audit;
+mod changes;
+mod export;
 mod findings;
 mod hosts;
 mod scans;
+mod schedules;
 mod sessions;
 mod tokens;
 mod users;
@@ -18,9 +21,12 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use changes::{SeenPort, compare};
+pub use export::ScanTimes;
 pub use findings::{HostRecord, PortRecord, tls_view};
 pub use hosts::{HostFilter, printable_banner};
 pub use scans::NewScan;
+pub use schedules::ScheduleRow;
 pub use sessions::{SESSION_IDLE_SECS, SESSION_MAX_SECS};
 pub use tokens::random_hex as random_secret;
 pub use users::{MIN_PASSWORD_CHARS, check_name, check_password};

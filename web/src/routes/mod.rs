@@ -6,6 +6,7 @@
 
 mod access;
 mod accounts;
+mod discovery;
 mod scans;
 mod table;
 

@@ -8,7 +8,7 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::access::{self, Access};
-use super::{accounts, scans};
+use super::{accounts, discovery, scans};
 use crate::api::Role;
 use crate::{ApiError, Backend, LoginLimiter};
 
@@ -46,6 +46,13 @@ pub(crate) fn table<B: Backend>() -> Vec<(Endpoint, actix_web::Route)> {
         route(M::POST, "/scans/{id}/cancel", R(Operator), web::to(scans::cancel_scan::<B>)),
         route(M::GET, "/hosts", R(Viewer), web::to(scans::hosts::<B>)),
         route(M::GET, "/hosts/{ip}", R(Viewer), web::to(scans::host::<B>)),
+        route(M::PATCH, "/hosts/{ip}", R(Operator), web::to(discovery::edit_host::<B>)),
+        route(M::GET, "/scans/{id}/changes", R(Viewer), web::to(discovery::changes::<B>)),
+        route(M::GET, "/scans/{id}/export", R(Viewer), web::to(discovery::export::<B>)),
+        route(M::GET, "/schedules", R(Viewer), web::to(discovery::schedules::<B>)),
+        route(M::POST, "/schedules", R(Operator), web::to(discovery::create_schedule::<B>)),
+        route(M::PATCH, "/schedules/{id}", R(Operator), web::to(discovery::update_schedule::<B>)),
+        route(M::DELETE, "/schedules/{id}", R(Operator), web::to(discovery::delete_schedule::<B>)),
         route(M::GET, "/services", R(Viewer), web::to(scans::services::<B>)),
         route(M::GET, "/events", R(Viewer), web::to(scans::events::<B>)),
         route(M::POST, "/session", Public, web::to(accounts::login::<B>)),

@@ -1,0 +1,96 @@
+//! Host edits, scan comparison and export, and schedules.
+
+use std::net::Ipv4Addr;
+
+use actix_web::http::header::{CONTENT_DISPOSITION, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::accounts::audit_as;
+use crate::api::{ChangesQuery, ExportQuery, HostEdit, SchedulePatch, ScheduleRequest};
+use crate::{ApiError, Backend, Caller};
+
+pub(super) async fn edit_host<B: Backend>(
+    req: HttpRequest,
+    caller: Caller,
+    backend: web::Data<B>,
+    ip: web::Path<String>,
+    edit: web::Json<HostEdit>,
+) -> Result<HttpResponse, ApiError> {
+    let ip: Ipv4Addr =
+        ip.parse().map_err(|_| ApiError::BadRequest(format!("`{ip}` is not an IPv4 address")))?;
+    let host = backend.edit_host(&caller, ip, edit.into_inner()).await?;
+    audit_as(&**backend, &req, &caller, "host_edit", Some(format!("host {ip}"))).await;
+    Ok(HttpResponse::Ok().json(host))
+}
+
+pub(super) async fn changes<B: Backend>(
+    _: Caller,
+    backend: web::Data<B>,
+    id: web::Path<i64>,
+    query: web::Query<ChangesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(backend.changes(id.into_inner(), query.against).await?))
+}
+
+pub(super) async fn export<B: Backend>(
+    _: Caller,
+    backend: web::Data<B>,
+    id: web::Path<i64>,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let body = backend.export(id, query.format).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(query.format.content_type())
+        .insert_header((
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"sonde-scan-{id}.{}\"", query.format.extension()),
+        ))
+        .body(body))
+}
+
+pub(super) async fn schedules<B: Backend>(
+    _: Caller,
+    backend: web::Data<B>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(backend.schedules().await?))
+}
+
+pub(super) async fn create_schedule<B: Backend>(
+    req: HttpRequest,
+    caller: Caller,
+    backend: web::Data<B>,
+    request: web::Json<ScheduleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let created = backend.create_schedule(&caller, request.into_inner()).await?;
+    let target = Some(format!("schedule {}", created.id));
+    audit_as(&**backend, &req, &caller, "schedule_create", target).await;
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, format!("/api/v1/schedules/{}", created.id)))
+        .json(created))
+}
+
+pub(super) async fn update_schedule<B: Backend>(
+    req: HttpRequest,
+    caller: Caller,
+    backend: web::Data<B>,
+    id: web::Path<i64>,
+    patch: web::Json<SchedulePatch>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let schedule = backend.update_schedule(&caller, id, patch.into_inner()).await?;
+    audit_as(&**backend, &req, &caller, "schedule_update", Some(format!("schedule {id}"))).await;
+    Ok(HttpResponse::Ok().json(schedule))
+}
+
+pub(super) async fn delete_schedule<B: Backend>(
+    req: HttpRequest,
+    caller: Caller,
+    backend: web::Data<B>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    backend.delete_schedule(&caller, id).await?;
+    audit_as(&**backend, &req, &caller, "schedule_delete", Some(format!("schedule {id}"))).await;
+    Ok(HttpResponse::NoContent().finish())
+}
