@@ -11,6 +11,7 @@ use crate::api::{
     ServiceCount,
 };
 use crate::error::ApiError;
+use crate::stats::{PortCount, SubnetCount};
 
 /// Who made an authenticated request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +60,10 @@ pub trait Backend: 'static {
     fn host(&self, ip: Ipv4Addr) -> impl Future<Output = Result<HostDetail, ApiError>>;
     /// Open ports counted by service.
     fn services(&self) -> impl Future<Output = Result<Vec<ServiceCount>, ApiError>>;
+    /// Hosts per open port, most common first, at most `limit` rows.
+    fn port_counts(&self, limit: u32) -> impl Future<Output = Result<Vec<PortCount>, ApiError>>;
+    /// Every /24 holding a host with an open port, ascending.
+    fn subnet_counts(&self) -> impl Future<Output = Result<Vec<SubnetCount>, ApiError>>;
     /// Liveness of the appliance and its store.
     fn health(&self) -> impl Future<Output = Result<Health, ApiError>>;
     /// Subscribes to events after `last_event_id` (all buffered ones when `None`).

@@ -6,6 +6,8 @@
 //!
 //! # Layout
 //! - [`api`]: the JSON types of requests, responses and events (the API contract).
+//! - [`stats`]: the aggregates behind the console's charts.
+//! - the console (`web/ui`), built by `build.rs` and compiled in, served at `/`.
 //! - [`Backend`]: what the web layer asks of the appliance.
 //! - [`ApiError`]: domain errors, mapped to HTTP status and a JSON body in one place.
 //! - [`server()`] serves on a bound listener; [`configure`] mounts the routes on any actix `App`.
@@ -23,10 +25,12 @@
 pub mod api;
 mod auth;
 mod backend;
+mod console;
 mod error;
 mod routes;
 mod server;
 mod sse;
+pub mod stats;
 #[cfg(test)]
 mod tests;
 

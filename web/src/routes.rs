@@ -10,16 +10,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::api::{HostQuery, ScanRequest};
 use crate::auth::Authenticator;
-use crate::{ApiError, Backend, Caller, sse};
+use crate::{ApiError, Backend, Caller, console, sse, stats};
 
 /// The largest JSON body accepted; a scan request is a few hundred bytes.
 const JSON_LIMIT: usize = 64 * 1024;
 
 /// The largest page `GET /api/v1/hosts` serves.
 const MAX_HOSTS_LIMIT: u32 = 1000;
-
-/// The placeholder console: static, so it can show no user data.
-const CONSOLE_PAGE: &str = include_str!("console.html");
 
 /// Mounts every route on an actix `App`, with `backend` as the shared state.
 ///
@@ -45,10 +42,13 @@ pub fn configure<B: Backend>(cfg: &mut web::ServiceConfig, backend: web::Data<B>
             .service(web::resource("/hosts").get(hosts::<B>))
             .service(web::resource("/hosts/{ip}").get(host::<B>))
             .service(web::resource("/services").get(services::<B>))
+            .service(web::resource("/stats/ports").get(stats::ports::<B>))
+            .service(web::resource("/stats/subnets").get(stats::subnets::<B>))
             .service(web::resource("/events").get(events::<B>))
             .default_service(web::to(not_found)),
     )
-    .service(web::resource("/").wrap(security_headers()).get(console));
+    // Any other path is the console's: a file of its build, or its index.html.
+    .service(web::resource("/{path:.*}").wrap(console::headers()).get(console::serve));
 }
 
 /// Headers that keep browsers from sniffing, framing or leaking what the appliance serves.
@@ -57,8 +57,8 @@ pub(crate) fn security_headers() -> DefaultHeaders {
         .add((X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((REFERRER_POLICY, "no-referrer"))
         .add((X_FRAME_OPTIONS, "DENY"))
-        // Nothing served yet runs scripts, loads resources or submits forms; the console
-        // will widen this to `'self'` when it ships.
+        // The API serves data, never pages: nothing it answers may run, load or submit
+        // anything. The console has its own policy (`console::CONSOLE_CSP`).
         .add((
             CONTENT_SECURITY_POLICY,
             "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
@@ -141,8 +141,4 @@ async fn events<B: Backend>(_: Caller, backend: web::Data<B>, req: HttpRequest) 
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(format!("no route {} {}", req.method(), req.path())))
-}
-
-async fn console() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(CONSOLE_PAGE)
 }
