@@ -41,7 +41,9 @@ fn main() {
     }
     // Packagers that ship a prebuilt `dist` (and have no Node) can opt out of the rebuild.
     if built_at.is_some() && std::env::var_os("SONDE_UI_SKIP_BUILD").is_some() {
-        println!("cargo:warning=web/ui/dist is older than its sources; SONDE_UI_SKIP_BUILD keeps it");
+        println!(
+            "cargo:warning=web/ui/dist is older than its sources; SONDE_UI_SKIP_BUILD keeps it"
+        );
         return;
     }
     if let Err(message) = build(&ui) {

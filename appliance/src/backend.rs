@@ -9,6 +9,7 @@ use sonde_web::api::{
     Health, HostDetail, HostQuery, HostSummary, Page, ScanCreated, ScanRequest, ScanStatus,
     ScanView, ServiceCount,
 };
+use sonde_web::stats::{PortCount, SubnetCount};
 use sonde_web::{ApiError, Backend, Caller, Subscription};
 
 use crate::actors::{
@@ -152,6 +153,8 @@ impl Backend for ApplianceBackend {
             range: query.subnet.as_deref().map(parse_subnet).transpose()?,
             port: query.port,
             service: query.service.clone(),
+            product: query.product.clone(),
+            text: query.q.clone(),
         };
         Ok(self.store.hosts(&filter, &query).await?)
     }
@@ -162,6 +165,14 @@ impl Backend for ApplianceBackend {
 
     async fn services(&self) -> Result<Vec<ServiceCount>, ApiError> {
         Ok(self.store.services().await?)
+    }
+
+    async fn port_counts(&self, limit: u32) -> Result<Vec<PortCount>, ApiError> {
+        Ok(self.store.port_counts(limit).await?)
+    }
+
+    async fn subnet_counts(&self) -> Result<Vec<SubnetCount>, ApiError> {
+        Ok(self.store.subnet_counts().await?)
     }
 
     async fn health(&self) -> Result<Health, ApiError> {

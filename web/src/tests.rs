@@ -551,7 +551,8 @@ async fn the_console_is_served_with_spa_fallback_and_cache_headers() {
     assert_eq!(reply.header("content-type"), Some("text/javascript; charset=utf-8"));
     assert_eq!(reply.header("cache-control"), Some("public, max-age=31536000, immutable"));
 
-    let reply = call(&service, TestRequest::get().uri("/assets/missing-0000.js").to_request()).await;
+    let reply =
+        call(&service, TestRequest::get().uri("/assets/missing-0000.js").to_request()).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
 
@@ -584,7 +585,9 @@ async fn stats_count_ports_and_subnets() {
         reply.json::<serde_json::Value>(),
         serde_json::json!([{ "subnet": "10.0.0.0/24", "hosts": 5, "ports": 7 }])
     );
-    for uri in ["/api/v1/stats/ports?limit=0", "/api/v1/stats/ports?limit=1001", "/api/v1/stats/ports?x=1"] {
+    for uri in
+        ["/api/v1/stats/ports?limit=0", "/api/v1/stats/ports?limit=1001", "/api/v1/stats/ports?x=1"]
+    {
         let reply = call(&service, authed(TestRequest::get().uri(uri)).to_request()).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}");
     }

@@ -2,7 +2,7 @@
 
 use std::net::Ipv4Addr;
 
-use sonde_web::api::{HostDetail, HostQuery, HostSummary, Page, PortView, ServiceCount};
+use sonde_web::api::{HostDetail, HostQuery, HostSort, HostSummary, Page, PortView, ServiceCount};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{Store, StoreError};
@@ -23,6 +23,10 @@ pub struct HostFilter {
     pub port: Option<u16>,
     /// Service that must run.
     pub service: Option<String>,
+    /// Product that must run, ignoring case.
+    pub product: Option<String>,
+    /// Address prefix, or text in a service, product, detail or banner.
+    pub text: Option<String>,
 }
 
 impl Store {
@@ -46,7 +50,8 @@ impl Store {
              FROM hosts h WHERE 1 = 1",
         );
         push_filter(&mut select, filter);
-        select.push(" ORDER BY h.ip LIMIT ").push_bind(i64::from(limit));
+        select.push(order_by(query.sort.unwrap_or_default()));
+        select.push(" LIMIT ").push_bind(i64::from(limit));
         select.push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
         let rows = select.build().fetch_all(&self.pool).await?;
         let items = rows
@@ -154,6 +159,69 @@ fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, filter: &HostFilter) {
             .push_bind(service.clone())
             .push(")");
     }
+    if let Some(product) = &filter.product {
+        q.push(" AND EXISTS (SELECT 1 FROM ports p WHERE p.ip = h.ip AND p.state = 'open' AND p.product = ")
+            .push_bind(product.clone())
+            .push(" COLLATE NOCASE)");
+    }
+    if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        // Digits and dots are an address prefix, matched on the dotted form; anything else
+        // is looked for in what identified the ports and in their banners.
+        if text.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            q.push(
+                " AND ((h.ip >> 24) || '.' || ((h.ip >> 16) & 255) || '.' || ((h.ip >> 8) & 255) \
+                 || '.' || (h.ip & 255)) LIKE ",
+            )
+            .push_bind(format!("{}%", text))
+            .push(" ESCAPE '\\'");
+        } else {
+            let pattern = contains_pattern(text);
+            q.push(
+                " AND EXISTS (SELECT 1 FROM ports p WHERE p.ip = h.ip AND p.state = 'open' AND (",
+            );
+            for (i, column) in
+                ["p.service", "p.product", "p.info", "CAST(p.banner AS TEXT)"].iter().enumerate()
+            {
+                if i > 0 {
+                    q.push(" OR ");
+                }
+                q.push(*column).push(" LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+            }
+            q.push("))");
+        }
+    }
+}
+
+/// The `ORDER BY` of a sort; ties go by address so pages do not overlap.
+fn order_by(sort: HostSort) -> &'static str {
+    match sort {
+        HostSort::Ip => " ORDER BY h.ip",
+        HostSort::IpDesc => " ORDER BY h.ip DESC",
+        HostSort::Ports => {
+            " ORDER BY (SELECT COUNT(*) FROM ports p WHERE p.ip = h.ip AND p.state = 'open'), h.ip"
+        }
+        HostSort::PortsDesc => {
+            " ORDER BY (SELECT COUNT(*) FROM ports p WHERE p.ip = h.ip AND p.state = 'open') DESC, h.ip"
+        }
+        HostSort::FirstSeen => " ORDER BY h.first_seen, h.ip",
+        HostSort::FirstSeenDesc => " ORDER BY h.first_seen DESC, h.ip",
+        HostSort::LastSeen => " ORDER BY h.last_seen, h.ip",
+        HostSort::LastSeenDesc => " ORDER BY h.last_seen DESC, h.ip",
+    }
+}
+
+/// `text` as a `LIKE` pattern matching it anywhere, its own `%`, `_` and `\` taken literally.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 fn ip_from(value: i64) -> Result<Ipv4Addr, StoreError> {
@@ -228,6 +296,49 @@ mod tests {
         let page = store.hosts(&HostFilter::default(), &second).await.unwrap();
         assert_eq!((page.total, page.items.len()), (3, 1));
         assert_eq!(page.items[0].ip, Ipv4Addr::new(10, 0, 1, 5));
+    }
+
+    #[tokio::test]
+    async fn hosts_search_by_product_text_and_sort() {
+        let (store, _dir) = test_store().await;
+        let id = scan(&store).await;
+        let mut ssh = record([10, 0, 1, 5], 22);
+        ssh.product = Some("OpenSSH".into());
+        let mut web = record([10, 0, 0, 9], 80);
+        web.banner = Some(b"HTTP/1.0 200 OK\r\nServer: lab_100%\r\n".to_vec());
+        let records = [ssh, web, record([10, 0, 0, 9], 81), record([10, 2, 0, 1], 443)];
+        store.persist(id, &records).await.unwrap();
+        let ips = |page: Page<HostSummary>| {
+            page.items.iter().map(|h| h.ip.to_string()).collect::<Vec<_>>()
+        };
+        let with = |filter: HostFilter| {
+            let store = &store;
+            async move { store.hosts(&filter, &HostQuery::default()).await.unwrap() }
+        };
+
+        let product = HostFilter { product: Some("openssh".into()), ..Default::default() };
+        assert_eq!(ips(with(product).await), ["10.0.1.5"]);
+        let table = [
+            ("10.0.", vec!["10.0.0.9", "10.0.1.5"]),
+            ("10.2", vec!["10.2.0.1"]),
+            ("LAB_100%", vec!["10.0.0.9"]),
+            ("lab_1000", vec![]),
+            ("penss", vec!["10.0.1.5"]),
+            ("  ", vec!["10.0.0.9", "10.0.1.5", "10.2.0.1"]),
+        ];
+        for (text, expected) in table {
+            let filter = HostFilter { text: Some(text.into()), ..Default::default() };
+            assert_eq!(ips(with(filter).await), expected, "{text:?}");
+        }
+
+        let sorted = |sort| {
+            let query = HostQuery { sort: Some(sort), ..Default::default() };
+            let store = &store;
+            async move { ips(store.hosts(&HostFilter::default(), &query).await.unwrap()) }
+        };
+        assert_eq!(sorted(HostSort::IpDesc).await, ["10.2.0.1", "10.0.1.5", "10.0.0.9"]);
+        assert_eq!(sorted(HostSort::PortsDesc).await, ["10.0.0.9", "10.0.1.5", "10.2.0.1"]);
+        assert_eq!(sorted(HostSort::Ports).await[2], "10.0.0.9");
     }
 
     #[tokio::test]

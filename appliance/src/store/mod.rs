@@ -6,6 +6,7 @@
 mod findings;
 mod hosts;
 mod scans;
+mod stats;
 mod tokens;
 
 use std::path::{Path, PathBuf};
