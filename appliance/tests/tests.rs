@@ -9,6 +9,7 @@
 mod util;
 
 mod cli_errors;
+mod console_e2e;
 mod doctor;
 mod lab_identify;
 mod lab_scan;
