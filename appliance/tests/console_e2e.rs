@@ -147,7 +147,9 @@ fn console_e2e_in_headless_chromium() {
         output.status
     );
     assert!(stdout.contains("all checks passed"), "{stdout}");
-    for page in ["01-login", "04-dashboard", "05-hosts", "06-host", "07-scans-compare", "08-topology"] {
+    for page in
+        ["01-login", "04-dashboard", "05-hosts", "06-host", "07-scans-compare", "08-topology"]
+    {
         assert!(shots.join(format!("{page}.png")).is_file(), "no screenshot {page}.png");
     }
     drop(silent);
