@@ -6,17 +6,20 @@ use std::sync::Arc;
 use actix::Addr;
 use sonde_scanner::{MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, TargetSet};
 use sonde_web::api::{
-    Health, HostDetail, HostQuery, HostSummary, Page, ScanCreated, ScanRequest, ScanStatus,
-    ScanView, ServiceCount,
+    ExportFormat, Health, HostDetail, HostEdit, HostQuery, HostSummary, Page, ScanChanges,
+    ScanCreated, ScanRequest, ScanStatus, ScanView, SchedulePatch, ScheduleRequest, ScheduleView,
+    ServiceCount,
 };
 use sonde_web::stats::{PortCount, SubnetCount};
 use sonde_web::{ApiError, Backend, Caller, Subscription};
+use tokio::sync::Notify;
 
 use crate::actors::{
     CancelOutcome, CancelScan, CreateScan, EventBus, Persister, ScanJob, StartScan, Supervisor,
 };
 use crate::config::ScanSettings;
-use crate::store::{HostFilter, NewScan, Store, StoreError};
+use crate::schedule::spec;
+use crate::store::{HostFilter, NewScan, ScheduleRow, Store, StoreError};
 
 /// Implements [`Backend`] over the store and the actors.
 #[derive(Debug)]
@@ -26,6 +29,8 @@ pub struct ApplianceBackend {
     persister: Addr<Persister>,
     bus: Arc<EventBus>,
     scan: ScanSettings,
+    /// Notified when a schedule changes, so the runner need not wait for its next tick.
+    schedule_wake: Arc<Notify>,
 }
 
 impl ApplianceBackend {
@@ -37,32 +42,16 @@ impl ApplianceBackend {
         bus: Arc<EventBus>,
         scan: ScanSettings,
     ) -> Self {
-        Self { store, supervisor, persister, bus, scan }
+        Self { store, supervisor, persister, bus, scan, schedule_wake: Arc::new(Notify::new()) }
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::DiskFull => ApiError::Unavailable(e.to_string()),
-            e => ApiError::Internal(e.to_string()),
-        }
-    }
-}
-
-fn mailbox(e: actix::MailboxError) -> ApiError {
-    ApiError::Unavailable(format!("the appliance is shutting down or overloaded: {e}"))
-}
-
-impl Backend for ApplianceBackend {
-    async fn authenticate(&self, token: &str) -> Result<Option<Caller>, ApiError> {
-        Ok(self.store.authenticate(token).await?)
-    }
-
-    async fn start_scan(
+impl ApplianceBackend {
+    /// Validates and queues a scan for the API or a schedule (`created_by` is `None`).
+    pub async fn queue_scan(
         &self,
-        caller: &Caller,
         request: ScanRequest,
+        created_by: Option<i64>,
     ) -> Result<ScanCreated, ApiError> {
         let specs = request.targets.clone();
         let exclude = request.exclude.clone();
@@ -111,15 +100,48 @@ impl Backend for ApplianceBackend {
             rate,
             seed,
             probes_total: targets.len() * ports.len() as u64,
-            created_by: Some(caller.token_id),
+            created_by,
         };
         let scan_id = self.persister.send(CreateScan(new)).await.map_err(mailbox)??;
         self.supervisor
             .send(StartScan(ScanJob { scan_id, targets, ports, seed, rate }))
             .await
             .map_err(mailbox)?;
-        tracing::info!(scan_id, token = %caller.token_name, "Scan queued over the API.");
         Ok(ScanCreated { id: scan_id, status: ScanStatus::Queued })
+    }
+
+    /// Wakes the schedule runner, so that a changed schedule is looked at at once.
+    pub fn schedule_wake(&self) -> Arc<Notify> {
+        self.schedule_wake.clone()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::DiskFull => ApiError::Unavailable(e.to_string()),
+            e => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+fn mailbox(e: actix::MailboxError) -> ApiError {
+    ApiError::Unavailable(format!("the appliance is shutting down or overloaded: {e}"))
+}
+
+impl Backend for ApplianceBackend {
+    async fn authenticate(&self, token: &str) -> Result<Option<Caller>, ApiError> {
+        Ok(self.store.authenticate(token).await?)
+    }
+
+    async fn start_scan(
+        &self,
+        caller: &Caller,
+        request: ScanRequest,
+    ) -> Result<ScanCreated, ApiError> {
+        let created = self.queue_scan(request, Some(caller.token_id)).await?;
+        tracing::info!(scan_id = created.id, token = %caller.token_name, "Scan queued over the API.");
+        Ok(created)
     }
 
     async fn scans(&self) -> Result<Vec<ScanView>, ApiError> {
@@ -163,6 +185,89 @@ impl Backend for ApplianceBackend {
         self.store.host(ip).await?.ok_or_else(|| ApiError::NotFound(format!("no host {ip}")))
     }
 
+    async fn edit_host(
+        &self,
+        caller: &Caller,
+        ip: Ipv4Addr,
+        edit: HostEdit,
+    ) -> Result<HostDetail, ApiError> {
+        validate_edit(&edit)?;
+        if !self.store.edit_host(ip, &edit).await? {
+            return Err(ApiError::NotFound(format!("no host {ip}")));
+        }
+        tracing::info!(%ip, token = %caller.token_name, "Host edited over the API.");
+        self.host(ip).await
+    }
+
+    async fn changes(&self, id: i64, against: Option<i64>) -> Result<ScanChanges, ApiError> {
+        self.scan(id).await?;
+        if let Some(other) = against {
+            self.store
+                .scan(other)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("no scan {other} to compare with")))?;
+        }
+        Ok(self.store.changes(id, against).await?)
+    }
+
+    async fn export(&self, id: i64, format: ExportFormat) -> Result<Vec<u8>, ApiError> {
+        let (export, times) = self
+            .store
+            .scan_export(id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no scan {id}")))?;
+        // Rendering a large scan is CPU work: keep it off the I/O workers.
+        actix_web::web::block(move || crate::export::render(format, &export, times))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
+    async fn schedules(&self) -> Result<Vec<ScheduleView>, ApiError> {
+        Ok(self.store.schedules().await?.iter().map(spec::view).collect())
+    }
+
+    async fn create_schedule(
+        &self,
+        caller: &Caller,
+        request: ScheduleRequest,
+    ) -> Result<ScheduleView, ApiError> {
+        let row = spec::from_request(request);
+        let row = checked(row).await?;
+        let id = self.store.insert_schedule(&row).await?;
+        tracing::info!(schedule_id = id, token = %caller.token_name, "Schedule created over the API.");
+        self.schedule_wake.notify_one();
+        self.schedule(id).await
+    }
+
+    async fn update_schedule(
+        &self,
+        caller: &Caller,
+        id: i64,
+        patch: SchedulePatch,
+    ) -> Result<ScheduleView, ApiError> {
+        let row = self
+            .store
+            .schedule(id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no schedule {id}")))?;
+        let row = checked(spec::apply(row, patch)).await?;
+        if !self.store.update_schedule(&row).await? {
+            return Err(ApiError::NotFound(format!("no schedule {id}")));
+        }
+        tracing::info!(schedule_id = id, token = %caller.token_name, "Schedule changed over the API.");
+        self.schedule_wake.notify_one();
+        self.schedule(id).await
+    }
+
+    async fn delete_schedule(&self, caller: &Caller, id: i64) -> Result<(), ApiError> {
+        if !self.store.delete_schedule(id).await? {
+            return Err(ApiError::NotFound(format!("no schedule {id}")));
+        }
+        tracing::info!(schedule_id = id, token = %caller.token_name, "Schedule deleted over the API.");
+        Ok(())
+    }
+
     async fn services(&self) -> Result<Vec<ServiceCount>, ApiError> {
         Ok(self.store.services().await?)
     }
@@ -185,6 +290,68 @@ impl Backend for ApplianceBackend {
     }
 }
 
+impl ApplianceBackend {
+    async fn schedule(&self, id: i64) -> Result<ScheduleView, ApiError> {
+        let row = self.store.schedule(id).await?;
+        row.map(|r| spec::view(&r)).ok_or_else(|| ApiError::NotFound(format!("no schedule {id}")))
+    }
+}
+
+/// `row` if it is valid; hostname targets resolve, so the check runs off the workers.
+async fn checked(row: ScheduleRow) -> Result<ScheduleRow, ApiError> {
+    actix_web::web::block(move || spec::validate(&row).map(|_| row))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+/// Longest host name an operator may set.
+const MAX_NAME: usize = 200;
+/// Longest note.
+const MAX_NOTE: usize = 4000;
+/// Most tags on one host.
+const MAX_TAGS: usize = 50;
+/// Longest tag.
+const MAX_TAG: usize = 64;
+
+/// Operator edits are shown in the console and exports: bounded, and free of control
+/// characters (line breaks and tabs are allowed in notes only).
+fn validate_edit(edit: &HostEdit) -> Result<(), ApiError> {
+    let bad = |m: String| Err(ApiError::BadRequest(m));
+    let controls = |t: &str, allow_lines: bool| {
+        t.chars().any(|c| c.is_control() && !(allow_lines && matches!(c, '\n' | '\t')))
+    };
+    if let Some(name) = &edit.name {
+        if name.chars().count() > MAX_NAME || controls(name, false) {
+            return bad(format!(
+                "name must be at most {MAX_NAME} characters, without control characters"
+            ));
+        }
+    }
+    if let Some(note) = &edit.note {
+        if note.chars().count() > MAX_NOTE || controls(note, true) {
+            return bad(format!(
+                "note must be at most {MAX_NOTE} characters, without control characters"
+            ));
+        }
+    }
+    if let Some(tags) = &edit.tags {
+        if tags.len() > MAX_TAGS {
+            return bad(format!("at most {MAX_TAGS} tags, not {}", tags.len()));
+        }
+        if let Some(tag) = tags
+            .iter()
+            .find(|t| t.trim().is_empty() || t.chars().count() > MAX_TAG || controls(t, false))
+        {
+            return bad(format!(
+                "tag `{}` must be 1 to {MAX_TAG} characters, without control characters",
+                tag.escape_debug()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `10.0.0.0/24` (or a bare address) as an inclusive range. No DNS: a filter is not a target.
 fn parse_subnet(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), ApiError> {
     let bad =
@@ -203,6 +370,24 @@ fn parse_subnet(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_edits_are_bounded() {
+        let ok = HostEdit {
+            name: Some("gw".into()),
+            note: Some("line one\nline two".into()),
+            tags: Some(vec!["core".into()]),
+        };
+        assert!(validate_edit(&ok).is_ok());
+        for bad in [
+            HostEdit { name: Some("a\u{1b}[31m".into()), ..HostEdit::default() },
+            HostEdit { name: Some("x".repeat(MAX_NAME + 1)), ..HostEdit::default() },
+            HostEdit { tags: Some(vec![" ".into()]), ..HostEdit::default() },
+            HostEdit { tags: Some(vec!["t".into(); MAX_TAGS + 1]), ..HostEdit::default() },
+        ] {
+            assert!(matches!(validate_edit(&bad), Err(ApiError::BadRequest(_))), "{bad:?}");
+        }
+    }
 
     #[test]
     fn subnets_parse_into_ranges() {

@@ -43,6 +43,8 @@ pub enum Command {
     /// the data directory. One line each: ok, warn or fail, and what to do. Exits 1 when a
     /// check fails.
     Doctor(DoctorArgs),
+    /// Write a stored scan as JSON, CSV or Nmap-compatible XML.
+    Export(ExportArgs),
     /// Work with the signatures that identify services.
     #[command(subcommand)]
     Signatures(SignaturesCommand),
@@ -199,6 +201,39 @@ pub struct ValidateArgs {
     /// Configuration file to check.
     #[arg(long, value_name = "FILE", default_value = crate::config::PACKAGED_CONFIG)]
     pub config: PathBuf,
+}
+
+/// `sonde export`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  sonde export --scan 3 --format nmap-xml -o scan3.xml\n  \
+    sonde export --scan 3 --format csv --data-dir /var/lib/sonde")]
+pub struct ExportArgs {
+    /// Configuration file, for its data directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of the store (overrides the config).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Id of the scan to export.
+    #[arg(long, value_name = "ID")]
+    pub scan: i64,
+    /// Document format.
+    #[arg(long, value_enum, default_value_t = ExportFormatArg::Json)]
+    pub format: ExportFormatArg,
+    /// Write to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Formats of `sonde export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    /// The scan and its hosts with their ports, as the API's JSON.
+    Json,
+    /// One row per open port, with a header.
+    Csv,
+    /// Nmap's XML output format, for tools that read `nmap -oX`.
+    NmapXml,
 }
 
 /// `sonde signatures ...`.

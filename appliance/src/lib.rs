@@ -4,11 +4,14 @@
 //! # Layout
 //! - [`cli`]: what each subcommand accepts.
 //! - [`config`]: the TOML file, parsed then validated into settings.
-//! - [`commands`]: one module per subcommand (`scan`, `serve`, `validate`, `token`, `doctor`).
+//! - [`commands`]: one module per subcommand (`scan`, `serve`, `validate`, `token`, `doctor`,
+//!   `export`).
 //! - [`actors`]: the actor system of `sonde serve`.
 //! - [`backend`]: the appliance behind the web layer's `Backend` trait.
 //! - [`store`]: SQLite through sqlx, migrations embedded.
 //! - [`output`]: output formats of `sonde scan`.
+//! - [`schedule`]: recurring scans: rules, the policy for missed runs, the runner.
+//! - [`export`]: a stored scan as JSON, CSV or Nmap XML (`sonde export`, the API).
 //! - [`checkpoint`]: the resume file of `sonde scan --resume`.
 //! - [`error`]: which errors are the operator's to fix (exit 2) and which are not (exit 1).
 #![forbid(unsafe_code)]
@@ -21,8 +24,10 @@ pub mod commands;
 pub mod config;
 pub mod data_dir;
 pub mod error;
+pub mod export;
 pub mod limits;
 pub mod output;
+pub mod schedule;
 pub mod store;
 
 use clap::Parser;
@@ -41,6 +46,7 @@ pub fn run() -> ! {
         Command::Validate(args) => commands::validate::run(args).map(|()| 0),
         Command::Doctor(args) => commands::doctor::run(args),
         Command::Token(command) => commands::token::run(command).map(|()| 0),
+        Command::Export(args) => commands::export::run(args).map(|()| 0),
         Command::Signatures(command) => commands::signatures::run(command),
     };
     match result {

@@ -13,16 +13,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const SONDE: &str = env!("CARGO_BIN_EXE_sonde");
+pub(crate) const SONDE: &str = env!("CARGO_BIN_EXE_sonde");
 
 /// A running `sonde serve`, stopped with SIGTERM when dropped.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Serve {
-    fn start(data_dir: &Path) -> Serve {
+    pub(crate) fn start(data_dir: &Path) -> Serve {
         let port = free_port();
         let child = Command::new(SONDE)
             .args(["serve", "--data-dir"])
@@ -41,7 +41,7 @@ impl Serve {
         serve
     }
 
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         terminate(&mut self.child);
     }
 }
@@ -68,11 +68,11 @@ fn terminate(child: &mut Child) {
     let _ = child.wait();
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(20)))
@@ -80,7 +80,7 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn get(base: &str, path: &str, token: Option<&str>) -> (u16, Value) {
+pub(crate) fn get(base: &str, path: &str, token: Option<&str>) -> (u16, Value) {
     let mut req = agent().get(format!("{base}{path}"));
     if let Some(t) = token {
         req = req.header("Authorization", format!("Bearer {t}"));
@@ -95,7 +95,7 @@ fn get(base: &str, path: &str, token: Option<&str>) -> (u16, Value) {
     }
 }
 
-fn post(base: &str, path: &str, token: &str, body: &Value) -> (u16, Value) {
+pub(crate) fn post(base: &str, path: &str, token: &str, body: &Value) -> (u16, Value) {
     let mut resp = agent()
         .post(format!("{base}{path}"))
         .header("Authorization", format!("Bearer {token}"))
@@ -108,7 +108,7 @@ fn post(base: &str, path: &str, token: &str, body: &Value) -> (u16, Value) {
 }
 
 /// Reads the event stream on a thread and hands over `(id, event, data)` triples.
-fn events(
+pub(crate) fn events(
     base: &str,
     token: &str,
     last_event_id: Option<u64>,
@@ -166,7 +166,7 @@ fn listeners() -> (u16, u16, u16) {
     (ssh_port, silent_port, closed)
 }
 
-fn token(data_dir: &Path) -> String {
+pub(crate) fn token(data_dir: &Path) -> String {
     let out = Command::new(SONDE)
         .args(["token", "create", "--name", "itest", "--data-dir"])
         .arg(data_dir)

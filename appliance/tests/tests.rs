@@ -16,5 +16,6 @@ mod lab_scan;
 mod lab_syn_scan;
 mod loopback_scan;
 mod resume_scan;
+mod scan_history;
 mod serve_api;
 mod shard_scan;

@@ -266,6 +266,253 @@ pub struct HostDetail {
     pub last_seen: String,
     /// Open ports, ascending.
     pub ports: Vec<PortView>,
+    /// Names of the host, most trusted first (see [`HostnameSource`]).
+    #[serde(default)]
+    pub hostnames: Vec<Hostname>,
+    /// A name the operator gave it; scans never change it.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The operator's note; scans never change it.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The operator's tags; scans never change them.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// What scans changed on this host, newest first (at most [`HISTORY_LIMIT`] entries).
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+}
+
+/// Entries of [`HostDetail::history`] served at most.
+pub const HISTORY_LIMIT: usize = 200;
+
+/// Who said a host has a name, in the order of trust the appliance uses: a name from DNS
+/// (a PTR record) is preferred to one a service gave about itself, which is preferred to the
+/// bare address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HostnameSource {
+    /// A PTR record (forward-confirmed when the appliance is configured so).
+    Dns,
+    /// A TLS certificate's names.
+    Tls,
+    /// An SMB or NetBIOS name.
+    Smb,
+    /// An SSH identification string that carries a host name.
+    Ssh,
+    /// An HTTP page title.
+    Http,
+}
+
+/// A host name and its source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hostname {
+    /// The name; attacker-controlled text when it came from a service.
+    pub name: String,
+    /// Who said so.
+    pub source: HostnameSource,
+}
+
+/// `PATCH /api/v1/hosts/{ip}`: the operator's edits. An absent field is left as it is; an empty
+/// `name` or `note` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostEdit {
+    /// A name for the host (at most 200 characters).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A note (at most 4000 characters).
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Tags, replacing the current ones (at most 50, each 1 to 64 characters).
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+}
+
+/// What a service was identified as.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceInfo {
+    /// Service name.
+    pub service: Option<String>,
+    /// Product.
+    pub product: Option<String>,
+    /// Version.
+    pub version: Option<String>,
+}
+
+/// A port that opened or closed between two scans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortChange {
+    /// The host.
+    pub ip: Ipv4Addr,
+    /// The port.
+    pub port: u16,
+    /// `tcp`.
+    pub proto: String,
+    /// Service name as identified by the scan that saw it open.
+    pub service: Option<String>,
+    /// Product, likewise.
+    pub product: Option<String>,
+    /// Version, likewise.
+    pub version: Option<String>,
+}
+
+/// A port open in both scans whose identification changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceChange {
+    /// The host.
+    pub ip: Ipv4Addr,
+    /// The port.
+    pub port: u16,
+    /// `tcp`.
+    pub proto: String,
+    /// As the earlier scan saw it.
+    pub before: ServiceInfo,
+    /// As the later scan saw it.
+    pub after: ServiceInfo,
+}
+
+/// `GET /api/v1/scans/{id}/changes?against=`: what changed from scan `against` to `scan_id`.
+/// Every list is sorted by address, then port.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanChanges {
+    /// The later scan.
+    pub scan_id: i64,
+    /// The earlier scan; `null` when none covered the same targets, so everything appeared.
+    pub against: Option<i64>,
+    /// Hosts with open ports now and none before.
+    pub hosts_appeared: Vec<Ipv4Addr>,
+    /// Hosts with open ports before and none now.
+    pub hosts_vanished: Vec<Ipv4Addr>,
+    /// Ports open now and not before.
+    pub ports_opened: Vec<PortChange>,
+    /// Ports open before and not now.
+    pub ports_closed: Vec<PortChange>,
+    /// Ports open in both whose service, product or version changed.
+    pub services_changed: Vec<ServiceChange>,
+}
+
+impl ScanChanges {
+    /// True when nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.hosts_appeared.is_empty()
+            && self.hosts_vanished.is_empty()
+            && self.ports_opened.is_empty()
+            && self.ports_closed.is_empty()
+            && self.services_changed.is_empty()
+    }
+}
+
+/// Query of `GET /api/v1/scans/{id}/changes`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesQuery {
+    /// The scan to compare with; by default the previous completed scan of the same targets
+    /// and ports.
+    #[serde(default)]
+    pub against: Option<i64>,
+}
+
+/// One entry of a host's history: a change a scan recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The scan that saw the change.
+    pub scan_id: i64,
+    /// When it was recorded, RFC 3339.
+    pub at: String,
+    /// `host_appeared`, `host_vanished`, `port_opened`, `port_closed` or `service_changed`.
+    pub kind: String,
+    /// The port, for port and service changes.
+    pub port: Option<u16>,
+    /// `tcp`, for port and service changes.
+    pub proto: Option<String>,
+    /// The identification before (closed and changed ports).
+    pub before: Option<ServiceInfo>,
+    /// The identification after (opened and changed ports).
+    pub after: Option<ServiceInfo>,
+}
+
+/// Formats of `GET /api/v1/scans/{id}/export` and `sonde export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExportFormat {
+    /// One JSON document: the scan and its hosts with their ports.
+    Json,
+    /// One row per open port, with a header.
+    Csv,
+    /// Nmap's XML output format (`nmaprun`), for tools that read nmap's `-oX`.
+    NmapXml,
+}
+
+impl ExportFormat {
+    /// The media type of the document.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/json",
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::NmapXml => "application/xml",
+        }
+    }
+
+    /// The usual file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Csv => "csv",
+            Self::NmapXml => "xml",
+        }
+    }
+}
+
+/// Query of `GET /api/v1/scans/{id}/export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `json`, `csv` or `nmap-xml`.
+    pub format: ExportFormat,
+}
+
+/// A host of an export, as the scan saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportHost {
+    /// IPv4 address.
+    pub ip: Ipv4Addr,
+    /// Names, most trusted first.
+    pub hostnames: Vec<Hostname>,
+    /// The operator's name for it.
+    pub name: Option<String>,
+    /// Open ports, ascending.
+    pub ports: Vec<ExportPort>,
+}
+
+/// An open port of an export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportPort {
+    /// Port number.
+    pub port: u16,
+    /// `tcp`.
+    pub proto: String,
+    /// `open`.
+    pub state: String,
+    /// Service name.
+    pub service: Option<String>,
+    /// Product.
+    pub product: Option<String>,
+    /// Version.
+    pub version: Option<String>,
+    /// More detail (nmap's `extrainfo`).
+    pub info: Option<String>,
+    /// CPE 2.3 name.
+    pub cpe: Option<String>,
+}
+
+/// A scan with what it found, as exported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanExport {
+    /// The scan.
+    pub scan: ScanView,
+    /// Hosts with at least one open port, ascending by address.
+    pub hosts: Vec<ExportHost>,
 }
 
 /// A row of `GET /api/v1/services`: how many open ports run a service.
@@ -277,6 +524,106 @@ pub struct ServiceCount {
     pub ports: u64,
     /// Distinct hosts running it.
     pub hosts: u64,
+}
+
+/// `POST /api/v1/schedules`: a recurring scan. Exactly one of `cron` and `every_hours`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleRequest {
+    /// A name for people.
+    pub name: String,
+    /// Targets, as for a scan.
+    pub targets: Vec<String>,
+    /// Extra exclusions, as for a scan.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Ports; the appliance's default at each run when absent.
+    #[serde(default)]
+    pub ports: Option<String>,
+    /// Probes per second; the appliance's default at each run when absent.
+    #[serde(default)]
+    pub rate: Option<u64>,
+    /// Cron expression: `minute hour day-of-month month day-of-week` (or with a leading
+    /// seconds field), e.g. `0 3 * * Mon-Fri`.
+    #[serde(default)]
+    pub cron: Option<String>,
+    /// Run every N hours (1..=8760), the first run as soon as the schedule is created.
+    #[serde(default)]
+    pub every_hours: Option<u32>,
+    /// IANA time zone of the cron expression (`Europe/Paris`); UTC when absent.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// False to keep the schedule without running it; true when absent.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+/// `PATCH /api/v1/schedules/{id}`: absent fields are left as they are. Setting `cron` drops
+/// `every_hours` and the other way round.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulePatch {
+    /// New name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New targets.
+    #[serde(default)]
+    pub targets: Option<Vec<String>>,
+    /// New exclusions.
+    #[serde(default)]
+    pub exclude: Option<Vec<String>>,
+    /// New ports.
+    #[serde(default)]
+    pub ports: Option<String>,
+    /// New rate.
+    #[serde(default)]
+    pub rate: Option<u64>,
+    /// New cron expression.
+    #[serde(default)]
+    pub cron: Option<String>,
+    /// New period in hours.
+    #[serde(default)]
+    pub every_hours: Option<u32>,
+    /// New time zone.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Pause (false) or resume (true).
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+/// A schedule as `GET /api/v1/schedules` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleView {
+    /// Schedule id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Targets.
+    pub targets: Vec<String>,
+    /// Extra exclusions.
+    pub exclude: Vec<String>,
+    /// Ports, when not the default.
+    pub ports: Option<String>,
+    /// Rate, when not the default.
+    pub rate: Option<u64>,
+    /// Cron expression, when it recurs by one.
+    pub cron: Option<String>,
+    /// Period in hours, when it recurs by one.
+    pub every_hours: Option<u32>,
+    /// Time zone of the cron expression.
+    pub timezone: String,
+    /// False while paused.
+    pub enabled: bool,
+    /// RFC 3339.
+    pub created_at: String,
+    /// When the last run started, RFC 3339.
+    pub last_run_at: Option<String>,
+    /// The scan of the last run.
+    pub last_scan_id: Option<i64>,
+    /// When the next run is due, RFC 3339; absent when paused or when the expression never
+    /// fires again. A due time already past means "at the next check", within seconds.
+    pub next_run_at: Option<String>,
 }
 
 /// `GET /api/v1/health`.
@@ -324,6 +671,38 @@ pub enum EventPayload {
         /// The port and its identification; boxed because it dwarfs the other events.
         port: Box<PortView>,
     },
+    /// A host appeared or vanished relative to the scan this one was compared with; sent
+    /// when the scan ends.
+    HostChanged {
+        /// Scan id.
+        scan_id: i64,
+        /// The scan compared with, when there was one.
+        against: Option<i64>,
+        /// The host.
+        ip: Ipv4Addr,
+        /// `appeared` or `vanished`.
+        change: String,
+    },
+    /// A port opened, closed or changed service relative to the scan this one was compared
+    /// with; sent when the scan ends.
+    PortChanged {
+        /// Scan id.
+        scan_id: i64,
+        /// The scan compared with, when there was one.
+        against: Option<i64>,
+        /// The host.
+        ip: Ipv4Addr,
+        /// The port.
+        port: u16,
+        /// `tcp`.
+        proto: String,
+        /// `opened`, `closed` or `service_changed`.
+        change: String,
+        /// Identification before (closed and changed ports).
+        before: Option<ServiceInfo>,
+        /// Identification after (opened and changed ports).
+        after: Option<ServiceInfo>,
+    },
     /// A scan reached a final status with all its results stored.
     ScanFinished {
         /// Scan id.
@@ -343,6 +722,8 @@ impl EventPayload {
             Self::ScanProgress { .. } => "scan_progress",
             Self::HostFound { .. } => "host_found",
             Self::PortFound { .. } => "port_found",
+            Self::HostChanged { .. } => "host_changed",
+            Self::PortChanged { .. } => "port_changed",
             Self::ScanFinished { .. } => "scan_finished",
         }
     }

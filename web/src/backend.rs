@@ -7,8 +7,8 @@ use std::net::Ipv4Addr;
 use tokio::sync::mpsc;
 
 use crate::api::{
-    Event, Health, HostDetail, HostQuery, HostSummary, Page, ScanCreated, ScanRequest, ScanView,
-    ServiceCount,
+    Event, ExportFormat, Health, HostDetail, HostEdit, HostQuery, HostSummary, Page, ScanChanges,
+    ScanCreated, ScanRequest, ScanView, SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount,
 };
 use crate::error::ApiError;
 use crate::stats::{PortCount, SubnetCount};
@@ -58,6 +58,47 @@ pub trait Backend: 'static {
     fn hosts(&self, query: HostQuery) -> impl Future<Output = Result<Page<HostSummary>, ApiError>>;
     /// One host; `ApiError::NotFound` when unknown.
     fn host(&self, ip: Ipv4Addr) -> impl Future<Output = Result<HostDetail, ApiError>>;
+    /// Applies an operator's edits to a known host; answers the host as it is after them.
+    fn edit_host(
+        &self,
+        caller: &Caller,
+        ip: Ipv4Addr,
+        edit: HostEdit,
+    ) -> impl Future<Output = Result<HostDetail, ApiError>>;
+    /// What changed from scan `against` (by default the previous completed scan of the same
+    /// targets and ports) to scan `id`.
+    fn changes(
+        &self,
+        id: i64,
+        against: Option<i64>,
+    ) -> impl Future<Output = Result<ScanChanges, ApiError>>;
+    /// Scan `id` and what it found as a document in `format`.
+    fn export(
+        &self,
+        id: i64,
+        format: ExportFormat,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>>;
+    /// Every schedule, by id.
+    fn schedules(&self) -> impl Future<Output = Result<Vec<ScheduleView>, ApiError>>;
+    /// Validates and stores a schedule.
+    fn create_schedule(
+        &self,
+        caller: &Caller,
+        request: ScheduleRequest,
+    ) -> impl Future<Output = Result<ScheduleView, ApiError>>;
+    /// Changes a schedule; `ApiError::NotFound` when unknown.
+    fn update_schedule(
+        &self,
+        caller: &Caller,
+        id: i64,
+        patch: SchedulePatch,
+    ) -> impl Future<Output = Result<ScheduleView, ApiError>>;
+    /// Deletes a schedule (its past scans stay); `ApiError::NotFound` when unknown.
+    fn delete_schedule(
+        &self,
+        caller: &Caller,
+        id: i64,
+    ) -> impl Future<Output = Result<(), ApiError>>;
     /// Open ports counted by service.
     fn services(&self) -> impl Future<Output = Result<Vec<ServiceCount>, ApiError>>;
     /// Hosts per open port, most common first, at most `limit` rows.

@@ -3,12 +3,15 @@
 use std::net::Ipv4Addr;
 
 use actix_web::http::header::{
-    CONTENT_SECURITY_POLICY, LOCATION, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, LOCATION, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::api::{HostQuery, ScanRequest};
+use crate::api::{
+    ChangesQuery, ExportQuery, HostEdit, HostQuery, ScanRequest, SchedulePatch, ScheduleRequest,
+};
 use crate::auth::Authenticator;
 use crate::{ApiError, Backend, Caller, console, sse, stats};
 
@@ -40,7 +43,15 @@ pub fn configure<B: Backend>(cfg: &mut web::ServiceConfig, backend: web::Data<B>
             .service(web::resource("/scans/{id}").get(scan::<B>))
             .service(web::resource("/scans/{id}/cancel").post(cancel_scan::<B>))
             .service(web::resource("/hosts").get(hosts::<B>))
-            .service(web::resource("/hosts/{ip}").get(host::<B>))
+            .service(web::resource("/scans/{id}/changes").get(changes::<B>))
+            .service(web::resource("/scans/{id}/export").get(export::<B>))
+            .service(web::resource("/hosts/{ip}").get(host::<B>).patch(edit_host::<B>))
+            .service(web::resource("/schedules").get(schedules::<B>).post(create_schedule::<B>))
+            .service(
+                web::resource("/schedules/{id}")
+                    .patch(update_schedule::<B>)
+                    .delete(delete_schedule::<B>),
+            )
             .service(web::resource("/services").get(services::<B>))
             .service(web::resource("/stats/ports").get(stats::ports::<B>))
             .service(web::resource("/stats/subnets").get(stats::subnets::<B>))
@@ -129,6 +140,84 @@ async fn host<B: Backend>(
     let ip: Ipv4Addr =
         ip.parse().map_err(|_| ApiError::BadRequest(format!("`{ip}` is not an IPv4 address")))?;
     Ok(HttpResponse::Ok().json(backend.host(ip).await?))
+}
+
+/// Minimum role: operator.
+async fn edit_host<B: Backend>(
+    caller: Caller,
+    backend: web::Data<B>,
+    ip: web::Path<String>,
+    edit: web::Json<HostEdit>,
+) -> Result<HttpResponse, ApiError> {
+    let ip: Ipv4Addr =
+        ip.parse().map_err(|_| ApiError::BadRequest(format!("`{ip}` is not an IPv4 address")))?;
+    Ok(HttpResponse::Ok().json(backend.edit_host(&caller, ip, edit.into_inner()).await?))
+}
+
+/// Minimum role: viewer.
+async fn changes<B: Backend>(
+    _: Caller,
+    backend: web::Data<B>,
+    id: web::Path<i64>,
+    query: web::Query<ChangesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(backend.changes(id.into_inner(), query.against).await?))
+}
+
+/// Minimum role: viewer.
+async fn export<B: Backend>(
+    _: Caller,
+    backend: web::Data<B>,
+    id: web::Path<i64>,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let body = backend.export(id, query.format).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(query.format.content_type())
+        .insert_header((
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"sonde-scan-{id}.{}\"", query.format.extension()),
+        ))
+        .body(body))
+}
+
+/// Minimum role: viewer.
+async fn schedules<B: Backend>(_: Caller, backend: web::Data<B>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(backend.schedules().await?))
+}
+
+/// Minimum role: operator.
+async fn create_schedule<B: Backend>(
+    caller: Caller,
+    backend: web::Data<B>,
+    request: web::Json<ScheduleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let created = backend.create_schedule(&caller, request.into_inner()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, format!("/api/v1/schedules/{}", created.id)))
+        .json(created))
+}
+
+/// Minimum role: operator.
+async fn update_schedule<B: Backend>(
+    caller: Caller,
+    backend: web::Data<B>,
+    id: web::Path<i64>,
+    patch: web::Json<SchedulePatch>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
+        .json(backend.update_schedule(&caller, id.into_inner(), patch.into_inner()).await?))
+}
+
+/// Minimum role: operator.
+async fn delete_schedule<B: Backend>(
+    caller: Caller,
+    backend: web::Data<B>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    backend.delete_schedule(&caller, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 async fn services<B: Backend>(_: Caller, backend: web::Data<B>) -> Result<HttpResponse, ApiError> {

@@ -18,8 +18,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::api::{
-    ErrorBody, ErrorDetail, Event, EventPayload, Health, HostDetail, HostQuery, HostSummary, Page,
-    ScanCounters, ScanCreated, ScanRequest, ScanStatus, ScanView, ServiceCount,
+    ErrorBody, ErrorDetail, Event, EventPayload, ExportFormat, Health, HostDetail, HostEdit,
+    HostQuery, HostSummary, Page, ScanChanges, ScanCounters, ScanCreated, ScanRequest, ScanStatus,
+    ScanView, SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount,
 };
 use crate::server::app;
 use crate::stats::{PortCount, SubnetCount};
@@ -171,7 +172,80 @@ impl Backend for Fake {
             first_seen: "2025-01-01T00:00:00Z".into(),
             last_seen: "2025-01-02T00:00:00Z".into(),
             ports: Vec::new(),
+            hostnames: Vec::new(),
+            name: None,
+            note: None,
+            tags: Vec::new(),
+            history: Vec::new(),
         })
+    }
+
+    async fn edit_host(
+        &self,
+        _: &Caller,
+        ip: Ipv4Addr,
+        edit: HostEdit,
+    ) -> Result<HostDetail, ApiError> {
+        let mut host = self.host(ip).await?;
+        host.name = edit.name;
+        host.note = edit.note;
+        host.tags = edit.tags.unwrap_or_default();
+        Ok(host)
+    }
+
+    async fn changes(&self, id: i64, against: Option<i64>) -> Result<ScanChanges, ApiError> {
+        self.find(id)?;
+        Ok(ScanChanges {
+            scan_id: id,
+            against,
+            hosts_appeared: vec![Ipv4Addr::new(10, 0, 0, 2)],
+            ..ScanChanges::default()
+        })
+    }
+
+    async fn export(&self, id: i64, format: ExportFormat) -> Result<Vec<u8>, ApiError> {
+        self.find(id)?;
+        Ok(format!("{format:?} of {id}").into_bytes())
+    }
+
+    async fn schedules(&self) -> Result<Vec<ScheduleView>, ApiError> {
+        Ok(Vec::new())
+    }
+
+    async fn create_schedule(
+        &self,
+        _: &Caller,
+        request: ScheduleRequest,
+    ) -> Result<ScheduleView, ApiError> {
+        Ok(ScheduleView {
+            id: 1,
+            name: request.name,
+            targets: request.targets,
+            exclude: request.exclude,
+            ports: request.ports,
+            rate: request.rate,
+            cron: request.cron,
+            every_hours: request.every_hours,
+            timezone: request.timezone.unwrap_or_else(|| "UTC".into()),
+            enabled: request.enabled.unwrap_or(true),
+            created_at: "2025-01-01T00:00:00Z".into(),
+            last_run_at: None,
+            last_scan_id: None,
+            next_run_at: None,
+        })
+    }
+
+    async fn update_schedule(
+        &self,
+        _: &Caller,
+        id: i64,
+        _: SchedulePatch,
+    ) -> Result<ScheduleView, ApiError> {
+        Err(ApiError::NotFound(format!("no schedule {id}")))
+    }
+
+    async fn delete_schedule(&self, _: &Caller, id: i64) -> Result<(), ApiError> {
+        Err(ApiError::NotFound(format!("no schedule {id}")))
     }
 
     async fn services(&self) -> Result<Vec<ServiceCount>, ApiError> {
@@ -279,6 +353,13 @@ async fn every_other_api_route_needs_the_right_token() {
         (Method::POST, "/api/v1/scans/1/cancel"),
         (Method::GET, "/api/v1/hosts"),
         (Method::GET, "/api/v1/hosts/10.0.0.1"),
+        (Method::PATCH, "/api/v1/hosts/10.0.0.1"),
+        (Method::GET, "/api/v1/scans/1/changes"),
+        (Method::GET, "/api/v1/schedules"),
+        (Method::POST, "/api/v1/schedules"),
+        (Method::PATCH, "/api/v1/schedules/1"),
+        (Method::DELETE, "/api/v1/schedules/1"),
+        (Method::GET, "/api/v1/scans/1/export?format=csv"),
         (Method::GET, "/api/v1/services"),
         (Method::GET, "/api/v1/events"),
     ];
@@ -499,6 +580,64 @@ async fn a_host_is_looked_up_by_ipv4_address() {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
         assert!(reply.error().message.contains("is not an IPv4 address"), "{bad}");
     }
+}
+
+#[actix_rt::test]
+async fn host_edits_changes_and_exports_are_routed() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let request = authed(TestRequest::post().uri("/api/v1/scans"))
+        .set_json(serde_json::json!({ "targets": ["10.0.0.0/24"] }));
+    assert_eq!(call(&service, request.to_request()).await.status, StatusCode::CREATED);
+
+    let edit = authed(TestRequest::patch().uri("/api/v1/hosts/10.0.0.1"))
+        .set_json(serde_json::json!({ "name": "gw", "tags": ["core"] }));
+    let reply = call(&service, edit.to_request()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let host: HostDetail = reply.json();
+    assert_eq!((host.name.as_deref(), host.tags), (Some("gw"), vec!["core".to_owned()]));
+    let bogus = authed(TestRequest::patch().uri("/api/v1/hosts/10.0.0.1"))
+        .set_json(serde_json::json!({ "colour": "red" }));
+    assert_eq!(call(&service, bogus.to_request()).await.status, StatusCode::BAD_REQUEST);
+
+    let get = |uri: &str| authed(TestRequest::get().uri(uri)).to_request();
+    let reply = call(&service, get("/api/v1/scans/1/changes?against=7")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let changes: ScanChanges = reply.json();
+    assert_eq!((changes.scan_id, changes.against), (1, Some(7)));
+    assert_eq!(call(&service, get("/api/v1/scans/2/changes")).await.status, StatusCode::NOT_FOUND);
+    let reply = call(&service, get("/api/v1/scans/1/changes?against=x")).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+
+    let reply = call(&service, get("/api/v1/scans/1/export?format=nmap-xml")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.header("content-type"), Some("application/xml"));
+    assert_eq!(
+        reply.header("content-disposition"),
+        Some("attachment; filename=\"sonde-scan-1.xml\"")
+    );
+    assert_eq!(&reply.body[..], b"NmapXml of 1");
+    let reply = call(&service, get("/api/v1/scans/1/export?format=pdf")).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.error().message.contains("pdf"), "{}", reply.error().message);
+}
+
+#[actix_rt::test]
+async fn schedules_are_routed() {
+    let service = test::init_service(app(web::Data::new(Fake::default()))).await;
+    let create = authed(TestRequest::post().uri("/api/v1/schedules")).set_json(
+        serde_json::json!({ "name": "nightly", "targets": ["10.0.0.0/24"], "cron": "0 3 * * *" }),
+    );
+    let reply = call(&service, create.to_request()).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!(reply.header("location"), Some("/api/v1/schedules/1"));
+    assert_eq!(reply.json::<ScheduleView>().cron.as_deref(), Some("0 3 * * *"));
+    let bad = authed(TestRequest::post().uri("/api/v1/schedules"))
+        .set_json(serde_json::json!({ "name": "x", "targets": [], "every": 3 }));
+    assert_eq!(call(&service, bad.to_request()).await.status, StatusCode::BAD_REQUEST);
+    let delete = authed(TestRequest::delete().uri("/api/v1/schedules/9")).to_request();
+    assert_eq!(call(&service, delete).await.status, StatusCode::NOT_FOUND);
+    let list = authed(TestRequest::get().uri("/api/v1/schedules")).to_request();
+    assert_eq!(call(&service, list).await.json::<Vec<ScheduleView>>(), []);
 }
 
 #[actix_rt::test]

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use sonde_web::api::{EventPayload, PortView, ScanCounters, ScanStatus};
+use sonde_web::api::{
+    EventPayload, PortChange, PortView, ScanChanges, ScanCounters, ScanStatus, ServiceInfo,
+};
 use tracing::{error, warn};
 
 use super::{EventBus, PERSISTER_MAILBOX};
@@ -178,24 +180,103 @@ impl Handler<FinishScan> for Persister {
         AtomicResponse::new(Box::pin(
             async move {
                 match store.finish_scan(msg.scan_id, msg.status, &msg.counters, msg.error.as_deref()).await {
-                    Ok(view) => bus.publish([
-                        EventPayload::ScanStatus {
-                            scan_id: msg.scan_id,
-                            status: view.status,
-                            error: view.error.clone(),
-                        },
-                        EventPayload::ScanFinished {
-                            scan_id: msg.scan_id,
-                            status: view.status,
-                            counters: view.counters,
-                        },
-                    ]),
+                    Ok(view) => {
+                        // Only a completed scan saw everything it was asked to: a cancelled or
+                        // failed one would report every port it did not reach as closed.
+                        if view.status == ScanStatus::Completed {
+                            record_changes(&store, &bus, msg.scan_id).await;
+                        }
+                        bus.publish([
+                            EventPayload::ScanStatus {
+                                scan_id: msg.scan_id,
+                                status: view.status,
+                                error: view.error.clone(),
+                            },
+                            EventPayload::ScanFinished {
+                                scan_id: msg.scan_id,
+                                status: view.status,
+                                counters: view.counters,
+                            },
+                        ]);
+                    }
                     Err(e) => error!(scan_id = msg.scan_id, error = %e, "Could not record the end of the scan; it will show as failed after a restart."),
                 }
             }
             .into_actor(self),
         ))
     }
+}
+
+/// Compares a completed scan with the previous comparable one, keeps the changes in the
+/// host history and announces them. A failure loses only the history entry: the results
+/// stay and the comparison can still be asked for over the API.
+async fn record_changes(store: &Store, bus: &EventBus, scan_id: i64) {
+    let changes = match store.changes(scan_id, None).await {
+        Ok(changes) => changes,
+        Err(e) => {
+            error!(scan_id, error = %e, "Could not compare the scan with the previous one.");
+            return;
+        }
+    };
+    if let Err(e) = store.record_changes(&changes).await {
+        error!(scan_id, error = %e, "Could not record the scan's changes in the host history.");
+    }
+    tracing::info!(
+        scan_id,
+        against = ?changes.against,
+        hosts_appeared = changes.hosts_appeared.len(),
+        hosts_vanished = changes.hosts_vanished.len(),
+        ports_opened = changes.ports_opened.len(),
+        ports_closed = changes.ports_closed.len(),
+        services_changed = changes.services_changed.len(),
+        "Scan compared with the previous one."
+    );
+    bus.publish(change_events(&changes));
+}
+
+/// The events that announce `changes`, hosts first.
+fn change_events(changes: &ScanChanges) -> Vec<EventPayload> {
+    let (scan_id, against) = (changes.scan_id, changes.against);
+    let host = |ip, change: &str| EventPayload::HostChanged {
+        scan_id,
+        against,
+        ip,
+        change: change.to_owned(),
+    };
+    let info = |p: &PortChange| ServiceInfo {
+        service: p.service.clone(),
+        product: p.product.clone(),
+        version: p.version.clone(),
+    };
+    let port = |p: &PortChange, change: &str, before, after| EventPayload::PortChanged {
+        scan_id,
+        against,
+        ip: p.ip,
+        port: p.port,
+        proto: p.proto.clone(),
+        change: change.to_owned(),
+        before,
+        after,
+    };
+    let mut events: Vec<EventPayload> = changes
+        .hosts_appeared
+        .iter()
+        .map(|ip| host(*ip, "appeared"))
+        .chain(changes.hosts_vanished.iter().map(|ip| host(*ip, "vanished")))
+        .collect();
+    events.extend(changes.ports_opened.iter().map(|p| port(p, "opened", None, Some(info(p)))));
+    events.extend(changes.ports_closed.iter().map(|p| port(p, "closed", Some(info(p)), None)));
+    events.extend(changes.services_changed.iter().map(|c| EventPayload::PortChanged {
+        scan_id,
+        against,
+        ip: c.ip,
+        port: c.port,
+        proto: c.proto.clone(),
+        change: "service_changed".to_owned(),
+        before: Some(c.before.clone()),
+        after: Some(c.after.clone()),
+    }));
+    events
 }
 
 /// Writes one batch; waits out a full disk (the pipeline stalls behind it, nothing is lost),

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod doctor;
+pub mod export;
 pub mod scan;
 pub mod serve;
 pub mod signatures;

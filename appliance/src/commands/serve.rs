@@ -111,6 +111,13 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
         bus,
         settings.scan.clone(),
     ));
+    // The runner lives as long as the process; it holds no state a stop could lose (the
+    // store has each schedule's last run).
+    actix_rt::spawn(crate::schedule::runner::run(
+        store.clone(),
+        backend.clone(),
+        backend.schedule_wake(),
+    ));
     let server = sonde_web::server(backend, listener).context("starting the HTTP server")?;
     let handle = server.handle();
     info!(

@@ -111,12 +111,20 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             sqlx::query(
-                "INSERT INTO scan_results (scan_id, ip, port, proto) VALUES (?, ?, ?, 'tcp') \
-                 ON CONFLICT DO NOTHING",
+                "INSERT INTO scan_results (scan_id, ip, port, proto, service, product, version, \
+                 info, cpe) VALUES (?, ?, ?, 'tcp', ?, ?, ?, ?, ?) \
+                 ON CONFLICT (scan_id, ip, port, proto) DO UPDATE SET service = excluded.service, \
+                 product = excluded.product, version = excluded.version, info = excluded.info, \
+                 cpe = excluded.cpe",
             )
             .bind(scan_id)
             .bind(ip)
             .bind(i64::from(r.port))
+            .bind(&r.service)
+            .bind(&r.product)
+            .bind(&r.version)
+            .bind(&r.info)
+            .bind(&r.cpe)
             .execute(&mut *tx)
             .await?;
         }

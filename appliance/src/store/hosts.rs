@@ -2,10 +2,13 @@
 
 use std::net::Ipv4Addr;
 
-use sonde_web::api::{HostDetail, HostQuery, HostSort, HostSummary, Page, PortView, ServiceCount};
+use sonde_web::api::{
+    HostDetail, HostEdit, HostQuery, HostSort, HostSummary, Hostname, HostnameSource, Page,
+    PortView, ServiceCount,
+};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::{Store, StoreError};
+use super::{NOW, Store, StoreError};
 
 /// Page size when the query names none.
 const DEFAULT_LIMIT: u32 = 100;
@@ -76,10 +79,11 @@ impl Store {
     /// One host with its ports, or `None`.
     pub async fn host(&self, ip: Ipv4Addr) -> Result<Option<HostDetail>, StoreError> {
         let key = i64::from(u32::from(ip));
-        let Some(host) = sqlx::query("SELECT first_seen, last_seen FROM hosts WHERE ip = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?
+        let Some(host) =
+            sqlx::query("SELECT first_seen, last_seen, name, note, tags FROM hosts WHERE ip = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?
         else {
             return Ok(None);
         };
@@ -117,12 +121,87 @@ impl Store {
                 })
             })
             .collect::<Result<_, StoreError>>()?;
+        let tags: String = host.try_get("tags")?;
         Ok(Some(HostDetail {
             ip,
             first_seen: host.try_get("first_seen")?,
             last_seen: host.try_get("last_seen")?,
             ports,
+            hostnames: self.hostnames(ip).await?,
+            name: host.try_get("name")?,
+            note: host.try_get("note")?,
+            tags: serde_json::from_str(&tags)
+                .map_err(|e| StoreError::Corrupt(format!("host tags: {e}")))?,
+            history: self.host_history(ip).await?,
         }))
+    }
+
+    /// Applies an operator's edits (already validated) to a known host. Returns false when
+    /// the host is unknown. Scans never write these columns, so edits survive rescans.
+    pub async fn edit_host(&self, ip: Ipv4Addr, edit: &HostEdit) -> Result<bool, StoreError> {
+        let blank_is_none = |v: &Option<String>| {
+            v.as_deref().map(str::trim).map(|t| (!t.is_empty()).then(|| t.to_owned()))
+        };
+        let done = sqlx::query(
+            "UPDATE hosts SET name = CASE WHEN ?1 THEN ?2 ELSE name END, \
+             note = CASE WHEN ?3 THEN ?4 ELSE note END, tags = COALESCE(?5, tags) WHERE ip = ?6",
+        )
+        .bind(edit.name.is_some())
+        .bind(blank_is_none(&edit.name).flatten())
+        .bind(edit.note.is_some())
+        .bind(blank_is_none(&edit.note).flatten())
+        .bind(edit.tags.as_ref().map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".into())))
+        .bind(i64::from(u32::from(ip)))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Stores names of a host learnt by `scan_id`; a name already known from the same source
+    /// is only marked seen again.
+    pub async fn add_hostnames(
+        &self,
+        scan_id: i64,
+        names: &[(Ipv4Addr, Hostname)],
+    ) -> Result<(), StoreError> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for (ip, name) in names {
+            sqlx::query(&format!(
+                "INSERT INTO hostnames (ip, name, source, scan_id) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (ip, name, source) DO UPDATE SET scan_id = excluded.scan_id, \
+                 seen_at = {NOW}"
+            ))
+            .bind(i64::from(u32::from(*ip)))
+            .bind(&name.name)
+            .bind(source_name(name.source))
+            .bind(scan_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Names of a host, most trusted first (DNS, then what services said), then by name.
+    pub async fn hostnames(&self, ip: Ipv4Addr) -> Result<Vec<Hostname>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT name, source FROM hostnames WHERE ip = ?")
+                .bind(i64::from(u32::from(ip)))
+                .fetch_all(&self.pool)
+                .await?;
+        let mut names = rows
+            .into_iter()
+            .map(|(name, source)| {
+                let source = parse_source(&source)
+                    .ok_or_else(|| StoreError::Corrupt(format!("hostname source `{source}`")))?;
+                Ok(Hostname { name, source })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        names.sort_by(|a, b| a.source.cmp(&b.source).then_with(|| a.name.cmp(&b.name)));
+        Ok(names)
     }
 
     /// Open ports counted by service, most common first.
@@ -227,7 +306,28 @@ fn contains_pattern(text: &str) -> String {
     pattern
 }
 
-fn ip_from(value: i64) -> Result<Ipv4Addr, StoreError> {
+fn source_name(source: HostnameSource) -> &'static str {
+    match source {
+        HostnameSource::Dns => "dns",
+        HostnameSource::Tls => "tls",
+        HostnameSource::Smb => "smb",
+        HostnameSource::Ssh => "ssh",
+        HostnameSource::Http => "http",
+    }
+}
+
+fn parse_source(text: &str) -> Option<HostnameSource> {
+    Some(match text {
+        "dns" => HostnameSource::Dns,
+        "tls" => HostnameSource::Tls,
+        "smb" => HostnameSource::Smb,
+        "ssh" => HostnameSource::Ssh,
+        "http" => HostnameSource::Http,
+        _ => return None,
+    })
+}
+
+pub(super) fn ip_from(value: i64) -> Result<Ipv4Addr, StoreError> {
     u32::try_from(value)
         .map(Ipv4Addr::from)
         .map_err(|_| StoreError::Corrupt(format!("address {value} is not IPv4")))
@@ -462,6 +562,49 @@ mod tests {
         let services = store.services().await.unwrap();
         assert_eq!(services.len(), 2);
         assert!(services.iter().any(|s| s.service == "unknown" && s.ports == 1));
+    }
+
+    #[tokio::test]
+    async fn operator_edits_survive_rescans_and_names_are_ordered_by_trust() {
+        let (store, _dir) = test_store().await;
+        let ip = Ipv4Addr::new(10, 0, 0, 1);
+        let edit = HostEdit {
+            name: Some(" gateway ".into()),
+            note: Some("rack 4".into()),
+            tags: Some(vec!["core".into(), "prod".into()]),
+        };
+        assert!(!store.edit_host(ip, &edit).await.unwrap(), "unknown hosts are not created");
+        let first = scan(&store).await;
+        store.persist(first, &[record([10, 0, 0, 1], 22)]).await.unwrap();
+        assert!(store.edit_host(ip, &edit).await.unwrap());
+        let second = scan(&store).await;
+        store.persist(second, &[record([10, 0, 0, 1], 22)]).await.unwrap();
+        let host = store.host(ip).await.unwrap().unwrap();
+        assert_eq!(host.name.as_deref(), Some("gateway"));
+        assert_eq!(host.note.as_deref(), Some("rack 4"));
+        assert_eq!(host.tags, ["core", "prod"]);
+
+        let clear = HostEdit { note: Some(String::new()), ..HostEdit::default() };
+        store.edit_host(ip, &clear).await.unwrap();
+        let host = store.host(ip).await.unwrap().unwrap();
+        assert_eq!((host.name.as_deref(), host.note), (Some("gateway"), None));
+        assert_eq!(host.tags.len(), 2, "absent fields are left alone");
+
+        let name = |name: &str, source| (ip, Hostname { name: name.into(), source });
+        store
+            .add_hostnames(
+                second,
+                &[
+                    name("web.example", HostnameSource::Http),
+                    name("gw.lab.example", HostnameSource::Dns),
+                    name("gw.lab.example", HostnameSource::Dns),
+                ],
+            )
+            .await
+            .unwrap();
+        let names = store.host(ip).await.unwrap().unwrap().hostnames;
+        let names: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["gw.lab.example", "web.example"]);
     }
 
     #[test]

@@ -3,9 +3,12 @@
 //! The Persister actor is its only writer during a scan; the web layer reads through the
 //! query methods. Addresses are stored as integers so that subnet filters are range scans.
 
+mod changes;
+mod export;
 mod findings;
 mod hosts;
 mod scans;
+mod schedules;
 mod stats;
 mod tokens;
 
@@ -16,9 +19,12 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use changes::{SeenPort, compare};
+pub use export::ScanTimes;
 pub use findings::PortRecord;
 pub use hosts::{HostFilter, printable_banner};
 pub use scans::NewScan;
+pub use schedules::ScheduleRow;
 
 /// File name of the SQLite database inside the data directory.
 pub const DATABASE_FILE: &str = "sonde.db";

@@ -1,0 +1,237 @@
+//! Nmap's XML output (`nmaprun`, as `nmap -oX` writes it and `nmap.dtd` describes it), so that
+//! tools that read nmap's results read Sonde's.
+
+use std::io;
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesText, Event};
+use sonde_web::api::{ExportPort, HostnameSource, ScanExport};
+
+use super::ExportError;
+use crate::store::ScanTimes;
+
+/// The nmap XML format version the output follows.
+const XML_OUTPUT_VERSION: &str = "1.05";
+
+pub(super) fn render(export: &ScanExport, times: ScanTimes) -> Result<Vec<u8>, ExportError> {
+    let mut out = Writer::new_with_indent(Vec::new(), b' ', 2);
+    write(&mut out, export, times)
+        .map_err(|e| ExportError::Write { format: "Nmap XML", detail: e.to_string() })?;
+    let mut bytes = out.into_inner();
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+fn write(out: &mut Writer<Vec<u8>>, export: &ScanExport, times: ScanTimes) -> io::Result<()> {
+    let scan = &export.scan;
+    out.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    out.write_event(Event::DocType(BytesText::from_escaped("nmaprun")))?;
+    let args = format!("sonde scan {} -p {}", scan.targets.join(" "), scan.ports);
+    let start = times.start.to_string();
+    let version = format!("sonde {}", env!("CARGO_PKG_VERSION"));
+    // `scanner` must be `nmap` for the DTD and for readers such as python-nmap; the version
+    // says who really wrote it.
+    out.create_element("nmaprun")
+        .with_attributes([
+            ("scanner", "nmap"),
+            ("args", args.as_str()),
+            ("start", start.as_str()),
+            ("startstr", scan.started_at.as_deref().unwrap_or(&scan.created_at)),
+            ("version", version.as_str()),
+            ("xmloutputversion", XML_OUTPUT_VERSION),
+        ])
+        .write_inner_content(|out| {
+            let ports = scan.ports.as_str();
+            let count = count_ports(ports).to_string();
+            out.create_element("scaninfo")
+                .with_attributes([
+                    ("type", "connect"),
+                    ("protocol", "tcp"),
+                    ("numservices", count.as_str()),
+                    ("services", ports),
+                ])
+                .write_empty()?;
+            out.create_element("verbose").with_attribute(("level", "0")).write_empty()?;
+            out.create_element("debugging").with_attribute(("level", "0")).write_empty()?;
+            for host in &export.hosts {
+                let (start, end) = (times.start.to_string(), times.end.to_string());
+                out.create_element("host")
+                    .with_attributes([("starttime", start.as_str()), ("endtime", end.as_str())])
+                    .write_inner_content(|out| {
+                        // Sonde stores hosts with an open port: they answered a connection.
+                        out.create_element("status")
+                            .with_attributes([
+                                ("state", "up"),
+                                ("reason", "syn-ack"),
+                                ("reason_ttl", "0"),
+                            ])
+                            .write_empty()?;
+                        let ip = host.ip.to_string();
+                        out.create_element("address")
+                            .with_attributes([("addr", ip.as_str()), ("addrtype", "ipv4")])
+                            .write_empty()?;
+                        out.create_element("hostnames").write_inner_content(|out| {
+                            let given = host.name.iter().map(|n| (n.as_str(), "user"));
+                            let found = host.hostnames.iter().map(|h| {
+                                let kind =
+                                    if h.source == HostnameSource::Dns { "PTR" } else { "user" };
+                                (h.name.as_str(), kind)
+                            });
+                            for (name, kind) in given.chain(found) {
+                                out.create_element("hostname")
+                                    .with_attributes([("name", name), ("type", kind)])
+                                    .write_empty()?;
+                            }
+                            Ok(())
+                        })?;
+                        out.create_element("ports").write_inner_content(|out| {
+                            for port in &host.ports {
+                                write_port(out, port)?;
+                            }
+                            Ok(())
+                        })?;
+                        Ok(())
+                    })?;
+            }
+            let (end, elapsed) =
+                (times.end.to_string(), (times.end - times.start).max(0).to_string());
+            let up = export.hosts.len().to_string();
+            let summary = format!("Sonde scan {} done; {up} hosts with open ports", scan.id);
+            out.create_element("runstats").write_inner_content(|out| {
+                out.create_element("finished")
+                    .with_attributes([
+                        ("time", end.as_str()),
+                        ("timestr", scan.finished_at.as_deref().unwrap_or("")),
+                        ("elapsed", elapsed.as_str()),
+                        ("summary", summary.as_str()),
+                        ("exit", if scan.error.is_some() { "error" } else { "success" }),
+                    ])
+                    .write_empty()?;
+                // Hosts without open ports are not stored, so none is reported down.
+                out.create_element("hosts")
+                    .with_attributes([("up", up.as_str()), ("down", "0"), ("total", up.as_str())])
+                    .write_empty()?;
+                Ok(())
+            })?;
+            Ok(())
+        })?;
+    Ok(())
+}
+
+fn write_port(out: &mut Writer<Vec<u8>>, port: &ExportPort) -> io::Result<()> {
+    let number = port.port.to_string();
+    out.create_element("port")
+        .with_attributes([("protocol", port.proto.as_str()), ("portid", number.as_str())])
+        .write_inner_content(|out| {
+            out.create_element("state")
+                .with_attributes([
+                    ("state", port.state.as_str()),
+                    ("reason", "syn-ack"),
+                    ("reason_ttl", "0"),
+                ])
+                .write_empty()?;
+            let Some(name) = &port.service else { return Ok(()) };
+            // nmap's convention: a service named from the port table is `table` with
+            // confidence 3; one a probe identified is `probed` with 10.
+            let probed = port.product.is_some();
+            let mut service = out.create_element("service").with_attributes([
+                ("name", name.as_str()),
+                ("method", if probed { "probed" } else { "table" }),
+                ("conf", if probed { "10" } else { "3" }),
+            ]);
+            for (key, value) in
+                [("product", &port.product), ("version", &port.version), ("extrainfo", &port.info)]
+            {
+                if let Some(value) = value {
+                    service = service.with_attribute((key, value.as_str()));
+                }
+            }
+            match port.cpe.as_deref().map(cpe_uri) {
+                Some(cpe) => {
+                    service.write_inner_content(|out| {
+                        out.create_element("cpe").write_text_content(BytesText::new(&cpe))?;
+                        Ok(())
+                    })?;
+                }
+                None => {
+                    service.write_empty()?;
+                }
+            }
+            Ok(())
+        })?;
+    Ok(())
+}
+
+/// Ports named by a canonical port list (`22,80,8000-8100`).
+fn count_ports(spec: &str) -> u64 {
+    spec.split(',')
+        .filter_map(|part| match part.split_once('-') {
+            Some((a, b)) => {
+                Some(b.trim().parse::<u64>().ok()?.saturating_sub(a.trim().parse().ok()?) + 1)
+            }
+            None => part.trim().parse::<u16>().ok().map(|_| 1),
+        })
+        .sum()
+}
+
+/// nmap writes CPE 2.2 URIs (`cpe:/a:openbsd:openssh:9.2p1`); the matcher names products in
+/// CPE 2.3 formatted strings. The first seven components carry over; `*` (any) becomes empty
+/// and trailing empty components are dropped, as the URI form does.
+fn cpe_uri(cpe: &str) -> String {
+    let Some(rest) = cpe.strip_prefix("cpe:2.3:") else { return cpe.to_owned() };
+    let mut parts: Vec<String> = rest
+        .split(':')
+        .take(7)
+        .map(|p| if p == "*" { String::new() } else { p.replace('\\', "") })
+        .collect();
+    while parts.last().is_some_and(String::is_empty) {
+        parts.pop();
+    }
+    format!("cpe:/{}", parts.join(":"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::sample;
+    use super::*;
+
+    #[test]
+    fn cpe_names_become_uris() {
+        assert_eq!(
+            cpe_uri("cpe:2.3:a:openbsd:openssh:9.2p1:*:*:*:*:*:*:*"),
+            "cpe:/a:openbsd:openssh:9.2p1"
+        );
+        assert_eq!(
+            cpe_uri("cpe:2.3:o:linux:linux_kernel:*:*:*:*:*:*:*:*"),
+            "cpe:/o:linux:linux_kernel"
+        );
+        assert_eq!(cpe_uri("cpe:/a:x:y"), "cpe:/a:x:y");
+    }
+
+    #[test]
+    fn port_lists_are_counted() {
+        assert_eq!(count_ports("22,80,8000-8100"), 103);
+        assert_eq!(count_ports("1-65535"), 65535);
+    }
+
+    #[test]
+    fn hosts_ports_and_services_are_written_escaped() {
+        let xml = String::from_utf8(render(&sample(), ScanTimes { start: 100, end: 105 }).unwrap())
+            .unwrap();
+        assert!(
+            xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE nmaprun>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<address addr=\"127.0.0.1\" addrtype=\"ipv4\"/>"), "{xml}");
+        assert!(xml.contains("<hostname name=\"localhost\" type=\"PTR\"/>"), "{xml}");
+        assert!(xml.contains(
+            "<service name=\"ssh\" method=\"probed\" conf=\"10\" product=\"OpenSSH\" version=\"9.2p1\" \
+             extrainfo=\"Debian &lt;12&gt; &amp; &quot;bookworm&quot;\">"
+        ), "{xml}");
+        assert!(xml.contains("<cpe>cpe:/a:openbsd:openssh:9.2p1</cpe>"), "{xml}");
+        assert!(xml.contains("<finished time=\"105\""), "{xml}");
+        assert!(xml.contains("elapsed=\"5\""), "{xml}");
+        assert!(xml.contains("<hosts up=\"2\" down=\"0\" total=\"2\"/>"), "{xml}");
+        assert_eq!(xml.matches("<port ").count(), 3);
+    }
+}

@@ -1,0 +1,79 @@
+//! Reading one scan's results whole, for exports.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use sonde_web::api::{ExportHost, ExportPort, ScanExport};
+use sqlx::Row;
+
+use super::hosts::ip_from;
+use super::{Store, StoreError};
+
+/// When a scan ran, in Unix seconds (what nmap's XML carries).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanTimes {
+    /// When it started running (or was created, if it never ran).
+    pub start: i64,
+    /// When it ended (or now, if it has not).
+    pub end: i64,
+}
+
+impl Store {
+    /// Scan `id` with the open ports it found and what is known of their hosts; `None` when
+    /// there is no such scan.
+    pub async fn scan_export(
+        &self,
+        id: i64,
+    ) -> Result<Option<(ScanExport, ScanTimes)>, StoreError> {
+        let Some(scan) = self.scan(id).await? else {
+            return Ok(None);
+        };
+        let (start, end): (i64, i64) = sqlx::query_as(
+            "SELECT CAST(strftime('%s', COALESCE(started_at, created_at)) AS INTEGER), \
+             CAST(strftime('%s', COALESCE(finished_at, 'now')) AS INTEGER) FROM scans WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT r.ip, r.port, r.proto, r.service, r.product, r.version, r.info, r.cpe, h.name \
+             FROM scan_results r LEFT JOIN hosts h ON h.ip = r.ip WHERE r.scan_id = ? \
+             ORDER BY r.ip, r.port",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut hosts: BTreeMap<Ipv4Addr, ExportHost> = BTreeMap::new();
+        for row in &rows {
+            let ip = ip_from(row.try_get("ip")?)?;
+            let port: i64 = row.try_get("port")?;
+            let host = match hosts.entry(ip) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => e.insert(ExportHost {
+                    ip,
+                    hostnames: Vec::new(),
+                    name: row.try_get("name")?,
+                    ports: Vec::new(),
+                }),
+            };
+            host.ports.push(ExportPort {
+                port: u16::try_from(port)
+                    .map_err(|e| StoreError::Corrupt(format!("port {port}: {e}")))?,
+                proto: row.try_get("proto")?,
+                state: "open".to_owned(),
+                service: row.try_get("service")?,
+                product: row.try_get("product")?,
+                version: row.try_get("version")?,
+                info: row.try_get("info")?,
+                cpe: row.try_get("cpe")?,
+            });
+        }
+        for host in hosts.values_mut() {
+            host.hostnames = self.hostnames(host.ip).await?;
+        }
+        Ok(Some((
+            ScanExport { scan, hosts: hosts.into_values().collect() },
+            ScanTimes { start, end },
+        )))
+    }
+}
