@@ -106,3 +106,17 @@ export function query(params: Record<string, string | number | null | undefined>
   const s = q.toString();
   return s ? `?${s}` : '';
 }
+
+/** Fetches an authenticated file and hands it to the browser as a download. */
+export async function download(path: string, fallbackName: string): Promise<void> {
+  const response = await fetch(`/api/v1${path}`, { headers: authHeaders(), credentials: 'same-origin' });
+  if (!response.ok) throw new ApiError(response.status, String(response.status), await response.text());
+  const disposition = response.headers.get('Content-Disposition') ?? '';
+  const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(await response.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}

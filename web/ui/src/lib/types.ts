@@ -67,12 +67,46 @@ export interface HostDetail {
   first_seen: string;
   last_seen: string;
   ports: PortView[];
-  hostnames?: string[];
+  hostnames?: { name: string; source: string }[];
+  history?: HistoryEntry[];
   mac?: string | null;
   vendor?: string | null;
   name?: string | null;
   note?: string | null;
   tags?: string[];
+}
+
+export interface ServiceInfo {
+  service: string | null;
+  product: string | null;
+  version: string | null;
+}
+
+export interface HistoryEntry {
+  scan_id: number;
+  at: string;
+  kind: string;
+  port: number | null;
+  proto: string | null;
+  before: ServiceInfo | null;
+  after: ServiceInfo | null;
+}
+
+export interface ScheduleView {
+  id: number;
+  name: string;
+  targets: string[];
+  exclude: string[];
+  ports: string | null;
+  rate: number | null;
+  cron: string | null;
+  every_hours: number | null;
+  timezone: string;
+  enabled: boolean;
+  created_at: string;
+  last_run_at: string | null;
+  last_scan_id: number | null;
+  next_run_at: string | null;
 }
 
 export interface ServiceCount {
