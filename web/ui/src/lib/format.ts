@@ -23,7 +23,16 @@ export function when(iso: string | null | undefined): string {
   if (!iso) return '–';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'medium' });
+  // The year only when it is not this one: tables stay narrow.
+  const sameYear = d.getFullYear() === new Date().getFullYear();
+  return d.toLocaleString('en-GB', {
+    day: 'numeric',
+    month: 'short',
+    year: sameYear ? undefined : 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
 }
 
 export function percent(done: number, total: number): number {
