@@ -321,19 +321,19 @@ fn validate_edit(edit: &HostEdit) -> Result<(), ApiError> {
     let controls = |t: &str, allow_lines: bool| {
         t.chars().any(|c| c.is_control() && !(allow_lines && matches!(c, '\n' | '\t')))
     };
-    if let Some(name) = &edit.name {
-        if name.chars().count() > MAX_NAME || controls(name, false) {
-            return bad(format!(
-                "name must be at most {MAX_NAME} characters, without control characters"
-            ));
-        }
+    if let Some(name) = &edit.name
+        && (name.chars().count() > MAX_NAME || controls(name, false))
+    {
+        return bad(format!(
+            "name must be at most {MAX_NAME} characters, without control characters"
+        ));
     }
-    if let Some(note) = &edit.note {
-        if note.chars().count() > MAX_NOTE || controls(note, true) {
-            return bad(format!(
-                "note must be at most {MAX_NOTE} characters, without control characters"
-            ));
-        }
+    if let Some(note) = &edit.note
+        && (note.chars().count() > MAX_NOTE || controls(note, true))
+    {
+        return bad(format!(
+            "note must be at most {MAX_NOTE} characters, without control characters"
+        ));
     }
     if let Some(tags) = &edit.tags {
         if tags.len() > MAX_TAGS {

@@ -45,6 +45,10 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Write a stored scan as JSON, CSV or Nmap-compatible XML.
     Export(ExportArgs),
+    /// Manage recurring scans in the data directory (a running appliance picks changes up
+    /// within seconds).
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Work with the signatures that identify services.
     #[command(subcommand)]
     Signatures(SignaturesCommand),
@@ -201,6 +205,79 @@ pub struct ValidateArgs {
     /// Configuration file to check.
     #[arg(long, value_name = "FILE", default_value = crate::config::PACKAGED_CONFIG)]
     pub config: PathBuf,
+}
+
+/// `sonde schedule ...`.
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// List the schedules: id, name, rule, next run, targets.
+    List(ScheduleStoreArgs),
+    /// Add a schedule; prints its id.
+    #[command(after_help = "Examples:\n  sonde schedule add --name nightly --cron '0 3 * * *' \
+        --timezone Europe/Paris 10.0.0.0/16 -p 22,80,443\n  \
+        sonde schedule add --name dmz --every-hours 6 192.0.2.0/24")]
+    Add(ScheduleAddArgs),
+    /// Remove a schedule (its past scans stay).
+    Rm(ScheduleRmArgs),
+}
+
+/// Where the schedules are stored.
+#[derive(Debug, Args)]
+pub struct ScheduleStoreArgs {
+    /// Configuration file, for its data directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of the store (overrides the config).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `sonde schedule add`.
+#[derive(Debug, Args)]
+pub struct ScheduleAddArgs {
+    /// Where the schedules are stored.
+    #[command(flatten)]
+    pub store: ScheduleStoreArgs,
+    /// A name for people.
+    #[arg(long)]
+    pub name: String,
+    /// Targets: addresses, CIDRs, ranges or hostnames.
+    #[arg(value_name = "TARGETS", required = true)]
+    pub targets: Vec<String>,
+    /// Ports (default: the appliance's at each run).
+    #[arg(short, long, value_name = "PORTS")]
+    pub ports: Option<String>,
+    /// Probes per second (default: the appliance's at each run).
+    #[arg(long, value_name = "PPS")]
+    pub rate: Option<u64>,
+    /// Never probe these targets.
+    #[arg(long, value_name = "TARGETS", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Cron expression: `minute hour day-of-month month day-of-week`.
+    #[arg(
+        long,
+        value_name = "EXPR",
+        required_unless_present = "every_hours",
+        conflicts_with = "every_hours"
+    )]
+    pub cron: Option<String>,
+    /// Run every N hours, the first run at once.
+    #[arg(long, value_name = "N")]
+    pub every_hours: Option<u32>,
+    /// IANA time zone of the cron expression.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub timezone: String,
+}
+
+/// `sonde schedule rm`.
+#[derive(Debug, Args)]
+pub struct ScheduleRmArgs {
+    /// Where the schedules are stored.
+    #[command(flatten)]
+    pub store: ScheduleStoreArgs,
+    /// Id of the schedule.
+    #[arg(value_name = "ID")]
+    pub id: i64,
 }
 
 /// `sonde export`.

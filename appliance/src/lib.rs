@@ -46,6 +46,7 @@ pub fn run() -> ! {
         Command::Validate(args) => commands::validate::run(args).map(|()| 0),
         Command::Doctor(args) => commands::doctor::run(args),
         Command::Token(command) => commands::token::run(command).map(|()| 0),
+        Command::Schedule(command) => commands::schedule::run(command).map(|()| 0),
         Command::Export(args) => commands::export::run(args).map(|()| 0),
         Command::Signatures(command) => commands::signatures::run(command),
     };

@@ -17,5 +17,6 @@ mod lab_syn_scan;
 mod loopback_scan;
 mod resume_scan;
 mod scan_history;
+mod schedules;
 mod serve_api;
 mod shard_scan;
