@@ -148,7 +148,7 @@ export interface User {
 
 export interface Session {
   user: User;
-  csrf_token: string;
+  csrf_token: string | null;
 }
 
 export type SondeEvent =
