@@ -22,7 +22,13 @@ const SOURCES: &[&str] = &[
 ];
 
 fn main() {
-    let ui = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ui");
+    // Read at run time, not with `env!`: Cargo may reuse this script's binary for a copy of
+    // the workspace at another path.
+    let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
+        eprintln!("error: CARGO_MANIFEST_DIR is not set; build sonde-web with cargo");
+        std::process::exit(1);
+    };
+    let ui = PathBuf::from(manifest_dir).join("ui");
     for source in SOURCES {
         println!("cargo:rerun-if-changed=ui/{source}");
     }
