@@ -145,10 +145,12 @@ try {
   const still = await page.evaluate(() => window.__sondeSameDocument === true);
   check(still && loads === loadsAfterLogin, 'progress reached 100% with no page reload');
 
-  // Hosts list, then the host the scan found.
-  await nav('Hosts');
+  // The heat map's cell opens the hosts list filtered to its /24; then the host found.
+  await page.getByRole('link', { name: '127.0.0.0/24: 1 hosts' }).click();
   const row = page.getByRole('link', { name: '127.0.0.1', exact: true });
   await row.waitFor();
+  check((await page.inputValue('input[name=subnet]')) === '127.0.0.0/24', 'the heat map opens the hosts of its /24');
+  await page.fill('input[name=subnet]', '');
   await shot('05-hosts');
   await page.fill('input[name=q]', 'script');
   await page.waitForFunction(() => document.querySelector('[data-testid=hosts-total]')?.textContent?.startsWith('1 '));
