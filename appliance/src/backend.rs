@@ -11,6 +11,7 @@ use sonde_web::api::{
     SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, TokenCreated, TokenView, UserPatch,
     UserView,
 };
+use sonde_web::stats::{PortCount, SubnetCount};
 use sonde_web::{ApiError, AuditRecord, Backend, Caller, NewSession, Subscription};
 use tokio::sync::Notify;
 
@@ -286,6 +287,8 @@ impl Backend for ApplianceBackend {
             range: query.subnet.as_deref().map(parse_subnet).transpose()?,
             port: query.port,
             service: query.service.clone(),
+            product: query.product.clone(),
+            text: query.q.clone(),
         };
         Ok(self.store.hosts(&filter, &query).await?)
     }
@@ -379,6 +382,14 @@ impl Backend for ApplianceBackend {
 
     async fn services(&self) -> Result<Vec<ServiceCount>, ApiError> {
         Ok(self.store.services().await?)
+    }
+
+    async fn port_counts(&self, limit: u32) -> Result<Vec<PortCount>, ApiError> {
+        Ok(self.store.port_counts(limit).await?)
+    }
+
+    async fn subnet_counts(&self) -> Result<Vec<SubnetCount>, ApiError> {
+        Ok(self.store.subnet_counts().await?)
     }
 
     async fn health(&self) -> Result<Health, ApiError> {

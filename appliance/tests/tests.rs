@@ -10,6 +10,7 @@ mod util;
 
 mod accounts;
 mod cli_errors;
+mod console_e2e;
 mod doctor;
 mod hostile_services;
 mod lab_arp;

@@ -140,12 +140,52 @@ pub struct HostQuery {
     /// Only hosts running this service (`ssh`, `http`...).
     #[serde(default)]
     pub service: Option<String>,
+    /// Only hosts running this product (`OpenSSH`), ignoring case.
+    #[serde(default)]
+    pub product: Option<String>,
+    /// Text search: an address prefix (`10.1.`), or words found in a service, product,
+    /// detail or banner, ignoring case.
+    #[serde(default)]
+    pub q: Option<String>,
+    /// Order of the rows; by address when absent.
+    #[serde(default)]
+    pub sort: Option<HostSort>,
     /// Page size (1..=1000, default 100).
     #[serde(default)]
     pub limit: Option<u32>,
     /// Rows to skip.
     #[serde(default)]
     pub offset: Option<u64>,
+}
+
+/// Orders of `GET /api/v1/hosts`; a leading `-` sorts descending. Ties go by address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostSort {
+    /// Address, ascending.
+    #[default]
+    #[serde(rename = "ip")]
+    Ip,
+    /// Address, descending.
+    #[serde(rename = "-ip")]
+    IpDesc,
+    /// Number of open ports, fewest first.
+    #[serde(rename = "ports")]
+    Ports,
+    /// Number of open ports, most first.
+    #[serde(rename = "-ports")]
+    PortsDesc,
+    /// First seen, oldest first.
+    #[serde(rename = "first_seen")]
+    FirstSeen,
+    /// First seen, newest first.
+    #[serde(rename = "-first_seen")]
+    FirstSeenDesc,
+    /// Last seen, oldest first.
+    #[serde(rename = "last_seen")]
+    LastSeen,
+    /// Last seen, newest first.
+    #[serde(rename = "-last_seen")]
+    LastSeenDesc,
 }
 
 /// A page of results.

@@ -13,6 +13,7 @@ use crate::api::{
     UserView,
 };
 use crate::error::ApiError;
+use crate::stats::{PortCount, SubnetCount};
 
 /// Who made an authenticated request, and how they proved it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,6 +209,10 @@ pub trait Backend: 'static {
     ) -> impl Future<Output = Result<(), ApiError>>;
     /// Open ports counted by service.
     fn services(&self) -> impl Future<Output = Result<Vec<ServiceCount>, ApiError>>;
+    /// Hosts per open port, most common first, at most `limit` rows.
+    fn port_counts(&self, limit: u32) -> impl Future<Output = Result<Vec<PortCount>, ApiError>>;
+    /// Every /24 holding a host with an open port, ascending.
+    fn subnet_counts(&self) -> impl Future<Output = Result<Vec<SubnetCount>, ApiError>>;
     /// Liveness of the appliance and its store.
     fn health(&self) -> impl Future<Output = Result<Health, ApiError>>;
     /// Subscribes to events after `last_event_id` (all buffered ones when `None`).

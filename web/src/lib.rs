@@ -6,6 +6,8 @@
 //!
 //! # Layout
 //! - [`api`]: the JSON types of requests, responses and events (the API contract).
+//! - [`stats`]: the aggregates behind the console's charts.
+//! - the console (`web/ui`), built by `build.rs` and compiled in, served at `/`.
 //! - [`Backend`]: what the web layer asks of the appliance.
 //! - [`ApiError`]: domain errors, mapped to HTTP status and a JSON body in one place.
 //! - Every API route is declared once, with the least [`api::Role`] it needs, in a route
@@ -26,11 +28,13 @@
 
 pub mod api;
 mod backend;
+mod console;
 mod error;
 mod limiter;
 mod routes;
 mod server;
 mod sse;
+pub mod stats;
 #[cfg(test)]
 mod tests;
 

@@ -3,8 +3,8 @@
 use std::net::Ipv4Addr;
 
 use sonde_web::api::{
-    HostDetail, HostEdit, HostQuery, HostSummary, Hostname, HostnameSource, Page, PortView,
-    ServiceCount,
+    HostDetail, HostEdit, HostQuery, HostSort, HostSummary, Hostname, HostnameSource, Page,
+    PortView, ServiceCount,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -26,6 +26,10 @@ pub struct HostFilter {
     pub port: Option<u16>,
     /// Service that must run.
     pub service: Option<String>,
+    /// Product that must run, ignoring case.
+    pub product: Option<String>,
+    /// Address prefix, or text in a service, product, detail or banner.
+    pub text: Option<String>,
 }
 
 impl Store {
@@ -49,7 +53,8 @@ impl Store {
              FROM hosts h WHERE 1 = 1",
         );
         push_filter(&mut select, filter);
-        select.push(" ORDER BY h.ip LIMIT ").push_bind(i64::from(limit));
+        select.push(order_by(query.sort.unwrap_or_default()));
+        select.push(" LIMIT ").push_bind(i64::from(limit));
         select.push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
         let rows = select.build().fetch_all(&self.pool).await?;
         let items = rows
@@ -234,16 +239,82 @@ fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, filter: &HostFilter) {
         q.push(" AND h.ip BETWEEN ").push_bind(i64::from(u32::from(first)));
         q.push(" AND ").push_bind(i64::from(u32::from(last)));
     }
+    // `IN (SELECT ip ...)` rather than a correlated `EXISTS`: SQLite builds the set of
+    // addresses once (through `ports_by_port` or `ports_by_service`) instead of probing the
+    // ports table once per host.
     if let Some(port) = filter.port {
-        q.push(" AND EXISTS (SELECT 1 FROM ports p WHERE p.ip = h.ip AND p.state = 'open' AND p.port = ")
+        q.push(" AND h.ip IN (SELECT p.ip FROM ports p WHERE p.state = 'open' AND p.port = ")
             .push_bind(i64::from(port))
             .push(")");
     }
     if let Some(service) = &filter.service {
-        q.push(" AND EXISTS (SELECT 1 FROM ports p WHERE p.ip = h.ip AND p.state = 'open' AND p.service = ")
+        q.push(" AND h.ip IN (SELECT p.ip FROM ports p WHERE p.state = 'open' AND p.service = ")
             .push_bind(service.clone())
             .push(")");
     }
+    if let Some(product) = &filter.product {
+        q.push(" AND h.ip IN (SELECT p.ip FROM ports p WHERE p.state = 'open' AND p.product = ")
+            .push_bind(product.clone())
+            .push(" COLLATE NOCASE)");
+    }
+    if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        // Digits and dots are an address prefix, matched on the dotted form; anything else
+        // is looked for in what identified the ports and in their banners.
+        if text.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            q.push(
+                " AND ((h.ip >> 24) || '.' || ((h.ip >> 16) & 255) || '.' || ((h.ip >> 8) & 255) \
+                 || '.' || (h.ip & 255)) LIKE ",
+            )
+            .push_bind(format!("{}%", text))
+            .push(" ESCAPE '\\'");
+        } else {
+            let pattern = contains_pattern(text);
+            q.push(
+                " AND EXISTS (SELECT 1 FROM ports p WHERE p.ip = h.ip AND p.state = 'open' AND (",
+            );
+            for (i, column) in
+                ["p.service", "p.product", "p.info", "CAST(p.banner AS TEXT)"].iter().enumerate()
+            {
+                if i > 0 {
+                    q.push(" OR ");
+                }
+                q.push(*column).push(" LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+            }
+            q.push("))");
+        }
+    }
+}
+
+/// The `ORDER BY` of a sort; ties go by address so pages do not overlap.
+fn order_by(sort: HostSort) -> &'static str {
+    match sort {
+        HostSort::Ip => " ORDER BY h.ip",
+        HostSort::IpDesc => " ORDER BY h.ip DESC",
+        HostSort::Ports => {
+            " ORDER BY (SELECT COUNT(*) FROM ports p WHERE p.ip = h.ip AND p.state = 'open'), h.ip"
+        }
+        HostSort::PortsDesc => {
+            " ORDER BY (SELECT COUNT(*) FROM ports p WHERE p.ip = h.ip AND p.state = 'open') DESC, h.ip"
+        }
+        HostSort::FirstSeen => " ORDER BY h.first_seen, h.ip",
+        HostSort::FirstSeenDesc => " ORDER BY h.first_seen DESC, h.ip",
+        HostSort::LastSeen => " ORDER BY h.last_seen, h.ip",
+        HostSort::LastSeenDesc => " ORDER BY h.last_seen DESC, h.ip",
+    }
+}
+
+/// `text` as a `LIKE` pattern matching it anywhere, its own `%`, `_` and `\` taken literally.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 fn source_name(source: HostnameSource) -> &'static str {
@@ -378,6 +449,151 @@ mod tests {
         store.persist(id, &[record([10, 0, 0, 1], 80)]).await.unwrap();
         let detail = store.host(Ipv4Addr::new(10, 0, 0, 1)).await.unwrap().unwrap();
         assert_eq!(detail.mac.as_deref(), Some("00:00:0c:01:02:03"));
+    }
+
+    #[tokio::test]
+    async fn hosts_search_by_product_text_and_sort() {
+        let (store, _dir) = test_store().await;
+        let id = scan(&store).await;
+        let mut ssh = record([10, 0, 1, 5], 22);
+        ssh.product = Some("OpenSSH".into());
+        let mut web = record([10, 0, 0, 9], 80);
+        web.banner = Some(b"HTTP/1.0 200 OK\r\nServer: lab_100%\r\n".to_vec());
+        let records = [ssh, web, record([10, 0, 0, 9], 81), record([10, 2, 0, 1], 443)];
+        store.persist(id, &records).await.unwrap();
+        let ips = |page: Page<HostSummary>| {
+            page.items.iter().map(|h| h.ip.to_string()).collect::<Vec<_>>()
+        };
+        let with = |filter: HostFilter| {
+            let store = &store;
+            async move { store.hosts(&filter, &HostQuery::default()).await.unwrap() }
+        };
+
+        let product = HostFilter { product: Some("openssh".into()), ..Default::default() };
+        assert_eq!(ips(with(product).await), ["10.0.1.5"]);
+        let table = [
+            ("10.0.", vec!["10.0.0.9", "10.0.1.5"]),
+            ("10.2", vec!["10.2.0.1"]),
+            ("LAB_100%", vec!["10.0.0.9"]),
+            ("lab_1000", vec![]),
+            ("penss", vec!["10.0.1.5"]),
+            ("  ", vec!["10.0.0.9", "10.0.1.5", "10.2.0.1"]),
+        ];
+        for (text, expected) in table {
+            let filter = HostFilter { text: Some(text.into()), ..Default::default() };
+            assert_eq!(ips(with(filter).await), expected, "{text:?}");
+        }
+
+        let sorted = |sort| {
+            let query = HostQuery { sort: Some(sort), ..Default::default() };
+            let store = &store;
+            async move { ips(store.hosts(&HostFilter::default(), &query).await.unwrap()) }
+        };
+        assert_eq!(sorted(HostSort::IpDesc).await, ["10.2.0.1", "10.0.1.5", "10.0.0.9"]);
+        assert_eq!(sorted(HostSort::PortsDesc).await, ["10.0.0.9", "10.0.1.5", "10.2.0.1"]);
+        assert_eq!(sorted(HostSort::Ports).await[2], "10.0.0.9");
+    }
+
+    /// Fills the store with 25,000 hosts in 10.1.0.0/16 and 10.2.0.0/16 with 4 open ports each
+    /// (100,000 ports), straight in SQL so the fill takes a second, not minutes.
+    pub(crate) async fn fill_100k_ports(store: &Store) {
+        let id = scan(store).await;
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 24999) \
+             INSERT INTO hosts (ip, first_seen, last_seen, last_scan_id) \
+             SELECT (10 << 24) + (1 << 16) + i * 5 + (i % 3), \
+                    strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || (i % 97) || ' minutes'), \
+                    strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || (i % 13) || ' minutes'), ? FROM n",
+        )
+        .bind(id)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO ports (ip, port, proto, state, service, product, version, banner, \
+             rtt_ms, first_seen, last_seen, last_scan_id) \
+             WITH s(port, service, product, version, banner) AS (VALUES \
+               (22, 'ssh', 'OpenSSH', '9.2p1', 'SSH-2.0-OpenSSH_9.2p1 Debian-2'), \
+               (80, 'http', 'nginx', '1.22.1', 'HTTP/1.1 200 OK Server: nginx/1.22.1'), \
+               (443, 'https', 'nginx', '1.22.1', 'HTTP/1.1 200 OK Server: nginx/1.22.1'), \
+               (3306, 'mysql', 'MySQL', '8.0.36', '8.0.36-0+deb12u1 mysql_native_password')) \
+             SELECT h.ip, s.port + (h.ip % 7) * (s.port > 1000), 'tcp', 'open', s.service, \
+                    CASE WHEN h.ip % 4 = 0 THEN NULL ELSE s.product END, s.version, \
+                    CAST(s.banner || ' host ' || h.ip AS BLOB), 0.4, h.first_seen, h.last_seen, ? \
+             FROM hosts h CROSS JOIN s",
+        )
+        .bind(id)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    }
+
+    /// The hosts page's queries with 100,000 ports in the store; the figures are in
+    /// web/ui/README.md (`cargo test -p sonde --release --lib hosts_page -- --nocapture`).
+    #[tokio::test]
+    async fn hosts_page_stays_fast_with_100k_ports() {
+        let (store, _dir) = test_store().await;
+        let started = std::time::Instant::now();
+        fill_100k_ports(&store).await;
+        let ports: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM ports").fetch_one(&store.pool).await.unwrap();
+        assert_eq!(ports, 100_000);
+        println!("filled 100,000 ports in {:?}", started.elapsed());
+
+        let subnet = Some((Ipv4Addr::new(10, 1, 128, 0), Ipv4Addr::new(10, 1, 255, 255)));
+        let cases: [(&str, HostFilter, HostQuery); 9] = [
+            ("first page", HostFilter::default(), HostQuery::default()),
+            (
+                "last page",
+                HostFilter::default(),
+                HostQuery { offset: Some(24_900), ..Default::default() },
+            ),
+            (
+                "subnet /17",
+                HostFilter { range: subnet, ..Default::default() },
+                HostQuery::default(),
+            ),
+            ("port 22", HostFilter { port: Some(22), ..Default::default() }, HostQuery::default()),
+            (
+                "service mysql",
+                HostFilter { service: Some("mysql".into()), ..Default::default() },
+                HostQuery::default(),
+            ),
+            (
+                "product nginx",
+                HostFilter { product: Some("nginx".into()), ..Default::default() },
+                HostQuery::default(),
+            ),
+            (
+                "text in banners",
+                HostFilter { text: Some("native_pass".into()), ..Default::default() },
+                HostQuery::default(),
+            ),
+            (
+                "address prefix",
+                HostFilter { text: Some("10.1.20".into()), ..Default::default() },
+                HostQuery::default(),
+            ),
+            (
+                "sorted by open ports",
+                HostFilter::default(),
+                HostQuery { sort: Some(HostSort::PortsDesc), ..Default::default() },
+            ),
+        ];
+        for (name, filter, query) in cases {
+            let started = std::time::Instant::now();
+            let page = store.hosts(&filter, &query).await.unwrap();
+            let took = started.elapsed();
+            println!("{name}: {} of {} hosts in {took:?}", page.items.len(), page.total);
+            assert!(!page.items.is_empty(), "{name}: no host");
+            assert!(took < std::time::Duration::from_secs(1), "{name} took {took:?}");
+        }
+        let started = std::time::Instant::now();
+        let (top, subnets) =
+            (store.port_counts(20).await.unwrap(), store.subnet_counts().await.unwrap());
+        let took = started.elapsed();
+        println!("chart counts: {} ports, {} subnets in {took:?}", top.len(), subnets.len());
+        assert!(took < std::time::Duration::from_secs(1), "chart counts took {took:?}");
     }
 
     #[tokio::test]

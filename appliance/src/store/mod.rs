@@ -11,6 +11,7 @@ mod hosts;
 mod scans;
 mod schedules;
 mod sessions;
+mod stats;
 mod tokens;
 mod users;
 

@@ -15,9 +15,6 @@ use crate::{ApiError, Backend, LoginLimiter};
 /// The largest JSON body accepted; a scan request is a few hundred bytes.
 const JSON_LIMIT: usize = 64 * 1024;
 
-/// The placeholder console: static, so it can show no user data.
-const CONSOLE_PAGE: &str = include_str!("../console.html");
-
 /// One API route: what it answers and who may call it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Endpoint {
@@ -54,6 +51,8 @@ pub(crate) fn table<B: Backend>() -> Vec<(Endpoint, actix_web::Route)> {
         route(M::PATCH, "/schedules/{id}", R(Operator), web::to(discovery::update_schedule::<B>)),
         route(M::DELETE, "/schedules/{id}", R(Operator), web::to(discovery::delete_schedule::<B>)),
         route(M::GET, "/services", R(Viewer), web::to(scans::services::<B>)),
+        route(M::GET, "/stats/ports", R(Viewer), web::to(crate::stats::ports::<B>)),
+        route(M::GET, "/stats/subnets", R(Viewer), web::to(crate::stats::subnets::<B>)),
         route(M::GET, "/events", R(Viewer), web::to(scans::events::<B>)),
         route(M::POST, "/session", Public, web::to(accounts::login::<B>)),
         route(M::GET, "/session", R(Viewer), web::to(accounts::session)),
@@ -104,7 +103,10 @@ pub fn configure<B: Backend>(
         scope = scope.service(web::resource(path).route_all(routes));
     }
     cfg.service(scope.wrap(security_headers()).default_service(web::to(not_found)))
-        .service(web::resource("/").wrap(security_headers()).get(console));
+        // Any other path is the console's: a file of its build, or its index.html.
+        .service(
+            web::resource("/{path:.*}").wrap(crate::console::headers()).get(crate::console::serve),
+        );
 }
 
 /// Adds several routes to a resource.
@@ -124,8 +126,8 @@ pub(crate) fn security_headers() -> DefaultHeaders {
         .add((X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((REFERRER_POLICY, "no-referrer"))
         .add((X_FRAME_OPTIONS, "DENY"))
-        // Nothing served yet runs scripts, loads resources or submits forms; the console
-        // will widen this to `'self'` when it ships.
+        // The API serves data, never pages: nothing it answers may run, load or submit
+        // anything. The console has its own policy (`console::CONSOLE_CSP`).
         .add((
             CONTENT_SECURITY_POLICY,
             "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
@@ -139,8 +141,4 @@ fn bad_request(error: impl std::fmt::Display) -> actix_web::Error {
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(format!("no route {} {}", req.method(), req.path())))
-}
-
-async fn console() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(CONSOLE_PAGE)
 }

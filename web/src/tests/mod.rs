@@ -24,6 +24,7 @@ use crate::api::{
     ServiceCount, TokenCreated, TokenView, UserPatch, UserView,
 };
 use crate::server::app;
+use crate::stats::{PortCount, SubnetCount};
 use crate::{
     ApiError, AuditRecord, AuthMethod, Backend, Caller, LoginLimiter, NewSession, Subscription,
     server,
@@ -442,6 +443,15 @@ impl Backend for Fake {
         Ok(vec![ServiceCount { service: "ssh".into(), ports: 3, hosts: 2 }])
     }
 
+    async fn port_counts(&self, limit: u32) -> Result<Vec<PortCount>, ApiError> {
+        let rows = vec![PortCount { port: 22, hosts: 2 }, PortCount { port: 80, hosts: 1 }];
+        Ok(rows.into_iter().take(usize::try_from(limit).unwrap()).collect())
+    }
+
+    async fn subnet_counts(&self) -> Result<Vec<SubnetCount>, ApiError> {
+        Ok(vec![SubnetCount { subnet: "10.0.0.0/24".into(), hosts: 5, ports: 7 }])
+    }
+
     async fn health(&self) -> Result<Health, ApiError> {
         Ok(Health { status: "ok".into(), version: "0.1.0".into() })
     }
@@ -676,6 +686,7 @@ async fn hosts_are_paged_and_filters_passed_on() {
             service: Some("ssh".into()),
             limit: Some(2),
             offset: Some(1),
+            ..HostQuery::default()
         })
     );
 
@@ -817,36 +828,96 @@ async fn unknown_api_routes_are_json_404s_even_without_a_token() {
 }
 
 #[actix_rt::test]
-async fn the_console_page_is_static_html() {
+async fn the_console_is_served_with_spa_fallback_and_cache_headers() {
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
+    let mut pages = Vec::new();
+    for path in ["/", "/hosts/10.0.0.1", "/setup", "/scans?x=1"] {
+        let reply = call(&service, TestRequest::get().uri(path).to_request()).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert_eq!(reply.header("content-type"), Some("text/html; charset=utf-8"), "{path}");
+        assert_eq!(reply.header("cache-control"), Some("no-cache"), "{path}");
+        pages.push(String::from_utf8(reply.body.to_vec()).unwrap());
+    }
+    assert!(pages.iter().all(|page| page == &pages[0]), "every app path answers index.html");
+    assert!(pages[0].contains("<title>Sonde</title>"));
+
+    // The script index.html names is served, hashed, and cached for good.
+    let script = pages[0]
+        .split('"')
+        .find(|part| part.starts_with("/assets/") && part.ends_with(".js"))
+        .expect("index.html loads a script from /assets/");
+    let reply = call(&service, TestRequest::get().uri(script).to_request()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.header("content-type"), Some("text/javascript; charset=utf-8"));
+    assert_eq!(reply.header("cache-control"), Some("public, max-age=31536000, immutable"));
+
+    let reply =
+        call(&service, TestRequest::get().uri("/assets/missing-0000.js").to_request()).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+}
+
+#[actix_rt::test]
+async fn the_console_forbids_inline_scripts() {
     let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
     let reply = call(&service, TestRequest::get().uri("/").to_request()).await;
+    let csp = reply.header("content-security-policy").unwrap_or_default().to_owned();
+    assert!(csp.starts_with("default-src 'self';"), "{csp}");
+    let script_src = csp
+        .split(';')
+        .map(str::trim)
+        .find(|directive| directive.starts_with("script-src"))
+        .unwrap_or_else(|| panic!("no script-src in {csp}"));
+    assert_eq!(script_src, "script-src 'self'");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+}
+
+#[actix_rt::test]
+async fn stats_count_ports_and_subnets() {
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
+    let reply =
+        call(&service, authed(TestRequest::get().uri("/api/v1/stats/ports?limit=1")).to_request())
+            .await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("content-type"), Some("text/html; charset=utf-8"));
-    let page = String::from_utf8(reply.body.to_vec()).unwrap();
-    assert!(page.contains("<title>Sonde</title>"));
-    assert!(page.contains(r#"href="/api/v1/health""#));
+    assert_eq!(reply.json::<serde_json::Value>(), serde_json::json!([{ "port": 22, "hosts": 2 }]));
+    let reply =
+        call(&service, authed(TestRequest::get().uri("/api/v1/stats/subnets")).to_request()).await;
+    assert_eq!(
+        reply.json::<serde_json::Value>(),
+        serde_json::json!([{ "subnet": "10.0.0.0/24", "hosts": 5, "ports": 7 }])
+    );
+    for uri in
+        ["/api/v1/stats/ports?limit=0", "/api/v1/stats/ports?limit=1001", "/api/v1/stats/ports?x=1"]
+    {
+        let reply = call(&service, authed(TestRequest::get().uri(uri)).to_request()).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}");
+    }
+    for uri in ["/api/v1/stats/ports", "/api/v1/stats/subnets"] {
+        let reply = call(&service, TestRequest::get().uri(uri).to_request()).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{uri}");
+    }
 }
 
 #[actix_rt::test]
 async fn every_response_carries_the_security_headers() {
     let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
     let requests = [
-        TestRequest::get().uri("/"),
-        TestRequest::get().uri("/api/v1/health"),
-        TestRequest::get().uri("/api/v1/scans"),
-        authed(TestRequest::get().uri("/api/v1/scans/7")),
-        TestRequest::get().uri("/api/v1/nope"),
-        TestRequest::get().uri("/favicon.ico"),
-        TestRequest::delete().uri("/api/v1/health"),
+        (TestRequest::get().uri("/"), "default-src 'self';"),
+        (TestRequest::get().uri("/favicon.ico"), "default-src 'self';"),
+        (TestRequest::get().uri("/api/v1/health"), "default-src 'none';"),
+        (TestRequest::get().uri("/api/v1/scans"), "default-src 'none';"),
+        (authed(TestRequest::get().uri("/api/v1/scans/7")), "default-src 'none';"),
+        (TestRequest::get().uri("/api/v1/nope"), "default-src 'none';"),
+        (TestRequest::delete().uri("/api/v1/health"), "default-src 'none';"),
+        (TestRequest::post().uri("/"), "default-src 'self';"),
     ];
-    for request in requests {
+    for (request, policy) in requests {
         let reply = call(&service, request.to_request()).await;
         let status = reply.status;
         assert_eq!(reply.header("x-content-type-options"), Some("nosniff"), "{status}");
         assert_eq!(reply.header("referrer-policy"), Some("no-referrer"), "{status}");
         assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{status}");
         let csp = reply.header("content-security-policy").unwrap_or_default();
-        assert!(csp.starts_with("default-src 'none';"), "{status}: {csp}");
+        assert!(csp.starts_with(policy), "{status}: {csp}");
     }
 }
 

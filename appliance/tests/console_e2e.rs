@@ -1,0 +1,156 @@
+//! The console end to end: a real `sonde serve` on 127.0.0.1 with a temporary data dir,
+//! loopback listeners as scan targets (one of them greets with markup and terminal escapes),
+//! and `web/ui/e2e/run.mjs` driving headless Chromium through login, a scan watched to 100%
+//! without a reload, the found host, a comparison of two scans and every page. Screenshots go
+//! to `target/e2e-screenshots/`.
+//!
+//! Needs Node.js (with `web/ui/node_modules`, which the build installs) and Debian's
+//! `chromium` (`.ci/run` installs both); it fails, never skips, without them.
+
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its location.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::util::sonde::SONDE;
+
+/// What the hostile listener sends: markup that would run if a page rendered it as HTML, and
+/// escape codes that would recolour a terminal.
+const HOSTILE_BANNER: &[u8] = b"<script>window.__sondeXss=1;alert(1)</script> \
+    \"><img src=x onerror=\"window.__sondeXss=2;alert(2)\"> \x1b[31mRED\x1b[0m\r\n";
+
+/// Seconds the browser run may take before it is killed.
+const RUN_LIMIT_SECS: u32 = 300;
+
+/// A running `sonde serve`, stopped with SIGTERM when dropped.
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Serve {
+    fn start(data_dir: &Path) -> Serve {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(SONDE)
+            .args(["serve", "--data-dir"])
+            .arg(data_dir)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("sonde serve starts");
+        let serve = Serve { child, base: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "sonde serve did not listen within 20 s");
+            thread::sleep(Duration::from_millis(100));
+        }
+        serve
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().ok().flatten().is_none() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                break;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// A listener that answers every connection with `banner`, on a thread, for the test's life.
+fn greeter(banner: &'static [u8]) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let _ = conn.write_all(banner);
+        }
+    });
+    port
+}
+
+fn token(data_dir: &Path) -> String {
+    let out = Command::new(SONDE)
+        .args(["token", "create", "--name", "console-e2e", "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    stdout.lines().last().expect("the token is on the last line").trim().to_string()
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+#[test]
+fn console_e2e_in_headless_chromium() {
+    let root = workspace();
+    let script = root.join("web/ui/e2e/run.mjs");
+    assert!(
+        root.join("web/ui/node_modules/playwright-core").is_dir(),
+        "web/ui/node_modules lacks playwright-core: run `npm ci` in web/ui (the build of \
+         sonde-web does it when node_modules is missing)"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "{chromium} is missing: install Debian's chromium (apt-get install --no-install-recommends \
+         chromium) or set CHROMIUM; .ci/run does it"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let token = token(dir.path());
+    let ssh = greeter(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n");
+    let hostile = greeter(HOSTILE_BANNER);
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let serve = Serve::start(dir.path());
+
+    let shots = root.join("target/e2e-screenshots");
+    let output = Command::new("timeout")
+        .arg("--kill-after=5")
+        .arg(RUN_LIMIT_SECS.to_string())
+        .arg("node")
+        .arg(&script)
+        .current_dir(root.join("web/ui"))
+        .env("SONDE_URL", &serve.base)
+        .env("SONDE_TOKEN", &token)
+        // 127.0.0.0/24 x 4 ports at 300 probes/s: long enough to watch the bar move.
+        .env("SONDE_TARGETS", "127.0.0.0/24")
+        .env("SONDE_PORTS", format!("{ssh},{hostile},{silent_port},{closed}"))
+        .env("SONDE_XSS_PORT", hostile.to_string())
+        .env("SONDE_SCREENSHOTS", &shots)
+        .env("CHROMIUM", &chromium)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node (install Node.js 20+): {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "the browser run failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    assert!(stdout.contains("all checks passed"), "{stdout}");
+    for page in
+        ["01-login", "04-dashboard", "05-hosts", "06-host", "07-scans-compare", "08-topology"]
+    {
+        assert!(shots.join(format!("{page}.png")).is_file(), "no screenshot {page}.png");
+    }
+    drop(silent);
+}

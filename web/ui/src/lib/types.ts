@@ -1,0 +1,160 @@
+// The JSON shapes of Sonde's REST API (web/src/api.rs is the source of truth).
+
+export type ScanStatus = 'queued' | 'running' | 'completed' | 'cancelled' | 'failed';
+
+export interface ScanCounters {
+  probes_total: number;
+  probes_sent: number;
+  probes_done: number;
+  replies: number;
+  open_ports: number;
+  hosts_up: number;
+  rate_pps: number;
+  eta_seconds: number | null;
+}
+
+export interface ScanView {
+  id: number;
+  status: ScanStatus;
+  targets: string[];
+  ports: string;
+  rate: number;
+  seed: number;
+  counters: ScanCounters;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface Page<T> {
+  total: number;
+  offset: number;
+  limit: number;
+  items: T[];
+}
+
+export interface HostSummary {
+  ip: string;
+  open_ports: number[];
+  first_seen: string;
+  last_seen: string;
+}
+
+export interface PortView {
+  port: number;
+  proto: string;
+  state: string;
+  service: string | null;
+  product: string | null;
+  version: string | null;
+  vendor?: string | null;
+  info?: string | null;
+  cpe?: string | null;
+  signature?: string | null;
+  confidence: number | null;
+  banner: string | null;
+  rtt_ms: number | null;
+  last_scan_id: number;
+  first_seen: string;
+  last_seen: string;
+  // Present once the store keeps certificate fields.
+  certificate?: Record<string, unknown> | null;
+}
+
+export interface HostDetail {
+  ip: string;
+  first_seen: string;
+  last_seen: string;
+  ports: PortView[];
+  hostnames?: { name: string; source: string }[];
+  history?: HistoryEntry[];
+  mac?: string | null;
+  vendor?: string | null;
+  name?: string | null;
+  note?: string | null;
+  tags?: string[];
+}
+
+export interface ServiceInfo {
+  service: string | null;
+  product: string | null;
+  version: string | null;
+}
+
+export interface HistoryEntry {
+  scan_id: number;
+  at: string;
+  kind: string;
+  port: number | null;
+  proto: string | null;
+  before: ServiceInfo | null;
+  after: ServiceInfo | null;
+}
+
+export interface ScheduleView {
+  id: number;
+  name: string;
+  targets: string[];
+  exclude: string[];
+  ports: string | null;
+  rate: number | null;
+  cron: string | null;
+  every_hours: number | null;
+  timezone: string;
+  enabled: boolean;
+  created_at: string;
+  last_run_at: string | null;
+  last_scan_id: number | null;
+  next_run_at: string | null;
+}
+
+export interface ServiceCount {
+  service: string;
+  ports: number;
+  hosts: number;
+}
+
+export interface PortRef {
+  ip: string;
+  port: number;
+  proto: string;
+  service: string | null;
+  product: string | null;
+  version: string | null;
+}
+
+export interface ScanChanges {
+  scan_id: number;
+  against: number | null;
+  hosts_appeared: string[];
+  hosts_vanished: string[];
+  ports_opened: PortRef[];
+  ports_closed: PortRef[];
+  services_changed: {
+    ip: string;
+    port: number;
+    proto: string;
+    before: { service: string | null; product: string | null; version: string | null };
+    after: { service: string | null; product: string | null; version: string | null };
+  }[];
+}
+
+export interface User {
+  id: number;
+  name: string;
+  role: 'admin' | 'operator' | 'viewer';
+}
+
+export interface Session {
+  user: User;
+  csrf_token: string | null;
+}
+
+export type SondeEvent =
+  | { id: number; type: 'scan_status'; scan_id: number; status: ScanStatus; error: string | null }
+  | { id: number; type: 'scan_progress'; scan_id: number; counters: ScanCounters }
+  | { id: number; type: 'host_found'; scan_id: number; ip: string }
+  | { id: number; type: 'port_found'; scan_id: number; ip: string; port: PortView }
+  | { id: number; type: 'scan_finished'; scan_id: number; status: ScanStatus; counters: ScanCounters }
+  | { id: number; type: 'host_changed' | 'port_changed'; [key: string]: unknown };
