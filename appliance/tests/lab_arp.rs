@@ -218,10 +218,7 @@ fn lab_serve_stores_on_link_hosts_needs_root_netns() {
     let lab = LinkLab::up(&HOSTS);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let data = dir.path().to_str().expect("a UTF-8 path").to_owned();
-    let created =
-        crate::util::sonde::sonde(&["token", "create", "--name", "itest", "--data-dir", &data]);
-    created.assert_success();
-    let token = created.stdout.lines().last().expect("a token line").trim().to_owned();
+    let token = crate::serve_api::token(dir.path());
     let listen = "127.0.0.1:18931";
     let mut serve = Stopped(
         lab.spawn(&[SONDE, "serve", "--data-dir", &data, "--listen", listen], Stdio::null()),

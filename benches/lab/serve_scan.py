@@ -36,6 +36,11 @@ def main():
     config = os.path.join(data, "sonde.toml")
     with open(config, "w") as f:
         f.write(f"[scan]\ntimeout_ms = {timeout_ms}\nretries = {retries}\n")
+    # Tokens act as a user: the store gets an admin first.
+    subprocess.run(
+        [sonde, "user", "add", "--role", "admin", "compare", "--password-stdin", "--data-dir", data],
+        input="compare-password\n", check=True, capture_output=True, text=True,
+    )
     token = subprocess.run(
         [sonde, "token", "create", "--data-dir", data, "--name", "compare"],
         check=True, capture_output=True, text=True,

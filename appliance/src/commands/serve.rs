@@ -32,6 +32,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         args.config.as_deref(),
         &Overrides { listen: args.listen.clone(), data_dir: args.data_dir.clone() },
     )?;
+    // The data directory first: an unusable one is the likelier mistake, and says so alone.
+    let lock = crate::data_dir::lock(&settings.data_dir)?;
     // Compiled before anything starts: a broken operator signature file stops start-up
     // with its name, instead of a server that silently identifies less.
     let identifier = crate::signature_dirs::identifier(&settings.signatures_dirs)?;
@@ -42,7 +44,6 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         dirs = settings.signatures_dirs.len(),
         "Signatures compiled."
     );
-    let lock = crate::data_dir::lock(&settings.data_dir)?;
     crate::limits::raise_open_files(settings.scan.concurrency + settings.probe.concurrency);
 
     let system = actix_rt::System::with_tokio_rt(|| {
