@@ -317,12 +317,16 @@ fn contains_pattern(text: &str) -> String {
     pattern
 }
 
-fn source_name(source: HostnameSource) -> &'static str {
+pub(super) fn source_name(source: HostnameSource) -> &'static str {
     match source {
         HostnameSource::Dns => "dns",
         HostnameSource::Tls => "tls",
         HostnameSource::Smb => "smb",
         HostnameSource::Ssh => "ssh",
+        HostnameSource::Smtp => "smtp",
+        HostnameSource::Ftp => "ftp",
+        HostnameSource::Pop3 => "pop3",
+        HostnameSource::Imap => "imap",
         HostnameSource::Http => "http",
     }
 }
@@ -333,6 +337,10 @@ fn parse_source(text: &str) -> Option<HostnameSource> {
         "tls" => HostnameSource::Tls,
         "smb" => HostnameSource::Smb,
         "ssh" => HostnameSource::Ssh,
+        "smtp" => HostnameSource::Smtp,
+        "ftp" => HostnameSource::Ftp,
+        "pop3" => HostnameSource::Pop3,
+        "imap" => HostnameSource::Imap,
         "http" => HostnameSource::Http,
         _ => return None,
     })
