@@ -53,6 +53,11 @@ def main():
         f.write(f"[scan]\ntimeout_ms = {timeout_ms}\nretries = {retries}\n")
         if dns_server:
             f.write(f'[dns]\nservers = ["{dns_server}"]\ntimeout_ms = 1000\n')
+    # A token belongs to a user: the store's first admin.
+    subprocess.run(
+        [sonde, "user", "add", "--data-dir", data, "--role", "admin", "--password-stdin", "compare"],
+        check=True, capture_output=True, text=True, input="compare-lab-password\n",
+    )
     token = subprocess.run(
         [sonde, "token", "create", "--data-dir", data, "--name", "compare"],
         check=True, capture_output=True, text=True,
