@@ -133,6 +133,9 @@ mod tests {
         }
     }
 
+    /// A name and its source, or none.
+    type Expected = Option<(&'static str, HostnameSource)>;
+
     fn names(found: Vec<Hostname>) -> Vec<(String, HostnameSource)> {
         found.into_iter().map(|h| (h.name, h.source)).collect()
     }
@@ -140,7 +143,8 @@ mod tests {
     #[test]
     fn greetings_give_their_host_name() {
         use HostnameSource::*;
-        let table: &[(&str, &str, Option<(&str, HostnameSource)>)] = &[
+        // (service, banner, the name and source expected)
+        let table: &[(&str, &str, Expected)] = &[
             (
                 "smtp",
                 "220 mail.lab.example ESMTP Exim 4.96 Thu, 26 Nov\r\n",

@@ -335,7 +335,7 @@ pub(crate) mod tests {
             banner: Some(b"220 mx.lab.example ESMTP Exim 4.96\r\n".to_vec()),
             ..record([10, 0, 0, 1], 25)
         };
-        store.persist(id, &[smtp.clone()]).await.unwrap();
+        store.persist(id, std::slice::from_ref(&smtp)).await.unwrap();
         // A rescan marks the name seen again rather than storing it twice.
         store.persist(id, &[smtp]).await.unwrap();
         let dns = Hostname { name: "b.lab.example".into(), source: HostnameSource::Dns };
