@@ -151,6 +151,13 @@ pub struct ScanArgs {
     /// Open ports being identified at once, at most (each with a few probes in turn).
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub identify_concurrency: usize,
+    /// Do not look up the names of hosts with open ports (reverse DNS).
+    #[arg(long, conflicts_with = "dns_server")]
+    pub no_dns: bool,
+    /// Ask this resolver (ADDRESS or ADDRESS:PORT) for host names instead of the system's;
+    /// repeat for more.
+    #[arg(long, value_name = "ADDR")]
+    pub dns_server: Vec<String>,
 }
 
 /// Engines as named on the command line.

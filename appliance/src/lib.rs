@@ -15,6 +15,7 @@
 //! - [`signature_dirs`]: the operator's signature directories, compiled with the built-ins.
 //! - [`schedule`]: recurring scans: rules, the policy for missed runs, the runner.
 //! - [`naming`]: reverse DNS of live hosts, beside the scan.
+//! - [`service_names`]: host names services give about themselves (certificates, greetings).
 //! - [`export`]: a stored scan as JSON, CSV or Nmap XML (`sonde export`, the API).
 //! - [`checkpoint`]: the resume file of `sonde scan --resume`.
 //! - [`error`]: which errors are the operator's to fix (exit 2) and which are not (exit 1).
@@ -34,6 +35,7 @@ pub mod naming;
 pub mod output;
 pub mod probing;
 pub mod schedule;
+pub mod service_names;
 pub mod signature_dirs;
 pub mod store;
 pub mod tls;

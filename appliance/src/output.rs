@@ -6,6 +6,10 @@
 //! host), and a host that answered ARP but has no open port is reported too: a `hosts` entry
 //! with `open_ports: 0` in JSON, a line with `state: "up"` and no port in NDJSON, a row with
 //! an empty port and state `up` in CSV, and a section of its own in the table.
+//!
+//! With reverse DNS on, hosts carry a `hostname` (CSV: a last column, `hostname`). Names are
+//! looked up beside the scan: the table and JSON, written at the end, hold every name found;
+//! the streaming formats hold a name when it was known as the row was written.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
@@ -49,6 +53,9 @@ pub struct Row {
     /// The organisation behind the MAC's prefix.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vendor: Option<&'static str>,
+    /// The host's name from reverse DNS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
 }
 
 /// An on-link host as printed: found by ARP, with or without open ports.
@@ -66,6 +73,9 @@ pub struct HostRow {
     /// Open ports found on it (JSON only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_ports: Option<u64>,
+    /// Its name from reverse DNS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
 }
 
 impl Row {
@@ -84,6 +94,7 @@ impl Row {
             info: service.and_then(|m| m.info.clone()),
             mac: mac.map(|m| m.to_string()),
             vendor: mac.and_then(|m| m.vendor()),
+            hostname: None,
         }
     }
 }
@@ -121,24 +132,53 @@ pub struct Printer<W: Write> {
     neighbours: BTreeMap<Ipv4Addr, MacAddr>,
     /// Open ports per host, to report ARP hosts without any.
     open_per_host: BTreeMap<Ipv4Addr, u64>,
+    /// Whether reverse DNS runs: CSV then has a `hostname` column.
+    dns: bool,
+    /// Names found so far.
+    names: BTreeMap<Ipv4Addr, String>,
 }
 
 impl<W: Write> Printer<W> {
     /// A printer for a scan whose on-link hosts are `neighbours` (empty when the targets are
     /// routed, or scanned by the connect engine); CSV writes its header now.
-    pub fn new(format: OutputFormat, mut out: W, neighbours: &[Neighbour]) -> io::Result<Self> {
+    pub fn new(format: OutputFormat, out: W, neighbours: &[Neighbour]) -> io::Result<Self> {
+        Self::with_dns(format, out, neighbours, false)
+    }
+
+    /// [`Printer::new`] for a scan that looks host names up when `dns` is true.
+    pub fn with_dns(
+        format: OutputFormat,
+        mut out: W,
+        neighbours: &[Neighbour],
+        dns: bool,
+    ) -> io::Result<Self> {
         if format == OutputFormat::Csv {
             let extra = if neighbours.is_empty() { "" } else { ",mac,vendor" };
-            writeln!(out, "ip,port,proto,state,rtt_ms,service,product,version{extra}")?;
+            let name = if dns { ",hostname" } else { "" };
+            writeln!(out, "ip,port,proto,state,rtt_ms,service,product,version{extra}{name}")?;
         }
         let neighbours = neighbours.iter().map(|n| (n.ip, n.mac)).collect();
-        Ok(Self { format, out, rows: Vec::new(), neighbours, open_per_host: BTreeMap::new() })
+        Ok(Self {
+            format,
+            out,
+            rows: Vec::new(),
+            neighbours,
+            open_per_host: BTreeMap::new(),
+            dns,
+            names: BTreeMap::new(),
+        })
+    }
+
+    /// Records the name of `ip`, found by reverse DNS.
+    pub fn named(&mut self, ip: Ipv4Addr, name: String) {
+        self.names.insert(ip, name);
     }
 
     /// Records one open port and, when identification ran, what it found; streaming formats
     /// write it now.
     pub fn found(&mut self, finding: &Finding, service: Option<&ServiceMatch>) -> io::Result<()> {
-        let row = Row::new(finding, service, self.neighbours.get(&finding.ip).copied());
+        let mut row = Row::new(finding, service, self.neighbours.get(&finding.ip).copied());
+        row.hostname = self.names.get(&finding.ip).cloned();
         *self.open_per_host.entry(finding.ip).or_default() += 1;
         match self.format {
             OutputFormat::Ndjson => {
@@ -160,6 +200,9 @@ impl<W: Write> Printer<W> {
                 if !self.neighbours.is_empty() {
                     write_mac_columns(&mut self.out, row.mac.as_deref(), row.vendor)?;
                 }
+                if self.dns {
+                    write!(self.out, ",{}", cell(&row.hostname))?;
+                }
                 writeln!(self.out)?;
             }
             OutputFormat::Json | OutputFormat::Table => self.rows.push(row),
@@ -177,6 +220,7 @@ impl<W: Write> Printer<W> {
                 mac: mac.to_string(),
                 vendor: mac.vendor(),
                 open_ports: Some(self.open_per_host.get(&ip).copied().unwrap_or(0)),
+                hostname: self.names.get(&ip).cloned(),
             })
             .collect()
     }
@@ -199,6 +243,9 @@ impl<W: Write> Printer<W> {
     /// Writes what the end-of-scan formats hold.
     pub fn finish(mut self, summary: &ScanSummary) -> io::Result<()> {
         self.rows.sort_by_key(|r| (r.ip, r.port));
+        for row in &mut self.rows {
+            row.hostname = self.names.get(&row.ip).cloned();
+        }
         match self.format {
             OutputFormat::Json => {
                 #[derive(Serialize)]
@@ -230,6 +277,9 @@ impl<W: Write> Printer<W> {
                 for host in self.silent_hosts() {
                     write!(self.out, "{},,,up,,,,", host.ip)?;
                     write_mac_columns(&mut self.out, Some(&host.mac), host.vendor)?;
+                    if self.dns {
+                        write!(self.out, ",{}", csv_cell(host.hostname.as_deref().unwrap_or("")))?;
+                    }
                     writeln!(self.out)?;
                 }
             }
@@ -269,9 +319,13 @@ fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
     let on_link = rows.iter().any(|r| r.mac.is_some());
     let mac_header =
         if on_link { format!("{:<17}  {:<24}  ", "MAC", "VENDOR") } else { String::new() };
+    // A name column only when some host has a name, as wide as the longest (bounded).
+    let name_width =
+        rows.iter().filter_map(|r| r.hostname.as_ref()).map(|n| n.chars().count().min(40)).max();
+    let name_header = name_width.map(|w| format!("{:<w$}  ", "NAME")).unwrap_or_default();
     writeln!(
         out,
-        "{:<15}  {:>5}  {:<5}  {:<5}  {:>9}  {:<12}  {mac_header}VERSION",
+        "{:<15}  {name_header}{:>5}  {:<5}  {:<5}  {:>9}  {:<12}  {mac_header}VERSION",
         "HOST", "PORT", "PROTO", "STATE", "RTT", "SERVICE"
     )?;
     for r in rows {
@@ -296,9 +350,17 @@ fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
         } else {
             String::new()
         };
+        let name = match name_width {
+            Some(w) => {
+                let shown: String =
+                    printable(r.hostname.as_deref().unwrap_or("-")).chars().take(w).collect();
+                format!("{shown:<w$}  ")
+            }
+            None => String::new(),
+        };
         writeln!(
             out,
-            "{:<15}  {:>5}  {:<5}  {:<5}  {:>9}  {:<12}  {mac}{}",
+            "{:<15}  {name}{:>5}  {:<5}  {:<5}  {:>9}  {:<12}  {mac}{}",
             r.ip,
             r.port,
             "tcp",
@@ -540,5 +602,33 @@ mod tests {
         assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
         assert_eq!(human_duration(Duration::from_secs(125)), "2m05s");
         assert_eq!(human_duration(Duration::from_secs(3720)), "1h02m");
+    }
+
+    #[test]
+    fn names_found_by_reverse_dns_show_in_every_format() {
+        let findings = [finding([10, 0, 0, 1], 22), finding([10, 0, 0, 2], 80)];
+        let print = |format| {
+            let mut out = Vec::new();
+            let mut p = Printer::with_dns(format, &mut out, &[], true).unwrap();
+            p.named([10, 0, 0, 1].into(), "a.lab.example".into());
+            for f in &findings {
+                p.found(f, None).unwrap();
+            }
+            p.finish(&summary()).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let csv = print(OutputFormat::Csv);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].ends_with(",version,hostname"), "{csv}");
+        assert!(lines[1].starts_with("10.0.0.1,22,") && lines[1].ends_with(",a.lab.example"));
+        assert!(lines[2].starts_with("10.0.0.2,80,") && lines[2].ends_with(','), "{csv}");
+        let json: serde_json::Value = serde_json::from_str(&print(OutputFormat::Json)).unwrap();
+        assert_eq!(json["results"][0]["hostname"], "a.lab.example");
+        assert!(json["results"][1].get("hostname").is_none());
+        let table = print(OutputFormat::Table);
+        assert!(table.lines().next().unwrap().contains("NAME"), "{table}");
+        assert!(table.contains("a.lab.example"), "{table}");
+        let ndjson = print(OutputFormat::Ndjson);
+        assert!(ndjson.lines().next().unwrap().contains("\"hostname\":\"a.lab.example\""));
     }
 }

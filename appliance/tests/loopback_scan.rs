@@ -28,14 +28,16 @@ fn open_pairs_from_csv(stdout: &str) -> BTreeSet<Pair> {
     let mut lines = stdout.lines().filter(|l| !l.trim().is_empty());
     assert_eq!(
         lines.next(),
-        Some("ip,port,proto,state,rtt_ms,service,product,version"),
+        // Reverse DNS is on by default: the last column is the host's name.
+        Some("ip,port,proto,state,rtt_ms,service,product,version,hostname"),
         "-o csv header:\n{stdout}"
     );
     lines
         .filter_map(|line| {
             let fields: Vec<&str> = line.split(',').collect();
-            let [ip, port, proto, state, rtt, _service, _product, _version] = fields[..] else {
-                panic!("-o csv row without 8 fields: {line}");
+            let [ip, port, proto, state, rtt, _service, _product, _version, _hostname] = fields[..]
+            else {
+                panic!("-o csv row without 9 fields: {line}");
             };
             let ip: Ipv4Addr = ip.parse().unwrap_or_else(|_| panic!("bad ip in csv row: {line}"));
             let port: u16 = port.parse().unwrap_or_else(|_| panic!("bad port in csv row: {line}"));
@@ -83,6 +85,14 @@ fn loopback_scan_formats() {
     for format in ["ndjson", "json", "csv", "table"] {
         let out = sonde(&["scan", "127.0.0.1", "-p", &spec, "--engine", "connect", "-o", format]);
         out.assert_success();
+        if format == "json" {
+            // 127/8 is named `localhost` by the resolver library itself (RFC 6761): no packet.
+            let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
+            let named = doc["results"]
+                .as_array()
+                .is_some_and(|rows| rows.iter().all(|r| r["hostname"] == "localhost"));
+            assert!(named, "rows of 127.0.0.1 should be named localhost:\n{}", out.stdout);
+        }
         let found = match format {
             "ndjson" => open_pairs_from_ndjson(&out.stdout),
             "json" => open_pairs_from_json(&out.stdout),

@@ -11,7 +11,12 @@ With a ninth argument `detail`, prints every stored port of every host as its
 /api/v1/hosts/{ip} view instead (service, product, version, banner...), with `ip` added: the
 identification lab test reads those.
 
-usage: serve_scan.py SONDE SCOPE PORTS RATE SEED TIMEOUT_MS RETRIES WALL_FILE [detail]
+With `names DNS_SERVER` instead, `sonde serve` asks DNS_SERVER for host names (`[dns]`); once
+the scan is final, every host's /api/v1/hosts/{ip} `hostnames` are printed as
+{"ip", "hostnames"} lines (waiting up to NAMES_WAIT_S for a `dns` name to arrive), and the
+scan's own duration from the API (finished_at - started_at) is a third number in WALL_FILE.
+
+usage: serve_scan.py SONDE SCOPE PORTS RATE SEED TIMEOUT_MS RETRIES WALL_FILE [detail | names DNS_SERVER]
 """
 import json
 import os
@@ -21,6 +26,14 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import datetime
+
+# How long `names` mode waits for reverse DNS names after the scan (they arrive after the ports).
+NAMES_WAIT_S = 5.0
+
+
+def api_time(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def free_port():
@@ -32,14 +45,18 @@ def free_port():
 def main():
     sonde, scope, ports, rate, seed, timeout_ms, retries, wall_file = sys.argv[1:9]
     detail = sys.argv[9:] == ["detail"]
+    names = sys.argv[9:10] == ["names"]
+    dns_server = sys.argv[10] if names else None
     data = tempfile.mkdtemp(prefix="sonde-serve-")
     config = os.path.join(data, "sonde.toml")
     with open(config, "w") as f:
         f.write(f"[scan]\ntimeout_ms = {timeout_ms}\nretries = {retries}\n")
-    # Tokens act as a user: the store gets an admin first.
+        if dns_server:
+            f.write(f'[dns]\nservers = ["{dns_server}"]\ntimeout_ms = 1000\n')
+    # A token belongs to a user: the store's first admin.
     subprocess.run(
-        [sonde, "user", "add", "--role", "admin", "compare", "--password-stdin", "--data-dir", data],
-        input="compare-password\n", check=True, capture_output=True, text=True,
+        [sonde, "user", "add", "--data-dir", data, "--role", "admin", "--password-stdin", "compare"],
+        check=True, capture_output=True, text=True, input="compare-lab-password\n",
     )
     token = subprocess.run(
         [sonde, "token", "create", "--data-dir", data, "--name", "compare"],
@@ -76,8 +93,31 @@ def main():
                 break
             time.sleep(0.02)
         end = time.time()
+        extra = ""
+        if names and view.get("started_at") and view.get("finished_at"):
+            extra = f" {api_time(view['finished_at']) - api_time(view['started_at'])}"
         with open(wall_file, "w") as f:
-            f.write(f"{start} {end}\n")
+            f.write(f"{start} {end}{extra}\n")
+        if names:
+            ips = []
+            offset = 0
+            while True:
+                page = call(f"/hosts?limit=1000&offset={offset}")
+                ips += [host["ip"] for host in page["items"]]
+                offset += len(page["items"])
+                if not page["items"] or offset >= page["total"]:
+                    break
+            deadline = time.time() + NAMES_WAIT_S
+            while True:
+                found = {ip: call(f"/hosts/{ip}")["hostnames"] for ip in ips}
+                named = all(any(n["source"] == "dns" for n in h) for h in found.values())
+                if named or time.time() > deadline:
+                    break
+                time.sleep(0.1)
+            for ip, hostnames in found.items():
+                print(json.dumps({"ip": ip, "hostnames": hostnames}))
+            ok = view["status"] == "completed"
+            return 0 if ok else 1
         offset = 0
         while True:
             page = call(f"/hosts?limit=1000&offset={offset}")

@@ -337,9 +337,11 @@ pub struct HostDetail {
 /// Entries of [`HostDetail::history`] served at most.
 pub const HISTORY_LIMIT: usize = 200;
 
-/// Who said a host has a name, in the order of trust the appliance uses: a name from DNS
-/// (a PTR record) is preferred to one a service gave about itself, which is preferred to the
-/// bare address.
+/// Who said a host has a name, in the order of trust the appliance uses (most trusted first):
+/// a name from DNS (a PTR record) is preferred to one a service gave about itself, which is
+/// preferred to the bare address. Among services, a certificate's names (chosen by whoever
+/// issued it) come before the names a daemon prints in its greeting, and an HTTP title (free
+/// text for people) comes last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HostnameSource {
@@ -351,6 +353,14 @@ pub enum HostnameSource {
     Smb,
     /// An SSH identification string that carries a host name.
     Ssh,
+    /// The host name of an SMTP greeting (`220 mail.example.com ESMTP`).
+    Smtp,
+    /// The host name of an FTP greeting.
+    Ftp,
+    /// The host name of a POP3 greeting (`+OK pop.example.com ready`).
+    Pop3,
+    /// The host name of an IMAP greeting.
+    Imap,
     /// An HTTP page title.
     Http,
 }

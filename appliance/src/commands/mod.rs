@@ -4,6 +4,7 @@ pub mod doctor;
 pub mod export;
 pub mod scan;
 mod scan_identify;
+mod scan_names;
 pub mod schedule;
 pub mod serve;
 pub mod signatures;

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::io::{BufWriter, IsTerminal};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -17,6 +18,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::scan_identify::{Identified, ScanIdentifier};
+use super::scan_names::{ScanNamer, parse_servers};
 use crate::checkpoint::{Checkpoint, ScanIdentity};
 use crate::cli::{ConnectBackendArg, EngineArg, ScanArgs, SendPathArg};
 use crate::error::UsageError;
@@ -321,8 +323,16 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
         })
     };
 
-    let mut printer =
-        Printer::new(args.output, BufWriter::new(std::io::stdout().lock()), &neighbours)?;
+    let mut namer = match args.no_dns {
+        true => None,
+        false => Some(ScanNamer::start(parse_servers(&args.dns_server)?)?),
+    };
+    let mut printer = Printer::with_dns(
+        args.output,
+        BufWriter::new(std::io::stdout().lock()),
+        &neighbours,
+        namer.is_some(),
+    )?;
     let mut found = 0u64;
     let mut hosts = std::collections::HashSet::new();
     let mut save_every = tokio::time::interval(Duration::from_secs(args.checkpoint_every));
@@ -351,7 +361,9 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
                     continue;
                 };
                 found += 1;
-                hosts.insert(finding.ip);
+                if hosts.insert(finding.ip) && let Some(namer) = &namer {
+                    namer.ask(finding.ip);
+                }
                 match identify.as_mut() {
                     Some(identify) => {
                         identify.start(finding);
@@ -384,7 +396,9 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
                 let settled_below = progress.settled_below.load(Ordering::Acquire);
                 while let Ok(finding) = rx.try_recv() {
                     found += 1;
-                    hosts.insert(finding.ip);
+                    if hosts.insert(finding.ip) && let Some(namer) = &namer {
+                        namer.ask(finding.ip);
+                    }
                     match identify.as_mut() {
                         Some(identify) => {
                             identify.start(finding);
@@ -404,7 +418,13 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
                     (None, _) => {}
                 }
             }
+            Some((ip, name)) = next_name(&mut namer) => printer.named(ip, name),
             else => break,
+        }
+    }
+    if let Some(namer) = namer {
+        for (ip, name) in namer.finish().await {
+            printer.named(ip, name);
         }
     }
     let outcome = engine_task.await?;
@@ -469,6 +489,14 @@ fn settled_mark(marks: &mut VecDeque<(u64, u64)>, identify: &ScanIdentifier) -> 
 }
 
 /// The next identification result, or never when identification is off.
+/// The next name found, or never when reverse DNS is off.
+async fn next_name(namer: &mut Option<ScanNamer>) -> Option<(Ipv4Addr, String)> {
+    match namer {
+        Some(namer) => namer.next().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn recv_identified(
     identified: &mut Option<mpsc::UnboundedReceiver<Identified>>,
 ) -> Option<Identified> {

@@ -5,7 +5,9 @@ use std::net::Ipv4Addr;
 use sonde_scanner::TlsInfo;
 use sonde_web::api::{CertView, TlsView};
 
+use super::hosts::source_name;
 use super::{NOW, Store, StoreError};
+use crate::service_names::service_hostnames;
 
 /// An open port with what the prober and matcher learned about it.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,6 +186,22 @@ impl Store {
             .bind(tls_json)
             .execute(&mut *tx)
             .await?;
+            // Names the service gave about its host land with the port itself, in the same
+            // transaction; the trust order decides later which one is shown.
+            let said = service_hostnames(r.service.as_deref(), r.banner.as_deref(), r.tls.as_ref());
+            for name in said {
+                sqlx::query(&format!(
+                    "INSERT INTO hostnames (ip, name, source, scan_id) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (ip, name, source) DO UPDATE SET scan_id = excluded.scan_id, \
+                     seen_at = {NOW}"
+                ))
+                .bind(ip)
+                .bind(&name.name)
+                .bind(source_name(name.source))
+                .bind(scan_id)
+                .execute(&mut *tx)
+                .await?;
+            }
             sqlx::query(
                 "INSERT INTO scan_results (scan_id, ip, port, proto, service, product, version, \
                  info, cpe) VALUES (?, ?, ?, 'tcp', ?, ?, ?, ?, ?) \
@@ -304,5 +322,28 @@ pub(crate) mod tests {
         assert_eq!(port.info.as_deref(), Some("Ubuntu"));
         assert_eq!(port.cpe.as_deref(), Some("cpe:2.3:a:f5:nginx:1.22.1:*:*:*:*:*:*:*"));
         assert_eq!(port.signature.as_deref(), Some("http.nginx"));
+    }
+
+    #[tokio::test]
+    async fn greeting_names_are_stored_after_dns_names() {
+        use sonde_web::api::{Hostname, HostnameSource};
+        let (store, _dir) = test_store().await;
+        let id = scan(&store).await;
+        let ip = Ipv4Addr::new(10, 0, 0, 1);
+        let smtp = PortRecord {
+            service: Some("smtp".into()),
+            banner: Some(b"220 mx.lab.example ESMTP Exim 4.96\r\n".to_vec()),
+            ..record([10, 0, 0, 1], 25)
+        };
+        store.persist(id, std::slice::from_ref(&smtp)).await.unwrap();
+        // A rescan marks the name seen again rather than storing it twice.
+        store.persist(id, &[smtp]).await.unwrap();
+        let dns = Hostname { name: "b.lab.example".into(), source: HostnameSource::Dns };
+        store.add_hostnames(id, &[(ip, dns.clone())]).await.unwrap();
+        let names = store.host(ip).await.unwrap().unwrap().hostnames;
+        assert_eq!(
+            names,
+            vec![dns, Hostname { name: "mx.lab.example".into(), source: HostnameSource::Smtp }]
+        );
     }
 }

@@ -164,6 +164,15 @@ impl Lab {
         run(HARNESS, &args)
     }
 
+    /// Runs `command` inside the target namespace (where the hosts and daemons are), for
+    /// changing what the target answers during a test.
+    pub(crate) fn exec_in_target(&self, command: &[&str]) -> Outcome {
+        let namespace = format!("{}-tgt", self.name);
+        let mut args = vec!["netns", "exec", &namespace];
+        args.extend_from_slice(command);
+        run("ip", &args)
+    }
+
     /// Packets the target has seen per class: `open`, `closed`, `live_other`, `dead`, `syn`,
     /// `excluded`.
     pub(crate) fn counters(&self) -> BTreeMap<String, u64> {
