@@ -327,6 +327,22 @@ mod tests {
     }
 
     #[test]
+    fn tags_are_found_ignoring_case() {
+        for (hay, needle, want) in [
+            ("<html><TiTlE>x", b"<title".as_slice(), Some(6)),
+            ("<<<title", b"<title", Some(2)),
+            ("a</TITLE", b"</title", Some(1)),
+            ("<titl", b"<title", None),
+            ("<tit<title", b"<title", Some(4)),
+            ("no tag here", b"<title", None),
+            ("", b"<title", None),
+            ("\u{e9}<title", b"<title", Some(2)),
+        ] {
+            assert_eq!(find_ascii_ci(hay, needle), want, "{hay:?}");
+        }
+    }
+
+    #[test]
     fn field_names_are_checked() {
         for ok in ["banner", "ssh.ident", "http.header.server", "http.header.x-powered-by"] {
             assert!(is_known_field(ok), "{ok}");
