@@ -440,8 +440,7 @@ impl RingScan {
             // Without it the connection ends with a FIN instead: still closed, only slower.
             let _ = socket.set_linger(Some(Duration::ZERO));
         }
-        let close =
-            opcode::Close::new(types::Fd(socket.as_raw_fd())).build().user_data(CLOSE_TAG);
+        let close = opcode::Close::new(types::Fd(socket.as_raw_fd())).build().user_data(CLOSE_TAG);
         match self.push(&[close]) {
             Ok(()) => {
                 // The ring owns the descriptor now and closes it when the entry is submitted.
