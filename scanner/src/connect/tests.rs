@@ -518,3 +518,28 @@ async fn the_uring_backend_stops_promptly_on_cancel() {
     // The pair was not settled, so a resume probes it again.
     assert_eq!(progress.settled_below.load(Ordering::Acquire), 0);
 }
+
+/// Both backends close an open connection with a reset (zero linger, set at close time only):
+/// the listener's side of it reads a reset, not an end of stream, and the scanner's side leaves
+/// no `TIME_WAIT` behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_backends_reset_open_connections_on_close() {
+    use std::io::Read;
+    for backend in [ConnectBackend::Epoll, ConnectBackend::Uring] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let plan = plan("127.0.0.1", &[port]);
+        let engine = engine_on(backend, Duration::from_millis(1000), 0);
+        let found = scan(&engine, &plan, &Progress::default()).await;
+        assert_eq!(found.len(), 1, "{backend:?}");
+        // The scan is over, so the connection waiting in the queue is already closed.
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let read = stream.read(&mut [0u8; 16]);
+        assert_eq!(
+            read.map_err(|e| e.kind()),
+            Err(io::ErrorKind::ConnectionReset),
+            "{backend:?}: the scanner closed without a reset"
+        );
+    }
+}
