@@ -4,10 +4,10 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 
 use actix::Addr;
-use sonde_scanner::{MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, TargetSet};
+use sonde_scanner::{EngineKind, MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, TargetSet};
 use sonde_web::api::{
     AuditEntry, AuditQuery, ExportFormat, Health, HostDetail, HostEdit, HostQuery, HostSummary,
-    NewUser, Page, Role, ScanChanges, ScanCreated, ScanRequest, ScanStatus, ScanView,
+    NewUser, Page, Role, ScanChanges, ScanCreated, ScanEngine, ScanRequest, ScanStatus, ScanView,
     SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, TokenCreated, TokenView, UserPatch,
     UserView,
 };
@@ -88,9 +88,14 @@ impl ApplianceBackend {
             )));
         }
         let ports = match &request.ports {
-            Some(spec) => PortList::parse(spec).map_err(|e| ApiError::BadRequest(e.to_string()))?,
+            Some(spec) => parse_ports(spec)?,
             None => self.scan.ports.clone(),
         };
+        let engine = request.engine.map(|choice| match choice {
+            ScanEngine::Auto => EngineKind::Auto,
+            ScanEngine::Connect => EngineKind::Connect,
+            ScanEngine::Syn => EngineKind::Syn,
+        });
         let rate = request.rate.unwrap_or(self.scan.rate);
         if rate == 0 {
             return Err(ApiError::BadRequest("rate must be at least 1 probe per second".into()));
@@ -114,7 +119,7 @@ impl ApplianceBackend {
         };
         let scan_id = self.persister.send(CreateScan(new)).await.map_err(mailbox)??;
         self.supervisor
-            .send(StartScan(ScanJob { scan_id, targets, ports, seed, rate }))
+            .send(StartScan(ScanJob { scan_id, targets, ports, seed, rate, engine }))
             .await
             .map_err(mailbox)?;
         Ok(ScanCreated { id: scan_id, status: ScanStatus::Queued })
@@ -426,6 +431,24 @@ const MAX_TAGS: usize = 50;
 /// Longest tag.
 const MAX_TAG: usize = 64;
 
+/// A request's port list: `22,80,8000-8100`, or `top:N` for the `N` most common ports (the
+/// console's profiles).
+fn parse_ports(spec: &str) -> Result<PortList, ApiError> {
+    let bad = |e: sonde_scanner::PortError| ApiError::BadRequest(e.to_string());
+    match spec.trim().strip_prefix("top:") {
+        Some(n) => {
+            let n = n.trim().parse::<usize>().map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "`{spec}` is not a profile: write top:N with N from 1 to {}",
+                    PortList::TOP_MAX
+                ))
+            })?;
+            PortList::top(n).map_err(bad)
+        }
+        None => PortList::parse(spec).map_err(bad),
+    }
+}
+
 /// Operator edits are shown in the console and exports: bounded, and free of control
 /// characters (line breaks and tabs are allowed in notes only).
 fn validate_edit(edit: &HostEdit) -> Result<(), ApiError> {
@@ -498,6 +521,16 @@ mod tests {
             HostEdit { tags: Some(vec!["t".into(); MAX_TAGS + 1]), ..HostEdit::default() },
         ] {
             assert!(matches!(validate_edit(&bad), Err(ApiError::BadRequest(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn port_profiles_name_the_most_common_ports() {
+        assert_eq!(parse_ports("top:1000").unwrap().len(), 1000);
+        assert_eq!(parse_ports(" top: 5 ").unwrap().len(), 5);
+        assert_eq!(parse_ports("22,80").unwrap().len(), 2);
+        for bad in ["top:0", "top:1001", "top:many", "22-"] {
+            assert!(matches!(parse_ports(bad), Err(ApiError::BadRequest(_))), "{bad}");
         }
     }
 

@@ -56,7 +56,8 @@ impl ScanStatus {
 pub struct ScanRequest {
     /// Addresses, CIDRs, ranges (`a.b.c.d-e.f.g.h`) or hostnames.
     pub targets: Vec<String>,
-    /// Port list such as `22,80,8000-8100`; defaults to the top 100 ports.
+    /// Port list such as `22,80,8000-8100`, or `top:N` for the `N` most common ports (N up
+    /// to 1000); defaults to the top 100 ports.
     #[serde(default)]
     pub ports: Option<String>,
     /// Probes per second; defaults to the appliance's configured rate.
@@ -68,6 +69,22 @@ pub struct ScanRequest {
     /// Seed of the probe order; random when absent.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Which engine probes this scan; the appliance's configured engine when absent.
+    #[serde(default)]
+    pub engine: Option<ScanEngine>,
+}
+
+/// The engine of one scan, overriding the appliance's configured one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanEngine {
+    /// SYN where the appliance may open raw sockets and the target is not local; connect
+    /// otherwise.
+    Auto,
+    /// TCP connect: works everywhere, slower.
+    Connect,
+    /// Raw-socket SYN: needs `CAP_NET_RAW`; the scan fails if the appliance lacks it.
+    Syn,
 }
 
 /// The answer to `POST /api/v1/scans`.
