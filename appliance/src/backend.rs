@@ -1,6 +1,7 @@
 //! The appliance as the web layer sees it: requests become store reads and actor messages.
 
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use actix::Addr;
@@ -8,7 +9,7 @@ use sonde_scanner::{EngineKind, MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, Ta
 use sonde_web::api::{
     AuditEntry, AuditQuery, ExportFormat, Health, HostDetail, HostEdit, HostQuery, HostSummary,
     NewUser, Page, Role, ScanChanges, ScanCreated, ScanEngine, ScanRequest, ScanStatus, ScanView,
-    SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, TokenCreated, TokenView, UserPatch,
+    SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, Settings, SettingsUpdate, TokenCreated, TokenView, UserPatch,
     UserView,
 };
 use sonde_web::stats::{PortCount, SubnetCount};
@@ -20,7 +21,7 @@ use crate::actors::{
 };
 use crate::config::ScanSettings;
 use crate::schedule::spec;
-use crate::store::{HostFilter, NewScan, ScheduleRow, Store, StoreError};
+use crate::store::{HostFilter, NewScan, ScheduleRow, SettingsRow, Store, StoreError};
 use sha2::{Digest, Sha256};
 
 /// Implements [`Backend`] over the store and the actors.
@@ -35,6 +36,8 @@ pub struct ApplianceBackend {
     setup_token: Mutex<Option<String>>,
     /// Notified when a schedule changes, so the runner need not wait for its next tick.
     schedule_wake: Arc<Notify>,
+    /// Directories of operator signatures, shown read-only in the settings.
+    signature_dirs: Vec<PathBuf>,
 }
 
 impl ApplianceBackend {
@@ -54,7 +57,15 @@ impl ApplianceBackend {
             scan,
             setup_token: Mutex::new(None),
             schedule_wake: Arc::new(Notify::new()),
+            signature_dirs: Vec::new(),
         }
+    }
+
+    /// Names the signature directories the settings show.
+    #[must_use]
+    pub fn with_signature_dirs(mut self, dirs: Vec<PathBuf>) -> Self {
+        self.signature_dirs = dirs;
+        self
     }
 
     /// Validates and queues a scan for the API or a schedule (`created_by` is `None`).
@@ -63,8 +74,11 @@ impl ApplianceBackend {
         request: ScanRequest,
         created_by: Option<i64>,
     ) -> Result<ScanCreated, ApiError> {
+        let stored = self.store.settings().await?;
         let specs = request.targets.clone();
-        let exclude = request.exclude.clone();
+        // The stored exclude list applies to every scan, like the configuration file's.
+        let exclude: Vec<String> =
+            request.exclude.iter().chain(&stored.exclude).cloned().collect();
         // Hostnames resolve with the system resolver, which blocks: keep it off the workers.
         let (targets, extra) = actix_web::web::block(move || {
             let targets = TargetSet::parse(&specs)?;
@@ -96,9 +110,14 @@ impl ApplianceBackend {
             ScanEngine::Connect => EngineKind::Connect,
             ScanEngine::Syn => EngineKind::Syn,
         });
-        let rate = request.rate.unwrap_or(self.scan.rate);
+        let rate = request.rate.or(stored.default_rate).unwrap_or(self.scan.rate);
         if rate == 0 {
             return Err(ApiError::BadRequest("rate must be at least 1 probe per second".into()));
+        }
+        if let Some(cap) = stored.rate_cap.filter(|cap| rate > *cap) {
+            return Err(ApiError::BadRequest(format!(
+                "a rate of {rate} probes per second is above the appliance's cap of {cap}: ask for less, or have an admin raise the cap in the settings"
+            )));
         }
         let seed = match request.seed {
             Some(seed) => seed,
@@ -402,6 +421,37 @@ impl Backend for ApplianceBackend {
         Ok(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
     }
 
+    async fn settings(&self) -> Result<Settings, ApiError> {
+        let stored = self.store.settings().await?;
+        Ok(Settings {
+            exclude: stored.exclude,
+            default_rate: stored.default_rate.unwrap_or(self.scan.rate),
+            default_rate_from_config: stored.default_rate.is_none(),
+            rate_cap: stored.rate_cap,
+            signature_dirs: self.signature_dirs.iter().map(|d| d.display().to_string()).collect(),
+        })
+    }
+
+    async fn update_settings(&self, update: SettingsUpdate) -> Result<Settings, ApiError> {
+        let row = validate_settings(update)?;
+        let specs = row.exclude.clone();
+        if !specs.is_empty() {
+            // Host names resolve with the system resolver, which blocks.
+            actix_web::web::block(move || TargetSet::parse(&specs))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+                .map_err(|e| ApiError::BadRequest(format!("exclude list: {e}")))?;
+        }
+        self.store.put_settings(&row).await?;
+        tracing::info!(
+            exclude = row.exclude.len(),
+            default_rate = ?row.default_rate,
+            rate_cap = ?row.rate_cap,
+            "Settings changed over the API; new scans use them."
+        );
+        self.settings().await
+    }
+
     fn subscribe(&self, last_event_id: Option<u64>) -> Subscription {
         self.bus.subscribe(last_event_id)
     }
@@ -422,6 +472,8 @@ async fn checked(row: ScheduleRow) -> Result<ScheduleRow, ApiError> {
         .map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
+/// Exclusions the settings may hold; CIDRs and ranges cover more in one entry.
+const MAX_SETTINGS_EXCLUDES: usize = 1000;
 /// Longest host name an operator may set.
 const MAX_NAME: usize = 200;
 /// Longest note.
@@ -430,6 +482,29 @@ const MAX_NOTE: usize = 4000;
 const MAX_TAGS: usize = 50;
 /// Longest tag.
 const MAX_TAG: usize = 64;
+
+/// Checks settings from the API: rates above 0, the default within the cap, a bounded
+/// exclude list of non-blank specs (parsed by the caller).
+fn validate_settings(update: SettingsUpdate) -> Result<SettingsRow, ApiError> {
+    let bad = |m: String| Err(ApiError::BadRequest(m));
+    if update.default_rate == Some(0) || update.rate_cap == Some(0) {
+        return bad("rates are probes per second, at least 1; use null for none".into());
+    }
+    if let (Some(rate), Some(cap)) = (update.default_rate, update.rate_cap)
+        && rate > cap
+    {
+        return bad(format!("the default rate {rate} is above the rate cap {cap}"));
+    }
+    if update.exclude.len() > MAX_SETTINGS_EXCLUDES {
+        return bad(format!(
+            "{} exclusions is more than {MAX_SETTINGS_EXCLUDES}: merge them into CIDRs or ranges",
+            update.exclude.len()
+        ));
+    }
+    let exclude: Vec<String> =
+        update.exclude.iter().map(|e| e.trim().to_owned()).filter(|e| !e.is_empty()).collect();
+    Ok(SettingsRow { exclude, default_rate: update.default_rate, rate_cap: update.rate_cap })
+}
 
 /// A request's port list: `22,80,8000-8100`, or `top:N` for the `N` most common ports (the
 /// console's profiles).
@@ -521,6 +596,25 @@ mod tests {
             HostEdit { tags: Some(vec!["t".into(); MAX_TAGS + 1]), ..HostEdit::default() },
         ] {
             assert!(matches!(validate_edit(&bad), Err(ApiError::BadRequest(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn settings_are_validated() {
+        let update = |exclude: &[&str], default_rate, rate_cap| SettingsUpdate {
+            exclude: exclude.iter().map(|e| (*e).to_owned()).collect(),
+            default_rate,
+            rate_cap,
+        };
+        let ok = validate_settings(update(&[" 10.9.0.0/16 ", ""], Some(500), Some(500))).unwrap();
+        assert_eq!(ok.exclude, ["10.9.0.0/16"]);
+        for bad in [
+            update(&[], Some(0), None),
+            update(&[], None, Some(0)),
+            update(&[], Some(501), Some(500)),
+            update(&["10.0.0.1"; MAX_SETTINGS_EXCLUDES + 1], None, None),
+        ] {
+            assert!(matches!(validate_settings(bad.clone()), Err(ApiError::BadRequest(_))), "{bad:?}");
         }
     }
 

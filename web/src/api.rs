@@ -1001,10 +1001,44 @@ pub struct AuditEntry {
     /// The acting user's name (or the name tried, for a failed login).
     pub username: String,
     /// `login`, `login_failed`, `logout`, `setup`, `scan_start`, `scan_cancel`,
-    /// `user_create`, `user_update`, `user_delete`, `token_create`, `token_revoke`.
+    /// `user_create`, `user_update`, `user_delete`, `token_create`, `token_revoke`,
+    /// `settings_update`.
     pub action: String,
     /// What it was done to (`scan 7`, `user 3`...).
     pub target: Option<String>,
     /// The client's address.
     pub source: Option<String>,
+}
+
+/// `GET /api/v1/settings`: what new scans start from. The exclude list and the rates are
+/// stored and changed over the API (admins); the signature directories come from the
+/// configuration file and are shown read-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Addresses, CIDRs or ranges no scan may probe, on top of the configuration file's
+    /// exclude list.
+    pub exclude: Vec<String>,
+    /// Probes per second of a scan that names no rate.
+    pub default_rate: u64,
+    /// True when `default_rate` is the configuration file's (no stored override).
+    pub default_rate_from_config: bool,
+    /// The highest rate a scan may ask for; `null`: no cap.
+    pub rate_cap: Option<u64>,
+    /// Directories of operator signatures, from the configuration file.
+    pub signature_dirs: Vec<String>,
+}
+
+/// `PUT /api/v1/settings`: replaces the stored settings; applies to scans queued after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsUpdate {
+    /// Extra exclusions (addresses, CIDRs, ranges); empty for none.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Default rate; `null` goes back to the configuration file's.
+    #[serde(default)]
+    pub default_rate: Option<u64>,
+    /// Rate cap; `null` for none. The default rate may not exceed it.
+    #[serde(default)]
+    pub rate_cap: Option<u64>,
 }

@@ -129,7 +129,8 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
         persister,
         bus,
         settings.scan.clone(),
-    ));
+    )
+    .with_signature_dirs(settings.signatures_dirs.clone()));
     // The runner lives as long as the process; it holds no state a stop could lose (the
     // store has each schedule's last run).
     actix_rt::spawn(crate::schedule::runner::run(
