@@ -50,12 +50,14 @@ export function openEvents(handlers: StreamHandlers): () => void {
   }
 
   async function read(body: ReadableStream<Uint8Array>) {
-    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    // A streaming decoder keeps a UTF-8 character split across chunks whole.
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
     let buffer = '';
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
-      buffer += value;
+      buffer += decoder.decode(value, { stream: true });
       // Events end with a blank line (RFC: \n\n, \r\n\r\n or \r\r).
       buffer = buffer.replace(/\r\n?/g, '\n');
       let end: number;
