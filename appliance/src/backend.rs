@@ -75,6 +75,16 @@ impl ApplianceBackend {
         created_by: Option<i64>,
     ) -> Result<ScanCreated, ApiError> {
         let stored = self.store.settings().await?;
+        // The rate first: it needs no name resolution.
+        let rate = request.rate.or(stored.default_rate).unwrap_or(self.scan.rate);
+        if rate == 0 {
+            return Err(ApiError::BadRequest("rate must be at least 1 probe per second".into()));
+        }
+        if let Some(cap) = stored.rate_cap.filter(|cap| rate > *cap) {
+            return Err(ApiError::BadRequest(format!(
+                "a rate of {rate} probes per second is above the appliance's cap of {cap}: ask for less, or have an admin raise the cap in the settings"
+            )));
+        }
         let specs = request.targets.clone();
         // The stored exclude list applies to every scan, like the configuration file's.
         let exclude: Vec<String> =
@@ -110,15 +120,6 @@ impl ApplianceBackend {
             ScanEngine::Connect => EngineKind::Connect,
             ScanEngine::Syn => EngineKind::Syn,
         });
-        let rate = request.rate.or(stored.default_rate).unwrap_or(self.scan.rate);
-        if rate == 0 {
-            return Err(ApiError::BadRequest("rate must be at least 1 probe per second".into()));
-        }
-        if let Some(cap) = stored.rate_cap.filter(|cap| rate > *cap) {
-            return Err(ApiError::BadRequest(format!(
-                "a rate of {rate} probes per second is above the appliance's cap of {cap}: ask for less, or have an admin raise the cap in the settings"
-            )));
-        }
         let seed = match request.seed {
             Some(seed) => seed,
             None => {

@@ -281,9 +281,25 @@ try {
   });
   check(forged.status === 403, `a session request without X-CSRF-Token is refused (${forged.status})`);
 
+  // The admin excludes the loopback network and caps the rate; new scans obey at once.
   await nav('Settings');
   await page.getByRole('heading', { name: 'Settings' }).waitFor();
+  await page.fill('textarea[name=exclude]', '127.0.0.0/8');
+  await page.fill('input[name=rate-cap]', '5000');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.getByTestId('settings-saved').waitFor();
   await shot('12-settings');
+  const asAdmin = (body) =>
+    api('/scans', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${apiToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  // Loopback targets, so that a refusal that failed would probe only this machine.
+  const capped = await asAdmin({ targets: ['127.0.0.1'], ports: '1', rate: 10000 });
+  check(capped.status === 400 && (await capped.text()).includes('cap of 5000'), `a scan above the rate cap is refused (${capped.status})`);
+  const excluded = await asAdmin({ targets: ['127.0.0.1'], ports: '1' });
+  check(excluded.status === 400 && (await excluded.text()).includes('excluded'), `a scan of an excluded network is refused (${excluded.status})`);
 
   await page.emulateMedia({ colorScheme: 'dark' });
   await nav('Dashboard');
@@ -303,6 +319,13 @@ try {
   await vpage.getByTestId('read-only').waitFor();
   check((await vpage.getByRole('button', { name: 'Start scan' }).count()) === 0, 'the viewer sees no Start scan button');
   await vpage.screenshot({ path: join(shots, '15-viewer-scans.png'), fullPage: true });
+  await vpage.getByRole('link', { name: 'Settings', exact: true }).click();
+  await vpage.locator('textarea[name=exclude]').waitFor();
+  check((await vpage.inputValue('textarea[name=exclude]')) === '127.0.0.0/8', 'the viewer reads the settings');
+  check(
+    (await vpage.locator('textarea[name=exclude]').isDisabled()) && (await vpage.getByRole('button', { name: 'Save settings' }).count()) === 0,
+    'the viewer cannot change the settings',
+  );
   const forced = await vpage.evaluate(async () => {
     const s = await (await fetch('/api/v1/session')).json();
     const r = await fetch('/api/v1/scans', {
