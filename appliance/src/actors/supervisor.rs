@@ -431,8 +431,8 @@ mod tests {
     fn a_scan_may_override_the_configured_engine() {
         // A forced SYN engine on loopback cannot run; the scan's own choice of connect wins.
         let jobs = Jobs::new(SupervisorConfig { engine: EngineKind::Syn, ..config(1) });
-        let job = ScanJob { engine: Some(EngineKind::Connect), ..job("127.0.0.1") };
-        assert_eq!(jobs.engine_for(&job).unwrap().name(), "connect");
+        let own = ScanJob { engine: Some(EngineKind::Connect), ..job("127.0.0.1") };
+        assert_eq!(jobs.engine_for(&own).unwrap().name(), "connect");
         let jobs = Jobs::new(config(1));
         assert_eq!(jobs.engine_for(&job("127.0.0.1")).unwrap().name(), "connect");
     }
