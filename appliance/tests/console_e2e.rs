@@ -165,8 +165,7 @@ fn console_e2e_in_headless_chromium() {
         output.status
     );
     assert!(stdout.contains("all checks passed"), "{stdout}");
-    for page in
-        [
+    for page in [
         "00-setup",
         "01-login",
         "04-dashboard",
@@ -176,8 +175,7 @@ fn console_e2e_in_headless_chromium() {
         "08-topology",
         "11-users",
         "15-viewer-scans",
-    ]
-    {
+    ] {
         assert!(shots.join(format!("{page}.png")).is_file(), "no screenshot {page}.png");
     }
     drop(silent);

@@ -984,28 +984,35 @@ async fn events_replay_after_last_event_id_then_go_live() {
 async fn settings_are_read_by_viewers_and_changed_by_admins() {
     let fake = web::Data::new(Fake::default());
     let service = test::init_service(app(fake.clone(), limiter())).await;
-    let update = serde_json::json!({ "exclude": ["10.9.0.0/16"], "default_rate": 500, "rate_cap": 2000 });
-    let viewer = |req: TestRequest| req.insert_header((AUTHORIZATION, format!("Bearer {VIEWER_TOKEN}")));
+    let update =
+        serde_json::json!({ "exclude": ["10.9.0.0/16"], "default_rate": 500, "rate_cap": 2000 });
+    let viewer =
+        |req: TestRequest| req.insert_header((AUTHORIZATION, format!("Bearer {VIEWER_TOKEN}")));
     let refused = call(
         &service,
         viewer(TestRequest::put().uri("/api/v1/settings").set_json(&update)).to_request(),
     )
     .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    let saved =
-        call(&service, authed(TestRequest::put().uri("/api/v1/settings").set_json(&update)).to_request())
-            .await;
+    let saved = call(
+        &service,
+        authed(TestRequest::put().uri("/api/v1/settings").set_json(&update)).to_request(),
+    )
+    .await;
     assert_eq!(saved.status, StatusCode::OK);
-    let read = call(&service, viewer(TestRequest::get().uri("/api/v1/settings")).to_request()).await;
+    let read =
+        call(&service, viewer(TestRequest::get().uri("/api/v1/settings")).to_request()).await;
     let settings = read.json::<Settings>();
     assert_eq!(settings.exclude, ["10.9.0.0/16"]);
     assert_eq!((settings.default_rate, settings.rate_cap), (500, Some(2000)));
     assert!(!settings.default_rate_from_config);
     assert!(fake.audited().iter().any(|(_, action, _)| *action == "settings_update"));
     let unknown = serde_json::json!({ "exclude": [], "rate": 5 });
-    let bad =
-        call(&service, authed(TestRequest::put().uri("/api/v1/settings").set_json(&unknown)).to_request())
-            .await;
+    let bad = call(
+        &service,
+        authed(TestRequest::put().uri("/api/v1/settings").set_json(&unknown)).to_request(),
+    )
+    .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
