@@ -1,15 +1,16 @@
 //! The appliance as the web layer sees it: requests become store reads and actor messages.
 
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use actix::Addr;
-use sonde_scanner::{MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, TargetSet};
+use sonde_scanner::{EngineKind, MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, TargetSet};
 use sonde_web::api::{
     AuditEntry, AuditQuery, ExportFormat, Health, HostDetail, HostEdit, HostQuery, HostSummary,
-    NewUser, Page, Role, ScanChanges, ScanCreated, ScanRequest, ScanStatus, ScanView,
-    SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, TokenCreated, TokenView, UserPatch,
-    UserView,
+    NewUser, Page, Role, ScanChanges, ScanCreated, ScanEngine, ScanRequest, ScanStatus, ScanView,
+    SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, Settings, SettingsUpdate,
+    TokenCreated, TokenView, UserPatch, UserView,
 };
 use sonde_web::stats::{PortCount, SubnetCount};
 use sonde_web::{ApiError, AuditRecord, Backend, Caller, NewSession, Subscription};
@@ -20,7 +21,7 @@ use crate::actors::{
 };
 use crate::config::ScanSettings;
 use crate::schedule::spec;
-use crate::store::{HostFilter, NewScan, ScheduleRow, Store, StoreError};
+use crate::store::{HostFilter, NewScan, ScheduleRow, SettingsRow, Store, StoreError};
 use sha2::{Digest, Sha256};
 
 /// Implements [`Backend`] over the store and the actors.
@@ -35,6 +36,8 @@ pub struct ApplianceBackend {
     setup_token: Mutex<Option<String>>,
     /// Notified when a schedule changes, so the runner need not wait for its next tick.
     schedule_wake: Arc<Notify>,
+    /// Directories of operator signatures, shown read-only in the settings.
+    signature_dirs: Vec<PathBuf>,
 }
 
 impl ApplianceBackend {
@@ -54,7 +57,15 @@ impl ApplianceBackend {
             scan,
             setup_token: Mutex::new(None),
             schedule_wake: Arc::new(Notify::new()),
+            signature_dirs: Vec::new(),
         }
+    }
+
+    /// Names the signature directories the settings show.
+    #[must_use]
+    pub fn with_signature_dirs(mut self, dirs: Vec<PathBuf>) -> Self {
+        self.signature_dirs = dirs;
+        self
     }
 
     /// Validates and queues a scan for the API or a schedule (`created_by` is `None`).
@@ -63,8 +74,20 @@ impl ApplianceBackend {
         request: ScanRequest,
         created_by: Option<i64>,
     ) -> Result<ScanCreated, ApiError> {
+        let stored = self.store.settings().await?;
+        // The rate first: it needs no name resolution.
+        let rate = request.rate.or(stored.default_rate).unwrap_or(self.scan.rate);
+        if rate == 0 {
+            return Err(ApiError::BadRequest("rate must be at least 1 probe per second".into()));
+        }
+        if let Some(cap) = stored.rate_cap.filter(|cap| rate > *cap) {
+            return Err(ApiError::BadRequest(format!(
+                "a rate of {rate} probes per second is above the appliance's cap of {cap}: ask for less, or have an admin raise the cap in the settings"
+            )));
+        }
         let specs = request.targets.clone();
-        let exclude = request.exclude.clone();
+        // The stored exclude list applies to every scan, like the configuration file's.
+        let exclude: Vec<String> = request.exclude.iter().chain(&stored.exclude).cloned().collect();
         // Hostnames resolve with the system resolver, which blocks: keep it off the workers.
         let (targets, extra) = actix_web::web::block(move || {
             let targets = TargetSet::parse(&specs)?;
@@ -88,13 +111,14 @@ impl ApplianceBackend {
             )));
         }
         let ports = match &request.ports {
-            Some(spec) => PortList::parse(spec).map_err(|e| ApiError::BadRequest(e.to_string()))?,
+            Some(spec) => parse_ports(spec)?,
             None => self.scan.ports.clone(),
         };
-        let rate = request.rate.unwrap_or(self.scan.rate);
-        if rate == 0 {
-            return Err(ApiError::BadRequest("rate must be at least 1 probe per second".into()));
-        }
+        let engine = request.engine.map(|choice| match choice {
+            ScanEngine::Auto => EngineKind::Auto,
+            ScanEngine::Connect => EngineKind::Connect,
+            ScanEngine::Syn => EngineKind::Syn,
+        });
         let seed = match request.seed {
             Some(seed) => seed,
             None => {
@@ -114,7 +138,7 @@ impl ApplianceBackend {
         };
         let scan_id = self.persister.send(CreateScan(new)).await.map_err(mailbox)??;
         self.supervisor
-            .send(StartScan(ScanJob { scan_id, targets, ports, seed, rate }))
+            .send(StartScan(ScanJob { scan_id, targets, ports, seed, rate, engine }))
             .await
             .map_err(mailbox)?;
         Ok(ScanCreated { id: scan_id, status: ScanStatus::Queued })
@@ -397,6 +421,37 @@ impl Backend for ApplianceBackend {
         Ok(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
     }
 
+    async fn settings(&self) -> Result<Settings, ApiError> {
+        let stored = self.store.settings().await?;
+        Ok(Settings {
+            exclude: stored.exclude,
+            default_rate: stored.default_rate.unwrap_or(self.scan.rate),
+            default_rate_from_config: stored.default_rate.is_none(),
+            rate_cap: stored.rate_cap,
+            signature_dirs: self.signature_dirs.iter().map(|d| d.display().to_string()).collect(),
+        })
+    }
+
+    async fn update_settings(&self, update: SettingsUpdate) -> Result<Settings, ApiError> {
+        let row = validate_settings(update)?;
+        let specs = row.exclude.clone();
+        if !specs.is_empty() {
+            // Host names resolve with the system resolver, which blocks.
+            actix_web::web::block(move || TargetSet::parse(&specs))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+                .map_err(|e| ApiError::BadRequest(format!("exclude list: {e}")))?;
+        }
+        self.store.put_settings(&row).await?;
+        tracing::info!(
+            exclude = row.exclude.len(),
+            default_rate = ?row.default_rate,
+            rate_cap = ?row.rate_cap,
+            "Settings changed over the API; new scans use them."
+        );
+        self.settings().await
+    }
+
     fn subscribe(&self, last_event_id: Option<u64>) -> Subscription {
         self.bus.subscribe(last_event_id)
     }
@@ -417,6 +472,8 @@ async fn checked(row: ScheduleRow) -> Result<ScheduleRow, ApiError> {
         .map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
+/// Exclusions the settings may hold; CIDRs and ranges cover more in one entry.
+const MAX_SETTINGS_EXCLUDES: usize = 1000;
 /// Longest host name an operator may set.
 const MAX_NAME: usize = 200;
 /// Longest note.
@@ -425,6 +482,47 @@ const MAX_NOTE: usize = 4000;
 const MAX_TAGS: usize = 50;
 /// Longest tag.
 const MAX_TAG: usize = 64;
+
+/// Checks settings from the API: rates above 0, the default within the cap, a bounded
+/// exclude list of non-blank specs (parsed by the caller).
+fn validate_settings(update: SettingsUpdate) -> Result<SettingsRow, ApiError> {
+    let bad = |m: String| Err(ApiError::BadRequest(m));
+    if update.default_rate == Some(0) || update.rate_cap == Some(0) {
+        return bad("rates are probes per second, at least 1; use null for none".into());
+    }
+    if let (Some(rate), Some(cap)) = (update.default_rate, update.rate_cap)
+        && rate > cap
+    {
+        return bad(format!("the default rate {rate} is above the rate cap {cap}"));
+    }
+    if update.exclude.len() > MAX_SETTINGS_EXCLUDES {
+        return bad(format!(
+            "{} exclusions is more than {MAX_SETTINGS_EXCLUDES}: merge them into CIDRs or ranges",
+            update.exclude.len()
+        ));
+    }
+    let exclude: Vec<String> =
+        update.exclude.iter().map(|e| e.trim().to_owned()).filter(|e| !e.is_empty()).collect();
+    Ok(SettingsRow { exclude, default_rate: update.default_rate, rate_cap: update.rate_cap })
+}
+
+/// A request's port list: `22,80,8000-8100`, or `top:N` for the `N` most common ports (the
+/// console's profiles).
+fn parse_ports(spec: &str) -> Result<PortList, ApiError> {
+    let bad = |e: sonde_scanner::PortError| ApiError::BadRequest(e.to_string());
+    match spec.trim().strip_prefix("top:") {
+        Some(n) => {
+            let n = n.trim().parse::<usize>().map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "`{spec}` is not a profile: write top:N with N from 1 to {}",
+                    PortList::TOP_MAX
+                ))
+            })?;
+            PortList::top(n).map_err(bad)
+        }
+        None => PortList::parse(spec).map_err(bad),
+    }
+}
 
 /// Operator edits are shown in the console and exports: bounded, and free of control
 /// characters (line breaks and tabs are allowed in notes only).
@@ -498,6 +596,38 @@ mod tests {
             HostEdit { tags: Some(vec!["t".into(); MAX_TAGS + 1]), ..HostEdit::default() },
         ] {
             assert!(matches!(validate_edit(&bad), Err(ApiError::BadRequest(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn settings_are_validated() {
+        let update = |exclude: &[&str], default_rate, rate_cap| SettingsUpdate {
+            exclude: exclude.iter().map(|e| (*e).to_owned()).collect(),
+            default_rate,
+            rate_cap,
+        };
+        let ok = validate_settings(update(&[" 10.9.0.0/16 ", ""], Some(500), Some(500))).unwrap();
+        assert_eq!(ok.exclude, ["10.9.0.0/16"]);
+        for bad in [
+            update(&[], Some(0), None),
+            update(&[], None, Some(0)),
+            update(&[], Some(501), Some(500)),
+            update(&["10.0.0.1"; MAX_SETTINGS_EXCLUDES + 1], None, None),
+        ] {
+            assert!(
+                matches!(validate_settings(bad.clone()), Err(ApiError::BadRequest(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn port_profiles_name_the_most_common_ports() {
+        assert_eq!(parse_ports("top:1000").unwrap().len(), 1000);
+        assert_eq!(parse_ports(" top: 5 ").unwrap().len(), 5);
+        assert_eq!(parse_ports("22,80").unwrap().len(), 2);
+        for bad in ["top:0", "top:1001", "top:many", "0"] {
+            assert!(matches!(parse_ports(bad), Err(ApiError::BadRequest(_))), "{bad}");
         }
     }
 

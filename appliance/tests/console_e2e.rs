@@ -1,18 +1,20 @@
 //! The console end to end: a real `sonde serve` on 127.0.0.1 with a temporary data dir,
 //! loopback listeners as scan targets (one of them greets with markup and terminal escapes),
-//! and `web/ui/e2e/run.mjs` driving headless Chromium through login, a scan watched to 100%
-//! without a reload, the found host, a comparison of two scans and every page. Screenshots go
-//! to `target/e2e-screenshots/`.
+//! and `web/ui/e2e/run.mjs` driving headless Chromium through first-run setup from the
+//! one-time link in the log, a password login, a scan watched to 100% without a reload, the
+//! found host, a comparison of two scans, every page, and a viewer who may not scan.
+//! Screenshots go to `target/e2e-screenshots/`.
 //!
 //! Needs Node.js (with `web/ui/node_modules`, which the build installs) and Debian's
 //! `chromium` (`.ci/run` installs both); it fails, never skips, without them.
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its location.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -30,20 +32,31 @@ const RUN_LIMIT_SECS: u32 = 300;
 struct Serve {
     child: Child,
     base: String,
+    /// Lines of its log (stderr), also echoed to the test's stderr.
+    log: mpsc::Receiver<String>,
 }
 
 impl Serve {
     fn start(data_dir: &Path) -> Serve {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(SONDE)
+        let mut child = Command::new(SONDE)
             .args(["serve", "--data-dir"])
             .arg(data_dir)
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("NO_COLOR", "1")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("sonde serve starts");
-        let serve = Serve { child, base: format!("http://127.0.0.1:{port}") };
+        let (tx, log) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                let _ = tx.send(line);
+            }
+        });
+        let serve = Serve { child, base: format!("http://127.0.0.1:{port}"), log };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "sonde serve did not listen within 20 s");
@@ -80,15 +93,20 @@ fn greeter(banner: &'static [u8]) -> u16 {
     port
 }
 
-fn token(data_dir: &Path) -> String {
-    let out = Command::new(SONDE)
-        .args(["token", "create", "--name", "console-e2e", "--data-dir"])
-        .arg(data_dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    stdout.lines().last().expect("the token is on the last line").trim().to_string()
+impl Serve {
+    /// The one-time setup link `sonde serve` logs when no user exists.
+    fn setup_link(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let line = self
+                .log
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("sonde serve logs a setup link within 20 s when no user exists");
+            if let Some(at) = line.find(&format!("{}/setup#token=", self.base)) {
+                return line[at..].split_whitespace().next().unwrap().to_owned();
+            }
+        }
+    }
 }
 
 fn workspace() -> PathBuf {
@@ -112,13 +130,13 @@ fn console_e2e_in_headless_chromium() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let token = token(dir.path());
     let ssh = greeter(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n");
     let hostile = greeter(HOSTILE_BANNER);
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_port = silent.local_addr().unwrap().port();
     let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let serve = Serve::start(dir.path());
+    let setup_link = serve.setup_link();
 
     let shots = root.join("target/e2e-screenshots");
     let output = Command::new("timeout")
@@ -128,7 +146,7 @@ fn console_e2e_in_headless_chromium() {
         .arg(&script)
         .current_dir(root.join("web/ui"))
         .env("SONDE_URL", &serve.base)
-        .env("SONDE_TOKEN", &token)
+        .env("SONDE_SETUP_LINK", &setup_link)
         // 127.0.0.0/24 x 4 ports at 300 probes/s: long enough to watch the bar move.
         .env("SONDE_TARGETS", "127.0.0.0/24")
         .env("SONDE_PORTS", format!("{ssh},{hostile},{silent_port},{closed}"))
@@ -147,9 +165,17 @@ fn console_e2e_in_headless_chromium() {
         output.status
     );
     assert!(stdout.contains("all checks passed"), "{stdout}");
-    for page in
-        ["01-login", "04-dashboard", "05-hosts", "06-host", "07-scans-compare", "08-topology"]
-    {
+    for page in [
+        "00-setup",
+        "01-login",
+        "04-dashboard",
+        "05-hosts",
+        "06-host",
+        "07-scans-compare",
+        "08-topology",
+        "11-users",
+        "15-viewer-scans",
+    ] {
         assert!(shots.join(format!("{page}.png")).is_file(), "no screenshot {page}.png");
     }
     drop(silent);

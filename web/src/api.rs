@@ -56,7 +56,8 @@ impl ScanStatus {
 pub struct ScanRequest {
     /// Addresses, CIDRs, ranges (`a.b.c.d-e.f.g.h`) or hostnames.
     pub targets: Vec<String>,
-    /// Port list such as `22,80,8000-8100`; defaults to the top 100 ports.
+    /// Port list such as `22,80,8000-8100`, or `top:N` for the `N` most common ports (N up
+    /// to 1000); defaults to the top 100 ports.
     #[serde(default)]
     pub ports: Option<String>,
     /// Probes per second; defaults to the appliance's configured rate.
@@ -68,6 +69,22 @@ pub struct ScanRequest {
     /// Seed of the probe order; random when absent.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Which engine probes this scan; the appliance's configured engine when absent.
+    #[serde(default)]
+    pub engine: Option<ScanEngine>,
+}
+
+/// The engine of one scan, overriding the appliance's configured one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanEngine {
+    /// SYN where the appliance may open raw sockets and the target is not local; connect
+    /// otherwise.
+    Auto,
+    /// TCP connect: works everywhere, slower.
+    Connect,
+    /// Raw-socket SYN: needs `CAP_NET_RAW`; the scan fails if the appliance lacks it.
+    Syn,
 }
 
 /// The answer to `POST /api/v1/scans`.
@@ -994,10 +1011,44 @@ pub struct AuditEntry {
     /// The acting user's name (or the name tried, for a failed login).
     pub username: String,
     /// `login`, `login_failed`, `logout`, `setup`, `scan_start`, `scan_cancel`,
-    /// `user_create`, `user_update`, `user_delete`, `token_create`, `token_revoke`.
+    /// `user_create`, `user_update`, `user_delete`, `token_create`, `token_revoke`,
+    /// `settings_update`.
     pub action: String,
     /// What it was done to (`scan 7`, `user 3`...).
     pub target: Option<String>,
     /// The client's address.
     pub source: Option<String>,
+}
+
+/// `GET /api/v1/settings`: what new scans start from. The exclude list and the rates are
+/// stored and changed over the API (admins); the signature directories come from the
+/// configuration file and are shown read-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Addresses, CIDRs or ranges no scan may probe, on top of the configuration file's
+    /// exclude list.
+    pub exclude: Vec<String>,
+    /// Probes per second of a scan that names no rate.
+    pub default_rate: u64,
+    /// True when `default_rate` is the configuration file's (no stored override).
+    pub default_rate_from_config: bool,
+    /// The highest rate a scan may ask for; `null`: no cap.
+    pub rate_cap: Option<u64>,
+    /// Directories of operator signatures, from the configuration file.
+    pub signature_dirs: Vec<String>,
+}
+
+/// `PUT /api/v1/settings`: replaces the stored settings; applies to scans queued after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsUpdate {
+    /// Extra exclusions (addresses, CIDRs, ranges); empty for none.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Default rate; `null` goes back to the configuration file's.
+    #[serde(default)]
+    pub default_rate: Option<u64>,
+    /// Rate cap; `null` for none. The default rate may not exceed it.
+    #[serde(default)]
+    pub rate_cap: Option<u64>,
 }

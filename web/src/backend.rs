@@ -9,8 +9,8 @@ use tokio::sync::mpsc;
 use crate::api::{
     AuditEntry, AuditQuery, Event, ExportFormat, Health, HostDetail, HostEdit, HostQuery,
     HostSummary, NewUser, Page, Role, ScanChanges, ScanCreated, ScanRequest, ScanView,
-    SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, TokenCreated, TokenView, UserPatch,
-    UserView,
+    SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, Settings, SettingsUpdate,
+    TokenCreated, TokenView, UserPatch, UserView,
 };
 use crate::error::ApiError;
 use crate::stats::{PortCount, SubnetCount};
@@ -215,6 +215,14 @@ pub trait Backend: 'static {
     fn subnet_counts(&self) -> impl Future<Output = Result<Vec<SubnetCount>, ApiError>>;
     /// Liveness of the appliance and its store.
     fn health(&self) -> impl Future<Output = Result<Health, ApiError>>;
+    /// The settings new scans start from.
+    fn settings(&self) -> impl Future<Output = Result<Settings, ApiError>>;
+    /// Validates and stores new settings (`ApiError::BadRequest` naming what is wrong);
+    /// returns them as `settings` would.
+    fn update_settings(
+        &self,
+        update: SettingsUpdate,
+    ) -> impl Future<Output = Result<Settings, ApiError>>;
     /// Subscribes to events after `last_event_id` (all buffered ones when `None`).
     fn subscribe(&self, last_event_id: Option<u64>) -> Subscription;
 }

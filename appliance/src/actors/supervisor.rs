@@ -38,6 +38,8 @@ pub struct ScanJob {
     pub seed: u64,
     /// Probes per second for the whole scan.
     pub rate: u64,
+    /// The engine this scan asked for; the configured one when `None`.
+    pub engine: Option<EngineKind>,
 }
 
 /// Starts a queued scan.
@@ -224,7 +226,8 @@ impl Jobs {
     fn engine_for(&self, job: &ScanJob) -> Result<Engine, ScanError> {
         let connect = ConnectConfig { rate: job.rate, ..self.config.connect.clone() };
         let syn = SynConfig { rate: job.rate, ..self.config.syn.clone() };
-        let choice = Engine::choose(self.config.engine, &job.targets, connect, syn)?;
+        let kind = job.engine.unwrap_or(self.config.engine);
+        let choice = Engine::choose(kind, &job.targets, connect, syn)?;
         match &choice.fallback {
             Some(why) => tracing::info!(
                 scan_id = job.scan_id,
@@ -420,7 +423,18 @@ mod tests {
             ports: PortList::parse("22,80").unwrap(),
             seed: 5,
             rate: 1000,
+            engine: None,
         }
+    }
+
+    #[test]
+    fn a_scan_may_override_the_configured_engine() {
+        // A forced SYN engine on loopback cannot run; the scan's own choice of connect wins.
+        let jobs = Jobs::new(SupervisorConfig { engine: EngineKind::Syn, ..config(1) });
+        let own = ScanJob { engine: Some(EngineKind::Connect), ..job("127.0.0.1") };
+        assert_eq!(jobs.engine_for(&own).unwrap().name(), "connect");
+        let jobs = Jobs::new(config(1));
+        assert_eq!(jobs.engine_for(&job("127.0.0.1")).unwrap().name(), "connect");
     }
 
     #[test]

@@ -124,13 +124,10 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
     )
     .start();
 
-    let backend = Arc::new(ApplianceBackend::new(
-        store.clone(),
-        supervisor,
-        persister,
-        bus,
-        settings.scan.clone(),
-    ));
+    let backend = Arc::new(
+        ApplianceBackend::new(store.clone(), supervisor, persister, bus, settings.scan.clone())
+            .with_signature_dirs(settings.signatures_dirs.clone()),
+    );
     // The runner lives as long as the process; it holds no state a stop could lose (the
     // store has each schedule's last run).
     actix_rt::spawn(crate::schedule::runner::run(

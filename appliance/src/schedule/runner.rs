@@ -63,6 +63,7 @@ async fn tick(
             rate: row.rate,
             exclude: row.exclude.clone(),
             seed: None,
+            engine: None,
         };
         // The run is recorded even when its scan is refused (say, its targets are now all
         // excluded), so that a broken schedule fails once per occurrence, not every tick.

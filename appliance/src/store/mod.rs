@@ -11,6 +11,7 @@ mod hosts;
 mod scans;
 mod schedules;
 mod sessions;
+mod settings;
 mod stats;
 mod tokens;
 mod users;
@@ -29,6 +30,7 @@ pub use hosts::{HostFilter, printable_banner};
 pub use scans::NewScan;
 pub use schedules::ScheduleRow;
 pub use sessions::{SESSION_IDLE_SECS, SESSION_MAX_SECS};
+pub use settings::SettingsRow;
 pub use tokens::random_hex as random_secret;
 pub use users::{MIN_PASSWORD_CHARS, check_name, check_password};
 

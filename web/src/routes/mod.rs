@@ -8,6 +8,7 @@ mod access;
 mod accounts;
 mod discovery;
 mod scans;
+mod settings;
 mod table;
 
 pub use table::configure;

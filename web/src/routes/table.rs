@@ -8,7 +8,7 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::access::{self, Access};
-use super::{accounts, discovery, scans};
+use super::{accounts, discovery, scans, settings};
 use crate::api::Role;
 use crate::{ApiError, Backend, LoginLimiter};
 
@@ -66,6 +66,8 @@ pub(crate) fn table<B: Backend>() -> Vec<(Endpoint, actix_web::Route)> {
         route(M::POST, "/tokens", R(Viewer), web::to(accounts::create_token::<B>)),
         route(M::DELETE, "/tokens/{id}", R(Viewer), web::to(accounts::revoke_token::<B>)),
         route(M::GET, "/audit", R(Admin), web::to(accounts::audit_log::<B>)),
+        route(M::GET, "/settings", R(Viewer), web::to(settings::settings::<B>)),
+        route(M::PUT, "/settings", R(Admin), web::to(settings::update_settings::<B>)),
     ]
 }
 

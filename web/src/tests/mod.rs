@@ -21,7 +21,7 @@ use crate::api::{
     AuditEntry, AuditQuery, ErrorBody, ErrorDetail, Event, EventPayload, ExportFormat, Health,
     HostDetail, HostEdit, HostQuery, HostSummary, NewUser, Page, Role, ScanChanges, ScanCounters,
     ScanCreated, ScanRequest, ScanStatus, ScanView, SchedulePatch, ScheduleRequest, ScheduleView,
-    ServiceCount, TokenCreated, TokenView, UserPatch, UserView,
+    ServiceCount, Settings, SettingsUpdate, TokenCreated, TokenView, UserPatch, UserView,
 };
 use crate::server::app;
 use crate::stats::{PortCount, SubnetCount};
@@ -64,6 +64,8 @@ struct Fake {
     host_query: Mutex<Option<HostQuery>>,
     /// The sending end of the last subscription, for tests to play the event bus.
     live: Mutex<Option<mpsc::Sender<Event>>>,
+    /// The stored settings.
+    settings: Mutex<SettingsUpdate>,
 }
 
 /// A response read to its end.
@@ -88,6 +90,11 @@ impl Default for Fake {
             scans: Mutex::default(),
             host_query: Mutex::default(),
             live: Mutex::default(),
+            settings: Mutex::new(SettingsUpdate {
+                exclude: Vec::new(),
+                default_rate: None,
+                rate_cap: None,
+            }),
         }
     }
 }
@@ -454,6 +461,22 @@ impl Backend for Fake {
 
     async fn health(&self) -> Result<Health, ApiError> {
         Ok(Health { status: "ok".into(), version: "0.1.0".into() })
+    }
+
+    async fn settings(&self) -> Result<Settings, ApiError> {
+        let stored = self.settings.lock().unwrap().clone();
+        Ok(Settings {
+            exclude: stored.exclude,
+            default_rate: stored.default_rate.unwrap_or(1000),
+            default_rate_from_config: stored.default_rate.is_none(),
+            rate_cap: stored.rate_cap,
+            signature_dirs: vec!["/etc/sonde/signatures".into()],
+        })
+    }
+
+    async fn update_settings(&self, update: SettingsUpdate) -> Result<Settings, ApiError> {
+        *self.settings.lock().unwrap() = update;
+        self.settings().await
     }
 
     fn subscribe(&self, last_event_id: Option<u64>) -> Subscription {
@@ -955,6 +978,42 @@ async fn events_replay_after_last_event_id_then_go_live() {
 
     drop(live);
     assert_eq!(next_chunk(&mut body).await, None);
+}
+
+#[actix_rt::test]
+async fn settings_are_read_by_viewers_and_changed_by_admins() {
+    let fake = web::Data::new(Fake::default());
+    let service = test::init_service(app(fake.clone(), limiter())).await;
+    let update =
+        serde_json::json!({ "exclude": ["10.9.0.0/16"], "default_rate": 500, "rate_cap": 2000 });
+    let viewer =
+        |req: TestRequest| req.insert_header((AUTHORIZATION, format!("Bearer {VIEWER_TOKEN}")));
+    let refused = call(
+        &service,
+        viewer(TestRequest::put().uri("/api/v1/settings").set_json(&update)).to_request(),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let saved = call(
+        &service,
+        authed(TestRequest::put().uri("/api/v1/settings").set_json(&update)).to_request(),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK);
+    let read =
+        call(&service, viewer(TestRequest::get().uri("/api/v1/settings")).to_request()).await;
+    let settings = read.json::<Settings>();
+    assert_eq!(settings.exclude, ["10.9.0.0/16"]);
+    assert_eq!((settings.default_rate, settings.rate_cap), (500, Some(2000)));
+    assert!(!settings.default_rate_from_config);
+    assert!(fake.audited().iter().any(|(_, action, _)| *action == "settings_update"));
+    let unknown = serde_json::json!({ "exclude": [], "rate": 5 });
+    let bad = call(
+        &service,
+        authed(TestRequest::put().uri("/api/v1/settings").set_json(&unknown)).to_request(),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
 #[actix_rt::test]

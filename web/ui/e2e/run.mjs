@@ -1,9 +1,11 @@
 // End-to-end run of the Sonde console in headless Chromium (Debian's `chromium`), driven by
-// the appliance's integration test `console_e2e` against a real `sonde serve`.
+// the appliance's integration test `console_e2e` against a real `sonde serve` that has no user
+// yet: the browser creates the admin through the setup link, signs out and in with the
+// password, and everything after runs on that session (cookie + X-CSRF-Token).
 //
 // Environment:
 //   SONDE_URL          base URL of the console (http://127.0.0.1:PORT)
-//   SONDE_TOKEN        an API token, or SONDE_USER + SONDE_PASSWORD for a session login
+//   SONDE_SETUP_LINK   the one-time setup link from the log of `sonde serve`
 //   SONDE_TARGETS      targets to scan (only 127.0.0.0/8: the test owns those listeners)
 //   SONDE_PORTS        ports to scan
 //   SONDE_XSS_PORT     the port whose banner carries markup and terminal escapes
@@ -23,17 +25,17 @@ const env = (name, fallback) => {
 };
 
 const base = env('SONDE_URL').replace(/\/$/, '');
+const setupLink = env('SONDE_SETUP_LINK');
 const targets = env('SONDE_TARGETS');
 const ports = env('SONDE_PORTS');
 const xssPort = env('SONDE_XSS_PORT');
 const shots = env('SONDE_SCREENSHOTS', 'target/e2e-screenshots');
-const token = process.env.SONDE_TOKEN;
-const user = process.env.SONDE_USER;
-const password = process.env.SONDE_PASSWORD;
-if (!token && !(user && password)) throw new Error('run.mjs: set SONDE_TOKEN or SONDE_USER and SONDE_PASSWORD');
+if (!setupLink.startsWith(`${base}/setup#token=`)) throw new Error(`run.mjs: ${setupLink} is not a setup link of ${base}`);
 if (!targets.split(/[\s,]+/).every((t) => t.startsWith('127.'))) {
   throw new Error(`run.mjs scans loopback only, not ${targets}`);
 }
+const admin = { name: 'admin', password: 'e2e-admin-password' };
+const viewer = { name: 'watcher', password: 'e2e-viewer-password' };
 
 mkdirSync(shots, { recursive: true });
 const profile = mkdtempSync(join(tmpdir(), 'sonde-e2e-chromium-'));
@@ -45,22 +47,34 @@ const check = (ok, message) => {
 };
 
 // A persistent context is how Playwright takes a fresh --user-data-dir (it refuses the flag).
-const context = await chromium.launchPersistentContext(profile, {
-  viewport: { width: 1360, height: 900 },
-  acceptDownloads: true,
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const launch = (dir) =>
+  chromium.launchPersistentContext(dir, {
+    viewport: { width: 1360, height: 900 },
+    acceptDownloads: true,
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+const context = await launch(profile);
+// The viewer signs in from a second browser profile: its own cookies, its own session.
+const viewerProfile = mkdtempSync(join(tmpdir(), 'sonde-e2e-chromium-'));
+let viewerContext = null;
+
+/** Signs in on the login page with a user name and password. */
+async function signIn(page, who) {
+  await page.fill('input[name=username]', who.name);
+  await page.fill('input[name=password]', who.password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
 
 let failed = false;
 try {
@@ -90,22 +104,40 @@ try {
   };
   const nav = (label) => page.getByRole('link', { name: label, exact: true }).click();
 
-  // Log in.
+  // Every state-changing API request the console makes on a session carries the CSRF token;
+  // only the login and the setup (which have no session yet) go without.
+  const unprotected = [];
+  page.on('request', (r) => {
+    const path = r.url().replace(base, '');
+    if (!path.startsWith('/api/v1/') || ['GET', 'HEAD'].includes(r.method())) return;
+    if (r.method() === 'POST' && ['/api/v1/session', '/api/v1/setup'].includes(path)) return;
+    if (!r.headers()['x-csrf-token']) unprotected.push(`${r.method()} ${path}`);
+  });
+
+  // First start: no user; the login page, then the setup link creates the admin.
   await page.goto(`${base}/`);
   await page.getByRole('button', { name: 'Sign in' }).first().waitFor();
   await shot('01-login');
-  if (user && password) {
-    await page.fill('input[name=username]', user);
-    await page.fill('input[name=password]', password);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  } else {
-    await page.getByRole('button', { name: 'Use an API token instead' }).click();
-    await page.fill('input[name=token]', token);
-    await page.getByRole('button', { name: 'Sign in with token' }).click();
-  }
+  await page.goto(setupLink);
+  await page.getByRole('heading', { name: 'Set up Sonde' }).waitFor();
+  await page.fill('input[name=setup-username]', admin.name);
+  await page.fill('input[name=setup-password]', admin.password);
+  await page.fill('input[name=setup-confirm]', admin.password);
+  await shot('00-setup');
+  await page.getByRole('button', { name: 'Create administrator' }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  check(!page.url().includes('token='), 'the setup link leaves the address bar once used');
+  check((await page.locator('.who').textContent())?.includes(`${admin.name} · admin`), 'setup signed the new admin in');
+
+  // Out, and back in with the password.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+  await signIn(page, admin);
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   await page.locator('.stream[data-state=live]').waitFor({ timeout: 10_000 });
-  check(true, 'logged in; the event stream is live');
+  check(true, 'signed in with the password; the event stream is live');
+  const session = (await context.cookies(base)).find((c) => c.httpOnly);
+  check(session?.sameSite === 'Strict', `the session cookie is HttpOnly and SameSite=Strict (${JSON.stringify(session)})`);
   const loadsAfterLogin = loads;
   await page.evaluate(() => (window.__sondeSameDocument = true));
 
@@ -116,6 +148,9 @@ try {
     await page.selectOption('select[name=profile]', 'custom');
     await page.fill('input[name=ports]', ports);
     await page.fill('input[name=rate]', '300');
+    // Loopback needs the connect engine; the first scan asks for it, the second leaves it
+    // to the appliance.
+    if (n === 1) await page.selectOption('select[name=engine]', 'connect');
     await page.getByRole('button', { name: 'Start scan' }).click();
     const notice = await page.getByText(/Scan #\d+ queued\./).textContent();
     const id = Number(/#(\d+)/.exec(notice)[1]);
@@ -221,12 +256,52 @@ try {
   await page.getByRole('heading', { name: 'Schedules' }).waitFor();
   await shot('10-schedules');
 
+  // The admin adds a viewer and makes an API token.
   await nav('Users & tokens');
   await page.getByRole('heading', { name: 'Users and tokens' }).waitFor();
+  await page.fill('input[name=new-username]', viewer.name);
+  await page.fill('input[name=new-password]', viewer.password);
+  await page.selectOption('select[name=new-role]', 'viewer');
+  await page.getByRole('button', { name: 'Add user' }).click();
+  await page.getByRole('cell', { name: viewer.name, exact: true }).waitFor();
+  check(true, `the admin added the viewer ${viewer.name}`);
+  await page.fill('input[name=token-name]', 'e2e-api');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const apiToken = ((await page.getByTestId('token-secret').textContent()) ?? '').trim();
   await shot('11-users');
+
+  // API clients: a bearer token needs no CSRF token; a cookie without one is refused.
+  const api = (path, init = {}) => fetch(`${base}/api/v1${path}`, init);
+  check((await api('/scans', { headers: { Authorization: `Bearer ${apiToken}` } })).status === 200, 'the new API token reads the scans');
+  const cookie = `${session?.name}=${session?.value}`;
+  const forged = await api('/scans', {
+    method: 'POST',
+    headers: { Cookie: cookie, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ targets: ['127.0.0.1'], ports: '1' }),
+  });
+  check(forged.status === 403, `a session request without X-CSRF-Token is refused (${forged.status})`);
+
+  // The admin excludes the loopback network and caps the rate; new scans obey at once.
   await nav('Settings');
   await page.getByRole('heading', { name: 'Settings' }).waitFor();
+  await page.fill('textarea[name=exclude]', '127.0.0.0/8');
+  await page.fill('input[name=rate-cap]', '5000');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.getByTestId('settings-saved').waitFor();
   await shot('12-settings');
+  const asAdmin = (body) =>
+    api('/scans', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${apiToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  // Loopback targets, so that a refusal that failed would probe only this machine.
+  const capped = await asAdmin({ targets: ['127.0.0.1'], ports: '1', rate: 10000 });
+  check(capped.status === 400 && (await capped.text()).includes('cap of 5000'), `a scan above the rate cap is refused (${capped.status})`);
+  // Within the cap, so that only the exclusion can refuse it.
+  const excluded = await asAdmin({ targets: ['127.0.0.1'], ports: '1', rate: 100 });
+  const excludedBody = await excluded.text();
+  check(excluded.status === 400 && excludedBody.includes('excluded'), `a scan of an excluded network is refused (${excluded.status} ${excludedBody})`);
 
   await page.emulateMedia({ colorScheme: 'dark' });
   await nav('Dashboard');
@@ -235,11 +310,59 @@ try {
   await banner.waitFor();
   await shot('14-host-dark');
 
+  // The viewer, in a browser of their own: scans are shown but cannot be started, and the
+  // API refuses a forced request.
+  viewerContext = await launch(viewerProfile);
+  const vpage = viewerContext.pages()[0] ?? (await viewerContext.newPage());
+  await vpage.goto(`${base}/`);
+  await signIn(vpage, viewer);
+  await vpage.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  await vpage.getByRole('link', { name: 'Scans', exact: true }).click();
+  await vpage.getByTestId('read-only').waitFor();
+  check((await vpage.getByRole('button', { name: 'Start scan' }).count()) === 0, 'the viewer sees no Start scan button');
+  await vpage.screenshot({ path: join(shots, '15-viewer-scans.png'), fullPage: true });
+  await vpage.getByRole('link', { name: 'Settings', exact: true }).click();
+  await vpage.locator('textarea[name=exclude]').waitFor();
+  check((await vpage.inputValue('textarea[name=exclude]')) === '127.0.0.0/8', 'the viewer reads the settings');
+  check(
+    (await vpage.locator('textarea[name=exclude]').isDisabled()) && (await vpage.getByRole('button', { name: 'Save settings' }).count()) === 0,
+    'the viewer cannot change the settings',
+  );
+  const forced = await vpage.evaluate(async () => {
+    const s = await (await fetch('/api/v1/session')).json();
+    const r = await fetch('/api/v1/scans', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf_token },
+      body: JSON.stringify({ targets: ['127.0.0.1'], ports: '1' }),
+    });
+    return r.status;
+  });
+  check(forced === 403, `the API refuses the viewer's forced scan (${forced})`);
+
+  // A session that dies sends the console back to its login page.
+  await viewerContext.clearCookies();
+  await vpage.getByRole('link', { name: 'Hosts', exact: true }).click();
+  await vpage.getByRole('button', { name: 'Sign in', exact: true }).waitFor({ timeout: 10_000 });
+  check(true, 'a lost session goes back to the login page');
+
+  // Guessing passwords: after a few failures the login page says how long to wait.
+  for (let i = 0; i < 8; i++) {
+    await signIn(vpage, { name: 'nobody', password: 'wrong-password' });
+    const alert = vpage.getByRole('alert');
+    await alert.waitFor();
+    if (/try again in \d+ s/.test((await alert.textContent()) ?? '')) break;
+    await vpage.waitForTimeout(100);
+  }
+  const limited = (await vpage.getByRole('alert').textContent()) ?? '';
+  check(/Too many attempts; try again in \d+ s\./.test(limited), `repeated failed logins are slowed down (${limited})`);
+  await vpage.screenshot({ path: join(shots, '16-login-rate-limited.png'), fullPage: true });
+
+  check(unprotected.length === 0, `every state-changing request carried X-CSRF-Token (${unprotected.join(' | ')})`);
   check(dialogs.length === 0, `no dialog opened (${dialogs.join(' | ')})`);
   check(consoleErrors.length === 0, `no script error or CSP violation (${consoleErrors.join(' | ')})`);
-  // Routes for sessions, tokens, users and settings may be
-  // missing; anything else refused is a console bug.
-  const optional = /^404 (GET|POST) \/api\/v1\/(session|tokens|users|settings)\b/;
+  // The console asks for its session when it loads, and has none before signing in; anything
+  // else refused is a console bug.
+  const optional = /^401 GET \/api\/v1\/session$/;
   const unexpected = refused.filter((r) => !optional.test(r));
   check(unexpected.length === 0, `no request refused (${unexpected.join(' | ')})`);
   check(foreign.length === 0, `no request left the appliance (${foreign.join(' ')})`);
@@ -248,7 +371,9 @@ try {
   console.error('e2e: FAIL', e instanceof Error ? e.stack : e);
 } finally {
   await context.close();
+  await viewerContext?.close();
   rmSync(profile, { recursive: true, force: true });
+  rmSync(viewerProfile, { recursive: true, force: true });
 }
 
 if (failed || problems.length) {

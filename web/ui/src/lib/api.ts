@@ -11,9 +11,25 @@ export class ApiError extends Error {
     public status: number,
     public code: string,
     message: string,
+    /** Seconds to wait before trying again, from a 429's `Retry-After`. */
+    public retryAfter: number | null = null,
   ) {
     super(message);
   }
+}
+
+// Called when the appliance answers 401 to a signed-in request: the session expired or the
+// token was revoked, so the console goes back to its login page instead of showing errors.
+let unauthorized: () => void = () => {};
+
+/** Sets what happens when a request is refused for want of a valid session or token. */
+export function onUnauthorized(handler: () => void) {
+  unauthorized = handler;
+}
+
+/** Reports a 401 seen outside `request` (the event stream). */
+export function signalUnauthorized() {
+  unauthorized();
 }
 
 interface Credentials {
@@ -71,11 +87,17 @@ export async function request<T>(method: string, path: string, body?: unknown): 
     // Not JSON: fall through with the raw text as the message.
   }
   if (!response.ok) {
+    // The login itself answers 401 for a wrong password; that is the form's to show.
+    if (response.status === 401 && !(method === 'POST' && (path === '/session' || path === '/setup'))) {
+      unauthorized();
+    }
+    const retry = Number(response.headers.get('Retry-After'));
     const detail = (json as { error?: { code?: string; message?: string } } | null)?.error;
     throw new ApiError(
       response.status,
       detail?.code ?? String(response.status),
       detail?.message ?? (text || response.statusText),
+      response.status === 429 && Number.isFinite(retry) && retry > 0 ? retry : null,
     );
   }
   return json as T;
@@ -84,6 +106,7 @@ export async function request<T>(method: string, path: string, body?: unknown): 
 export const get = <T>(path: string) => request<T>('GET', path);
 export const post = <T>(path: string, body?: unknown) => request<T>('POST', path, body);
 export const patch = <T>(path: string, body?: unknown) => request<T>('PATCH', path, body);
+export const put = <T>(path: string, body?: unknown) => request<T>('PUT', path, body);
 export const del = <T>(path: string) => request<T>('DELETE', path);
 
 /** The current session, or null when the cookie is missing or the server has no sessions. */

@@ -3,7 +3,7 @@
 // EventSource it reconnects after a drop and sends `Last-Event-ID`, so no event is missed
 // while the replay buffer on the appliance still holds it.
 
-import { authHeaders } from './api';
+import { authHeaders, signalUnauthorized } from './api';
 import type { SondeEvent } from './types';
 
 export type StreamState = 'connecting' | 'live' | 'retrying';
@@ -33,6 +33,8 @@ export function openEvents(handlers: StreamHandlers): () => void {
           credentials: 'same-origin',
           cache: 'no-store',
         });
+        // A refused stream means the session is gone: retrying would only be refused again.
+        if (response.status === 401) signalUnauthorized();
         if (!response.ok || !response.body) throw new Error(`status ${response.status}`);
         handlers.onState('live');
         retryMs = 500;
@@ -48,12 +50,14 @@ export function openEvents(handlers: StreamHandlers): () => void {
   }
 
   async function read(body: ReadableStream<Uint8Array>) {
-    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    // A streaming decoder keeps a UTF-8 character split across chunks whole.
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
     let buffer = '';
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
-      buffer += value;
+      buffer += decoder.decode(value, { stream: true });
       // Events end with a blank line (RFC: \n\n, \r\n\r\n or \r\r).
       buffer = buffer.replace(/\r\n?/g, '\n');
       let end: number;

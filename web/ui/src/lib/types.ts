@@ -158,3 +158,12 @@ export type SondeEvent =
   | { id: number; type: 'port_found'; scan_id: number; ip: string; port: PortView }
   | { id: number; type: 'scan_finished'; scan_id: number; status: ScanStatus; counters: ScanCounters }
   | { id: number; type: 'host_changed' | 'port_changed'; [key: string]: unknown };
+
+/** `GET /api/v1/settings`. */
+export interface Settings {
+  exclude: string[];
+  default_rate: number;
+  default_rate_from_config: boolean;
+  rate_cap: number | null;
+  signature_dirs: string[];
+}
