@@ -13,27 +13,63 @@ use crate::util::sonde::sonde;
 fn docker_ls_reads_a_podman_engine_needs_root_netns() {
     require_root_netns("docker_ls_reads_a_podman_engine_needs_root_netns");
     let engine = Podman::start("docker_ls_reads_a_podman_engine_needs_root_netns");
-    engine.remote(&["network", "create", "--subnet", "10.213.7.0/24", "sonde-lab-pub"]).assert_success();
+    engine
+        .remote(&["network", "create", "--subnet", "10.213.7.0/24", "sonde-lab-pub"])
+        .assert_success();
     engine
         .remote(&["network", "create", "--internal", "--subnet", "10.213.8.0/24", "sonde-lab-int"])
         .assert_success();
     engine
         .remote(&[
-            "run", "-d", "--name", "web", "--label", "app=web", "--label", "tier=front",
-            "--network", "sonde-lab-pub", "-p", "127.0.0.1:18080:80", IMAGE, "/bin/httpd", "-f",
-            "-p", "80", "-h", "/www",
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "--label",
+            "app=web",
+            "--label",
+            "tier=front",
+            "--network",
+            "sonde-lab-pub",
+            "-p",
+            "127.0.0.1:18080:80",
+            IMAGE,
+            "/bin/httpd",
+            "-f",
+            "-p",
+            "80",
+            "-h",
+            "/www",
         ])
         .assert_success();
     engine
         .remote(&[
-            "run", "-d", "--name", "db", "--label", "tier=back", "--network", "sonde-lab-int",
-            IMAGE, "/bin/sleep", "600",
+            "run",
+            "-d",
+            "--name",
+            "db",
+            "--label",
+            "tier=back",
+            "--network",
+            "sonde-lab-int",
+            IMAGE,
+            "/bin/sleep",
+            "600",
         ])
         .assert_success();
     engine
         .remote(&[
-            "run", "-d", "--name", "loner", "--label", "role=alone", "--network", "none", IMAGE,
-            "/bin/sleep", "600",
+            "run",
+            "-d",
+            "--name",
+            "loner",
+            "--label",
+            "role=alone",
+            "--network",
+            "none",
+            IMAGE,
+            "/bin/sleep",
+            "600",
         ])
         .assert_success();
     // The bridges are up now: the namespace must still have no way out.

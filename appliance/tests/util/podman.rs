@@ -81,7 +81,12 @@ impl Podman {
     pub(crate) fn assert_sealed(&self) {
         let routes = run("ip", &["-n", &self.netns, "route", "show", "default"]);
         routes.assert_success();
-        assert!(routes.stdout.trim().is_empty(), "namespace {} has a way out: {}", self.netns, routes.stdout);
+        assert!(
+            routes.stdout.trim().is_empty(),
+            "namespace {} has a way out: {}",
+            self.netns,
+            routes.stdout
+        );
     }
 
     fn write_config(&self) {
