@@ -55,6 +55,41 @@ pub enum Command {
     /// Work with the signatures that identify services.
     #[command(subcommand)]
     Signatures(SignaturesCommand),
+    /// Read Docker engines: their containers and networks.
+    #[command(subcommand)]
+    Docker(DockerCommand),
+}
+
+/// `sonde docker ...`.
+#[derive(Debug, Subcommand)]
+pub enum DockerCommand {
+    /// List the containers (name, image, state, published ports, networks, labels) and
+    /// networks of each endpoint. Exits 1 when an endpoint cannot be read.
+    Ls(DockerLsArgs),
+}
+
+/// `sonde docker ls`.
+#[derive(Debug, Args)]
+pub struct DockerLsArgs {
+    /// Engine API endpoint (`unix:///var/run/docker.sock`, `tcp://host:2376`); repeatable.
+    /// Default: the `[docker] endpoints` of the config, else the local socket.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Vec<String>,
+    /// Configuration file, for its `[docker]` endpoints and TLS files.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DockerFormatArg::Table)]
+    pub format: DockerFormatArg,
+}
+
+/// `sonde docker ls --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DockerFormatArg {
+    /// Aligned columns, one container per line, then the networks.
+    Table,
+    /// One JSON document: a list of inventories, one per endpoint.
+    Json,
 }
 
 /// `sonde scan`.

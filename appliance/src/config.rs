@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use sonde_scanner::{
-    BannerConfig, ConnectBackend, EngineKind, PortList, RdnsConfig, TargetSet, default_excludes,
+    BannerConfig, ConnectBackend, DockerEndpoint, DockerTls, EngineKind, PortList, RdnsConfig,
+    TargetSet, default_excludes,
 };
 
 use crate::error::UsageError;
@@ -34,6 +35,35 @@ pub struct Config {
     /// Reverse DNS of live hosts.
     #[serde(default)]
     pub dns: DnsConfig,
+    /// Docker engines whose containers and networks become hosts and subnets.
+    #[serde(default)]
+    pub docker: DockerConfig,
+}
+
+/// `[docker]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DockerConfig {
+    /// Engine API endpoints: `unix:///var/run/docker.sock`, `tcp://host:2376` (default none).
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// Seconds between two reads of every endpoint (default 60).
+    pub interval_secs: Option<u64>,
+    /// CA certificate (PEM) that signed the engines' certificates, for `tcp://` endpoints.
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) Sonde presents to `tcp://` endpoints.
+    pub tls_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub tls_key: Option<PathBuf>,
+}
+
+/// Validated `[docker]`.
+#[derive(Debug, Clone, Default)]
+pub struct DockerSettings {
+    /// Endpoints to read, in the order given.
+    pub endpoints: Vec<DockerEndpoint>,
+    /// Time between two reads.
+    pub interval: Duration,
 }
 
 /// `[dns]`.
@@ -138,6 +168,8 @@ pub struct Settings {
     pub dns: Option<RdnsConfig>,
     /// Signature directories, in the order given.
     pub signatures_dirs: Vec<PathBuf>,
+    /// Docker endpoints and how often to read them.
+    pub docker: DockerSettings,
 }
 
 /// Validated TLS settings.
@@ -340,9 +372,11 @@ impl Config {
             )));
         }
         let dns = validate_dns(self.dns)?;
+        let docker = validate_docker(self.docker)?;
 
         Ok(Settings {
             dns,
+            docker,
             listen,
             signatures_dirs,
             data_dir,
@@ -380,6 +414,36 @@ fn default_data_dir() -> PathBuf {
         return PathBuf::from(home).join(".local/share/sonde");
     }
     PathBuf::from("sonde-data")
+}
+
+/// Checks `[docker]`: every endpoint parses, TLS files come as a set, the interval is sane.
+pub fn validate_docker(d: DockerConfig) -> Result<DockerSettings, UsageError> {
+    let tls = match (d.tls_ca, d.tls_cert, d.tls_key) {
+        (None, None, None) => None,
+        (Some(ca), Some(cert), Some(key)) => Some(DockerTls { ca, cert, key }),
+        _ => {
+            return Err(UsageError::new(
+                "docker: tls_ca, tls_cert and tls_key go together: give all three or none",
+            ));
+        }
+    };
+    let endpoints = d
+        .endpoints
+        .iter()
+        .map(|url| {
+            // Certificates belong to TCP endpoints; a socket on the same list takes none.
+            let tls = if url.starts_with("unix://") { None } else { tls.clone() };
+            DockerEndpoint::parse(url, tls)
+                .map_err(|e| UsageError::new(format!("docker.endpoints: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let interval_secs = d.interval_secs.unwrap_or(60);
+    if !(5..=86_400).contains(&interval_secs) {
+        return Err(UsageError::new(format!(
+            "docker.interval_secs = {interval_secs} is out of range: use 5 to 86400"
+        )));
+    }
+    Ok(DockerSettings { endpoints, interval: Duration::from_secs(interval_secs) })
 }
 
 /// Checks `[dns]`; `None` when it is turned off.

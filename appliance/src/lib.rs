@@ -60,6 +60,7 @@ pub fn run() -> ! {
         Command::Schedule(command) => commands::schedule::run(command).map(|()| 0),
         Command::Export(args) => commands::export::run(args).map(|()| 0),
         Command::Signatures(command) => commands::signatures::run(command),
+        Command::Docker(command) => commands::docker::run(command),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -16,6 +16,9 @@
 //!   [`ReplyKey`], the way out found by [`NetPath::resolve`].
 //! - [`ArpSweep`]: who answers ARP on an on-link subnet, as [`Neighbour`]s (address, MAC);
 //!   [`MacAddr::vendor`] names the organisation behind a MAC from the IEEE registries.
+//! - [`DockerInventory::fetch`]: containers (names, images, labels, published ports,
+//!   networks), networks and the engine behind a [`DockerEndpoint`] (unix socket or TCP+TLS),
+//!   through bollard; [`DockerError`] says what to fix when the engine cannot be read.
 //! - [`read_banner`]: the first bytes a service sends after the handshake.
 //! - [`ProbeRegistry`], [`probe`]: follow-up exchanges (NULL, HTTP, protocol probes) with
 //!   bounded reads and timeouts; [`HostLimiter`] bounds them per host. The `tls` probe
@@ -42,6 +45,7 @@
 mod arp;
 mod banner;
 mod connect;
+mod docker;
 mod engine;
 mod error;
 mod finding;
@@ -63,6 +67,11 @@ mod uring;
 pub use arp::sweep::{ArpConfig, ArpSweep, Neighbour};
 pub use banner::{BannerConfig, read_banner};
 pub use connect::{ActiveBackend, ConnectBackend, ConnectConfig, ConnectEngine};
+pub use docker::{
+    ContainerAttachment, DockerContainer, DockerEndpoint, DockerEngine, DockerError,
+    DockerInventory, DockerNetwork, DockerTls, MIN_API_VERSION as MIN_DOCKER_API_VERSION,
+    PublishedPort,
+};
 pub use engine::{Engine, EngineChoice, EngineKind};
 pub use error::{PortError, ScanError, TargetError};
 pub use finding::{Finding, PortState, Proto};

@@ -2,4 +2,5 @@
 
 pub(crate) mod lab;
 pub(crate) mod link_lab;
+pub(crate) mod podman;
 pub(crate) mod sonde;

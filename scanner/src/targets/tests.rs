@@ -251,7 +251,7 @@ fn exclude_cuts_holes_edges_and_spans() {
         assert_eq!(got.ranges(), want, "{base:?} - {cut:?}");
         assert_eq!(
             got.len(),
-            want.iter().map(|r| u64::from(u32::from(r.last) - u32::from(r.first)) + 1).sum()
+            want.iter().map(|r| u64::from(u32::from(r.last) - u32::from(r.first)) + 1).sum::<u64>()
         );
     }
 }
