@@ -3,9 +3,10 @@
 use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// The lifecycle of a scan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ScanStatus {
     /// Accepted, waiting for the supervisor.
@@ -51,7 +52,7 @@ impl ScanStatus {
 }
 
 /// `POST /api/v1/scans`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScanRequest {
     /// Addresses, CIDRs, ranges (`a.b.c.d-e.f.g.h`) or hostnames.
@@ -71,7 +72,7 @@ pub struct ScanRequest {
 }
 
 /// The answer to `POST /api/v1/scans`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ScanCreated {
     /// The new scan's id.
     pub id: i64,
@@ -80,7 +81,7 @@ pub struct ScanCreated {
 }
 
 /// Counters of a scan, as stored and as sent in progress events.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ScanCounters {
     /// (address, port) pairs the scan will probe.
     pub probes_total: u64,
@@ -101,7 +102,7 @@ pub struct ScanCounters {
 }
 
 /// A scan as listed by `GET /api/v1/scans` and `GET /api/v1/scans/{id}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ScanView {
     /// Scan id.
     pub id: i64,
@@ -128,7 +129,8 @@ pub struct ScanView {
 }
 
 /// Filters and paging of `GET /api/v1/hosts`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HostQuery {
     /// Only hosts inside this CIDR (`10.0.0.0/24`).
@@ -159,7 +161,7 @@ pub struct HostQuery {
 }
 
 /// Orders of `GET /api/v1/hosts`; a leading `-` sorts descending. Ties go by address.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum HostSort {
     /// Address, ascending.
     #[default]
@@ -189,7 +191,7 @@ pub enum HostSort {
 }
 
 /// A page of results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {
     /// Rows matching the filter, in all pages.
     pub total: u64,
@@ -202,9 +204,10 @@ pub struct Page<T> {
 }
 
 /// A host in the hosts list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HostSummary {
     /// IPv4 address.
+    #[schema(value_type = String, format = Ipv4)]
     pub ip: Ipv4Addr,
     /// Open ports, ascending.
     pub open_ports: Vec<u16>,
@@ -221,7 +224,7 @@ pub struct HostSummary {
 }
 
 /// One open port of a host with what is known about the service behind it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PortView {
     /// Port number.
     pub port: u16,
@@ -265,7 +268,7 @@ pub struct PortView {
 }
 
 /// A TLS handshake as the `tls` probe saw it. Names in it are attacker-controlled text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TlsView {
     /// `TLSv1.2` or `TLSv1.3`.
     pub version: String,
@@ -278,7 +281,7 @@ pub struct TlsView {
 }
 
 /// The summary of a server certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CertView {
     /// Subject, `CN=x, O=y` in certificate order.
     pub subject: String,
@@ -301,9 +304,10 @@ pub struct CertView {
 }
 
 /// `GET /api/v1/hosts/{ip}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct HostDetail {
     /// IPv4 address.
+    #[schema(value_type = String, format = Ipv4)]
     pub ip: Ipv4Addr,
     /// RFC 3339.
     pub first_seen: String,
@@ -340,7 +344,7 @@ pub const HISTORY_LIMIT: usize = 200;
 /// Who said a host has a name, in the order of trust the appliance uses: a name from DNS
 /// (a PTR record) is preferred to one a service gave about itself, which is preferred to the
 /// bare address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum HostnameSource {
     /// A PTR record (forward-confirmed when the appliance is configured so).
@@ -356,7 +360,7 @@ pub enum HostnameSource {
 }
 
 /// A host name and its source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Hostname {
     /// The name; attacker-controlled text when it came from a service.
     pub name: String,
@@ -366,7 +370,7 @@ pub struct Hostname {
 
 /// `PATCH /api/v1/hosts/{ip}`: the operator's edits. An absent field is left as it is; an empty
 /// `name` or `note` clears it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostEdit {
     /// A name for the host (at most 200 characters).
@@ -381,7 +385,7 @@ pub struct HostEdit {
 }
 
 /// What a service was identified as.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ServiceInfo {
     /// Service name.
     pub service: Option<String>,
@@ -392,9 +396,10 @@ pub struct ServiceInfo {
 }
 
 /// A port that opened or closed between two scans.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PortChange {
     /// The host.
+    #[schema(value_type = String, format = Ipv4)]
     pub ip: Ipv4Addr,
     /// The port.
     pub port: u16,
@@ -409,9 +414,10 @@ pub struct PortChange {
 }
 
 /// A port open in both scans whose identification changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ServiceChange {
     /// The host.
+    #[schema(value_type = String, format = Ipv4)]
     pub ip: Ipv4Addr,
     /// The port.
     pub port: u16,
@@ -425,15 +431,19 @@ pub struct ServiceChange {
 
 /// `GET /api/v1/scans/{id}/changes?against=`: what changed from scan `against` to `scan_id`.
 /// Every list is sorted by address, then port.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ScanChanges {
     /// The later scan.
     pub scan_id: i64,
     /// The earlier scan; `null` when none covered the same targets, so everything appeared.
     pub against: Option<i64>,
     /// Hosts with open ports now and none before.
+    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<String>)]
     pub hosts_appeared: Vec<Ipv4Addr>,
     /// Hosts with open ports before and none now.
+    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<String>)]
     pub hosts_vanished: Vec<Ipv4Addr>,
     /// Ports open now and not before.
     pub ports_opened: Vec<PortChange>,
@@ -455,7 +465,8 @@ impl ScanChanges {
 }
 
 /// Query of `GET /api/v1/scans/{id}/changes`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ChangesQuery {
     /// The scan to compare with; by default the previous completed scan of the same targets
@@ -465,7 +476,7 @@ pub struct ChangesQuery {
 }
 
 /// One entry of a host's history: a change a scan recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HistoryEntry {
     /// The scan that saw the change.
     pub scan_id: i64,
@@ -484,7 +495,7 @@ pub struct HistoryEntry {
 }
 
 /// Formats of `GET /api/v1/scans/{id}/export` and `sonde export`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExportFormat {
     /// One JSON document: the scan and its hosts with their ports.
@@ -516,7 +527,8 @@ impl ExportFormat {
 }
 
 /// Query of `GET /api/v1/scans/{id}/export`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// `json`, `csv` or `nmap-xml`.
@@ -524,9 +536,10 @@ pub struct ExportQuery {
 }
 
 /// A host of an export, as the scan saw it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ExportHost {
     /// IPv4 address.
+    #[schema(value_type = String, format = Ipv4)]
     pub ip: Ipv4Addr,
     /// Names, most trusted first.
     pub hostnames: Vec<Hostname>,
@@ -537,7 +550,7 @@ pub struct ExportHost {
 }
 
 /// An open port of an export.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ExportPort {
     /// Port number.
     pub port: u16,
@@ -558,7 +571,7 @@ pub struct ExportPort {
 }
 
 /// A scan with what it found, as exported.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ScanExport {
     /// The scan.
     pub scan: ScanView,
@@ -567,7 +580,7 @@ pub struct ScanExport {
 }
 
 /// A row of `GET /api/v1/services`: how many open ports run a service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ServiceCount {
     /// Service name, or `unknown`.
     pub service: String,
@@ -578,7 +591,7 @@ pub struct ServiceCount {
 }
 
 /// `POST /api/v1/schedules`: a recurring scan. Exactly one of `cron` and `every_hours`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleRequest {
     /// A name for people.
@@ -611,7 +624,7 @@ pub struct ScheduleRequest {
 
 /// `PATCH /api/v1/schedules/{id}`: absent fields are left as they are. Setting `cron` drops
 /// `every_hours` and the other way round.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SchedulePatch {
     /// New name.
@@ -644,7 +657,7 @@ pub struct SchedulePatch {
 }
 
 /// A schedule as `GET /api/v1/schedules` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ScheduleView {
     /// Schedule id.
     pub id: i64,
@@ -678,7 +691,7 @@ pub struct ScheduleView {
 }
 
 /// `GET /api/v1/health`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     /// `ok` when the store answers.
     pub status: String,
@@ -687,7 +700,7 @@ pub struct Health {
 }
 
 /// What the event stream carries; `type` names the SSE event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventPayload {
     /// A scan changed status (queued -> running, ...).
@@ -711,6 +724,7 @@ pub enum EventPayload {
         /// Scan id.
         scan_id: i64,
         /// The host.
+        #[schema(value_type = String, format = Ipv4)]
         ip: Ipv4Addr,
     },
     /// An open port was stored.
@@ -718,6 +732,7 @@ pub enum EventPayload {
         /// Scan id.
         scan_id: i64,
         /// The host.
+        #[schema(value_type = String, format = Ipv4)]
         ip: Ipv4Addr,
         /// The port and its identification; boxed because it dwarfs the other events.
         port: Box<PortView>,
@@ -730,6 +745,7 @@ pub enum EventPayload {
         /// The scan compared with, when there was one.
         against: Option<i64>,
         /// The host.
+        #[schema(value_type = String, format = Ipv4)]
         ip: Ipv4Addr,
         /// `appeared` or `vanished`.
         change: String,
@@ -742,6 +758,7 @@ pub enum EventPayload {
         /// The scan compared with, when there was one.
         against: Option<i64>,
         /// The host.
+        #[schema(value_type = String, format = Ipv4)]
         ip: Ipv4Addr,
         /// The port.
         port: u16,
@@ -781,7 +798,7 @@ impl EventPayload {
 }
 
 /// An event with its stream position; `id` grows by one per event and is the SSE `id:`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Event {
     /// Position in the stream, for `Last-Event-ID`.
     pub id: u64,
@@ -791,14 +808,14 @@ pub struct Event {
 }
 
 /// The body of every error response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// What went wrong.
     pub error: ErrorDetail,
 }
 
 /// What went wrong, inside [`ErrorBody`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
     /// `bad_request`, `unauthorized`, `forbidden`, `csrf`, `rate_limited`, `not_found`,
     /// `conflict`, `unavailable` or `internal`.
@@ -808,7 +825,7 @@ pub struct ErrorDetail {
 }
 
 /// What a user may do. Ordered: each role may do everything the roles before it may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads everything, changes nothing (but their own API tokens and session).
@@ -841,7 +858,7 @@ impl Role {
 }
 
 /// A user account as the API shows it; never carries a password or its hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UserView {
     /// User id.
     pub id: i64,
@@ -852,7 +869,7 @@ pub struct UserView {
 }
 
 /// `POST /api/v1/session`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Login name.
@@ -862,7 +879,7 @@ pub struct LoginRequest {
 }
 
 /// The answer to `POST` and `GET /api/v1/session`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SessionView {
     /// Who is logged in.
     pub user: UserView,
@@ -872,7 +889,7 @@ pub struct SessionView {
 }
 
 /// `POST /api/v1/setup`: creates the first admin with the one-time token from the log.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetupRequest {
     /// The token of the setup link (`/setup#token=...`).
@@ -884,7 +901,7 @@ pub struct SetupRequest {
 }
 
 /// `POST /api/v1/users`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// Login name: 1 to 64 letters, digits, `.`, `_`, `-` or `@`.
@@ -896,7 +913,7 @@ pub struct NewUser {
 }
 
 /// `PATCH /api/v1/users/{id}`: absent fields stay as they are.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     /// New role.
@@ -927,7 +944,7 @@ debug_without_password!(
 );
 
 /// An API token as listed; the secret is shown only once, in [`TokenCreated`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TokenView {
     /// Token id.
     pub id: i64,
@@ -942,7 +959,7 @@ pub struct TokenView {
 }
 
 /// `POST /api/v1/tokens`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// What the token is for, 1 to 100 characters.
@@ -950,7 +967,7 @@ pub struct NewToken {
 }
 
 /// The answer to `POST /api/v1/tokens`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TokenCreated {
     /// Token id.
     pub id: i64,
@@ -961,7 +978,8 @@ pub struct TokenCreated {
 }
 
 /// Paging of `GET /api/v1/audit`, newest first.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Entries to return (1..=1000, default 100).
@@ -973,7 +991,7 @@ pub struct AuditQuery {
 }
 
 /// One line of the audit log: who did what, when, from where.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntry {
     /// Entry id, growing.
     pub id: i64,
