@@ -438,12 +438,12 @@ pub struct ScanChanges {
     /// The earlier scan; `null` when none covered the same targets, so everything appeared.
     pub against: Option<i64>,
     /// Hosts with open ports now and none before.
-    #[schema(value_type = Vec<String>)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = ipv4_list)]
+    #[schema(schema_with = ipv4_list)]
     pub hosts_appeared: Vec<Ipv4Addr>,
     /// Hosts with open ports before and none now.
-    #[schema(value_type = Vec<String>)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = ipv4_list)]
+    #[schema(schema_with = ipv4_list)]
     pub hosts_vanished: Vec<Ipv4Addr>,
     /// Ports open now and not before.
     pub ports_opened: Vec<PortChange>,
@@ -473,6 +473,15 @@ pub struct ChangesQuery {
     /// and ports.
     #[serde(default)]
     pub against: Option<i64>,
+}
+
+/// The schema of a list of IPv4 addresses.
+fn ipv4_list() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let address = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Ipv4)));
+    ArrayBuilder::new().items(address).build()
 }
 
 /// One entry of a host's history: a change a scan recorded.
@@ -825,7 +834,9 @@ pub struct ErrorDetail {
 }
 
 /// What a user may do. Ordered: each role may do everything the roles before it may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads everything, changes nothing (but their own API tokens and session).
@@ -978,7 +989,9 @@ pub struct TokenCreated {
 }
 
 /// Paging of `GET /api/v1/audit`, newest first.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams,
+)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {

@@ -90,7 +90,9 @@ pub(super) async fn openapi<B: Backend>() -> Result<HttpResponse, ApiError> {
     });
     match json {
         Ok(json) => Ok(HttpResponse::Ok().content_type("application/json").body(json.clone())),
-        Err(error) => Err(ApiError::Internal(format!("cannot serialize the OpenAPI document: {error}"))),
+        Err(error) => {
+            Err(ApiError::Internal(format!("cannot serialize the OpenAPI document: {error}")))
+        }
     }
 }
 
@@ -103,7 +105,9 @@ pub(crate) fn document(endpoints: &[Endpoint]) -> utoipa::openapi::OpenApi {
         SecurityScheme::Http(
             HttpBuilder::new()
                 .scheme(HttpAuthScheme::Bearer)
-                .description(Some("An API token from `POST /api/v1/tokens` or `sonde token create`"))
+                .description(Some(
+                    "An API token from `POST /api/v1/tokens` or `sonde token create`",
+                ))
                 .build(),
         ),
     );
@@ -164,8 +168,7 @@ fn apply_access(operation: &mut Operation, method: &Method, access: Access) {
     };
     let changes_state = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     let session = if changes_state {
-        SecurityRequirement::new(SESSION, Vec::<String>::new())
-            .add(CSRF, Vec::<String>::new())
+        SecurityRequirement::new(SESSION, Vec::<String>::new()).add(CSRF, Vec::<String>::new())
     } else {
         SecurityRequirement::new(SESSION, Vec::<String>::new())
     };
