@@ -121,12 +121,11 @@ pub(crate) fn document(endpoints: &[Endpoint]) -> utoipa::openapi::OpenApi {
     components.add_security_scheme(
         CSRF,
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-            "X-CSRF-Token",
+            CSRF_HEADER,
             "The session's `csrf_token`; required with the session cookie on every request \
              that changes state",
         ))),
     );
-    debug_assert_eq!(CSRF_HEADER, "x-csrf-token");
     for endpoint in endpoints {
         let path = format!("{API_PREFIX}{}", endpoint.path);
         let Some(operation) =
