@@ -62,9 +62,12 @@ fn main() {
     }
 }
 
-/// `npm ci` when `node_modules` is missing, then `npm run build`.
+/// `npm ci` when `node_modules` is missing or older than the lock file (npm records what it
+/// installed in `node_modules/.package-lock.json`), then `npm run build`.
 fn build(ui: &Path) -> Result<(), String> {
-    if !ui.join("node_modules").is_dir() {
+    let installed = modified(&ui.join("node_modules/.package-lock.json"));
+    let locked = modified(&ui.join("package-lock.json"));
+    if installed.is_none() || locked > installed {
         run(ui, &["ci", "--no-audit", "--no-fund"])?;
     }
     run(ui, &["run", "build"])

@@ -3,9 +3,10 @@
 use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// The lifecycle of a scan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ScanStatus {
     /// Accepted, waiting for the supervisor.
@@ -51,7 +52,7 @@ impl ScanStatus {
 }
 
 /// `POST /api/v1/scans`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScanRequest {
     /// Addresses, CIDRs, ranges (`a.b.c.d-e.f.g.h`) or hostnames.
@@ -75,7 +76,7 @@ pub struct ScanRequest {
 }
 
 /// The engine of one scan, overriding the appliance's configured one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ScanEngine {
     /// SYN where the appliance may open raw sockets and the target is not local; connect
@@ -88,7 +89,7 @@ pub enum ScanEngine {
 }
 
 /// The answer to `POST /api/v1/scans`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ScanCreated {
     /// The new scan's id.
     pub id: i64,
@@ -97,7 +98,7 @@ pub struct ScanCreated {
 }
 
 /// Counters of a scan, as stored and as sent in progress events.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ScanCounters {
     /// (address, port) pairs the scan will probe.
     pub probes_total: u64,
@@ -118,7 +119,7 @@ pub struct ScanCounters {
 }
 
 /// A scan as listed by `GET /api/v1/scans` and `GET /api/v1/scans/{id}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ScanView {
     /// Scan id.
     pub id: i64,
@@ -145,7 +146,8 @@ pub struct ScanView {
 }
 
 /// Filters and paging of `GET /api/v1/hosts`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HostQuery {
     /// Only hosts inside this CIDR (`10.0.0.0/24`).
@@ -176,7 +178,7 @@ pub struct HostQuery {
 }
 
 /// Orders of `GET /api/v1/hosts`; a leading `-` sorts descending. Ties go by address.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum HostSort {
     /// Address, ascending.
     #[default]
@@ -206,7 +208,7 @@ pub enum HostSort {
 }
 
 /// A page of results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {
     /// Rows matching the filter, in all pages.
     pub total: u64,
@@ -219,9 +221,10 @@ pub struct Page<T> {
 }
 
 /// A host in the hosts list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HostSummary {
     /// IPv4 address.
+    #[schema(value_type = String, format = Ipv4)]
     pub ip: Ipv4Addr,
     /// Open ports, ascending.
     pub open_ports: Vec<u16>,
@@ -238,7 +241,7 @@ pub struct HostSummary {
 }
 
 /// One open port of a host with what is known about the service behind it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PortView {
     /// Port number.
     pub port: u16,
@@ -282,7 +285,7 @@ pub struct PortView {
 }
 
 /// A TLS handshake as the `tls` probe saw it. Names in it are attacker-controlled text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TlsView {
     /// `TLSv1.2` or `TLSv1.3`.
     pub version: String,
@@ -295,7 +298,7 @@ pub struct TlsView {
 }
 
 /// The summary of a server certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CertView {
     /// Subject, `CN=x, O=y` in certificate order.
     pub subject: String,
@@ -318,9 +321,10 @@ pub struct CertView {
 }
 
 /// `GET /api/v1/hosts/{ip}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct HostDetail {
     /// IPv4 address.
+    #[schema(value_type = String, format = Ipv4)]
     pub ip: Ipv4Addr,
     /// RFC 3339.
     pub first_seen: String,
@@ -359,7 +363,7 @@ pub const HISTORY_LIMIT: usize = 200;
 /// preferred to the bare address. Among services, a certificate's names (chosen by whoever
 /// issued it) come before the names a daemon prints in its greeting, and an HTTP title (free
 /// text for people) comes last.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum HostnameSource {
     /// A PTR record (forward-confirmed when the appliance is configured so).
@@ -383,7 +387,7 @@ pub enum HostnameSource {
 }
 
 /// A host name and its source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Hostname {
     /// The name; attacker-controlled text when it came from a service.
     pub name: String,
@@ -393,7 +397,7 @@ pub struct Hostname {
 
 /// `PATCH /api/v1/hosts/{ip}`: the operator's edits. An absent field is left as it is; an empty
 /// `name` or `note` clears it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostEdit {
     /// A name for the host (at most 200 characters).
@@ -408,7 +412,7 @@ pub struct HostEdit {
 }
 
 /// What a service was identified as.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ServiceInfo {
     /// Service name.
     pub service: Option<String>,
@@ -419,9 +423,10 @@ pub struct ServiceInfo {
 }
 
 /// A port that opened or closed between two scans.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PortChange {
     /// The host.
+    #[schema(value_type = String, format = Ipv4)]
     pub ip: Ipv4Addr,
     /// The port.
     pub port: u16,
@@ -436,9 +441,10 @@ pub struct PortChange {
 }
 
 /// A port open in both scans whose identification changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ServiceChange {
     /// The host.
+    #[schema(value_type = String, format = Ipv4)]
     pub ip: Ipv4Addr,
     /// The port.
     pub port: u16,
@@ -452,15 +458,19 @@ pub struct ServiceChange {
 
 /// `GET /api/v1/scans/{id}/changes?against=`: what changed from scan `against` to `scan_id`.
 /// Every list is sorted by address, then port.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ScanChanges {
     /// The later scan.
     pub scan_id: i64,
     /// The earlier scan; `null` when none covered the same targets, so everything appeared.
     pub against: Option<i64>,
     /// Hosts with open ports now and none before.
+    #[schema(schema_with = ipv4_list)]
+    #[schema(schema_with = ipv4_list)]
     pub hosts_appeared: Vec<Ipv4Addr>,
     /// Hosts with open ports before and none now.
+    #[schema(schema_with = ipv4_list)]
+    #[schema(schema_with = ipv4_list)]
     pub hosts_vanished: Vec<Ipv4Addr>,
     /// Ports open now and not before.
     pub ports_opened: Vec<PortChange>,
@@ -482,7 +492,8 @@ impl ScanChanges {
 }
 
 /// Query of `GET /api/v1/scans/{id}/changes`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ChangesQuery {
     /// The scan to compare with; by default the previous completed scan of the same targets
@@ -491,8 +502,17 @@ pub struct ChangesQuery {
     pub against: Option<i64>,
 }
 
+/// The schema of a list of IPv4 addresses.
+fn ipv4_list() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let address = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Ipv4)));
+    ArrayBuilder::new().items(address).build()
+}
+
 /// One entry of a host's history: a change a scan recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HistoryEntry {
     /// The scan that saw the change.
     pub scan_id: i64,
@@ -511,7 +531,7 @@ pub struct HistoryEntry {
 }
 
 /// Formats of `GET /api/v1/scans/{id}/export` and `sonde export`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExportFormat {
     /// One JSON document: the scan and its hosts with their ports.
@@ -543,7 +563,8 @@ impl ExportFormat {
 }
 
 /// Query of `GET /api/v1/scans/{id}/export`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// `json`, `csv` or `nmap-xml`.
@@ -551,9 +572,10 @@ pub struct ExportQuery {
 }
 
 /// A host of an export, as the scan saw it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ExportHost {
     /// IPv4 address.
+    #[schema(value_type = String, format = Ipv4)]
     pub ip: Ipv4Addr,
     /// Names, most trusted first.
     pub hostnames: Vec<Hostname>,
@@ -564,7 +586,7 @@ pub struct ExportHost {
 }
 
 /// An open port of an export.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ExportPort {
     /// Port number.
     pub port: u16,
@@ -585,7 +607,7 @@ pub struct ExportPort {
 }
 
 /// A scan with what it found, as exported.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ScanExport {
     /// The scan.
     pub scan: ScanView,
@@ -594,7 +616,7 @@ pub struct ScanExport {
 }
 
 /// A row of `GET /api/v1/services`: how many open ports run a service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ServiceCount {
     /// Service name, or `unknown`.
     pub service: String,
@@ -605,7 +627,7 @@ pub struct ServiceCount {
 }
 
 /// `POST /api/v1/schedules`: a recurring scan. Exactly one of `cron` and `every_hours`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleRequest {
     /// A name for people.
@@ -638,7 +660,7 @@ pub struct ScheduleRequest {
 
 /// `PATCH /api/v1/schedules/{id}`: absent fields are left as they are. Setting `cron` drops
 /// `every_hours` and the other way round.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SchedulePatch {
     /// New name.
@@ -671,7 +693,7 @@ pub struct SchedulePatch {
 }
 
 /// A schedule as `GET /api/v1/schedules` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ScheduleView {
     /// Schedule id.
     pub id: i64,
@@ -705,7 +727,7 @@ pub struct ScheduleView {
 }
 
 /// `GET /api/v1/health`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     /// `ok` when the store answers.
     pub status: String,
@@ -714,7 +736,7 @@ pub struct Health {
 }
 
 /// What the event stream carries; `type` names the SSE event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventPayload {
     /// A scan changed status (queued -> running, ...).
@@ -738,6 +760,7 @@ pub enum EventPayload {
         /// Scan id.
         scan_id: i64,
         /// The host.
+        #[schema(value_type = String, format = Ipv4)]
         ip: Ipv4Addr,
     },
     /// An open port was stored.
@@ -745,6 +768,7 @@ pub enum EventPayload {
         /// Scan id.
         scan_id: i64,
         /// The host.
+        #[schema(value_type = String, format = Ipv4)]
         ip: Ipv4Addr,
         /// The port and its identification; boxed because it dwarfs the other events.
         port: Box<PortView>,
@@ -757,6 +781,7 @@ pub enum EventPayload {
         /// The scan compared with, when there was one.
         against: Option<i64>,
         /// The host.
+        #[schema(value_type = String, format = Ipv4)]
         ip: Ipv4Addr,
         /// `appeared` or `vanished`.
         change: String,
@@ -769,6 +794,7 @@ pub enum EventPayload {
         /// The scan compared with, when there was one.
         against: Option<i64>,
         /// The host.
+        #[schema(value_type = String, format = Ipv4)]
         ip: Ipv4Addr,
         /// The port.
         port: u16,
@@ -808,7 +834,7 @@ impl EventPayload {
 }
 
 /// An event with its stream position; `id` grows by one per event and is the SSE `id:`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Event {
     /// Position in the stream, for `Last-Event-ID`.
     pub id: u64,
@@ -818,14 +844,14 @@ pub struct Event {
 }
 
 /// The body of every error response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// What went wrong.
     pub error: ErrorDetail,
 }
 
 /// What went wrong, inside [`ErrorBody`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
     /// `bad_request`, `unauthorized`, `forbidden`, `csrf`, `rate_limited`, `not_found`,
     /// `conflict`, `unavailable` or `internal`.
@@ -835,7 +861,9 @@ pub struct ErrorDetail {
 }
 
 /// What a user may do. Ordered: each role may do everything the roles before it may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads everything, changes nothing (but their own API tokens and session).
@@ -868,7 +896,7 @@ impl Role {
 }
 
 /// A user account as the API shows it; never carries a password or its hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UserView {
     /// User id.
     pub id: i64,
@@ -879,7 +907,7 @@ pub struct UserView {
 }
 
 /// `POST /api/v1/session`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Login name.
@@ -889,7 +917,7 @@ pub struct LoginRequest {
 }
 
 /// The answer to `POST` and `GET /api/v1/session`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SessionView {
     /// Who is logged in.
     pub user: UserView,
@@ -899,7 +927,7 @@ pub struct SessionView {
 }
 
 /// `POST /api/v1/setup`: creates the first admin with the one-time token from the log.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetupRequest {
     /// The token of the setup link (`/setup#token=...`).
@@ -911,7 +939,7 @@ pub struct SetupRequest {
 }
 
 /// `POST /api/v1/users`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// Login name: 1 to 64 letters, digits, `.`, `_`, `-` or `@`.
@@ -923,7 +951,7 @@ pub struct NewUser {
 }
 
 /// `PATCH /api/v1/users/{id}`: absent fields stay as they are.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     /// New role.
@@ -954,7 +982,7 @@ debug_without_password!(
 );
 
 /// An API token as listed; the secret is shown only once, in [`TokenCreated`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TokenView {
     /// Token id.
     pub id: i64,
@@ -969,7 +997,7 @@ pub struct TokenView {
 }
 
 /// `POST /api/v1/tokens`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// What the token is for, 1 to 100 characters.
@@ -977,7 +1005,7 @@ pub struct NewToken {
 }
 
 /// The answer to `POST /api/v1/tokens`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TokenCreated {
     /// Token id.
     pub id: i64,
@@ -988,7 +1016,10 @@ pub struct TokenCreated {
 }
 
 /// Paging of `GET /api/v1/audit`, newest first.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams,
+)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Entries to return (1..=1000, default 100).
@@ -1000,7 +1031,7 @@ pub struct AuditQuery {
 }
 
 /// One line of the audit log: who did what, when, from where.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntry {
     /// Entry id, growing.
     pub id: i64,
@@ -1023,7 +1054,7 @@ pub struct AuditEntry {
 /// `GET /api/v1/settings`: what new scans start from. The exclude list and the rates are
 /// stored and changed over the API (admins); the signature directories come from the
 /// configuration file and are shown read-only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Settings {
     /// Addresses, CIDRs or ranges no scan may probe, on top of the configuration file's
     /// exclude list.
@@ -1039,7 +1070,7 @@ pub struct Settings {
 }
 
 /// `PUT /api/v1/settings`: replaces the stored settings; applies to scans queued after it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsUpdate {
     /// Extra exclusions (addresses, CIDRs, ranges); empty for none.

@@ -4,6 +4,7 @@
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::{ApiError, Backend, Caller};
 
@@ -11,7 +12,7 @@ use crate::{ApiError, Backend, Caller};
 pub const MAX_PORTS_LIMIT: u32 = 1000;
 
 /// A row of `GET /api/v1/stats/ports`: how many hosts have a port open.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PortCount {
     /// Port number.
     pub port: u16,
@@ -20,7 +21,7 @@ pub struct PortCount {
 }
 
 /// A row of `GET /api/v1/stats/subnets`: one /24 that holds at least one host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SubnetCount {
     /// The /24, as `a.b.c.0/24`.
     pub subnet: String,
@@ -31,7 +32,8 @@ pub struct SubnetCount {
 }
 
 /// Query of `GET /api/v1/stats/ports`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PortCountQuery {
     /// How many ports, most common first (1..=1000, default 20).
@@ -39,6 +41,10 @@ pub struct PortCountQuery {
     pub limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/stats/ports", tag = "stats", params(PortCountQuery),
+    responses((status = 200, description = "Open ports by number, most common first", body = Vec<PortCount>))
+)]
 pub(crate) async fn ports<B: Backend>(
     _: Caller,
     backend: web::Data<B>,
@@ -53,6 +59,10 @@ pub(crate) async fn ports<B: Backend>(
     Ok(HttpResponse::Ok().json(backend.port_counts(limit).await?))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/stats/subnets", tag = "stats",
+    responses((status = 200, description = "Every /24 with a host in it", body = Vec<SubnetCount>))
+)]
 pub(crate) async fn subnets<B: Backend>(
     _: Caller,
     backend: web::Data<B>,

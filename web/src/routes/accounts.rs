@@ -4,7 +4,8 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::api::{
-    AuditQuery, LoginRequest, NewToken, NewUser, SessionView, SetupRequest, UserPatch,
+    AuditEntry, AuditQuery, ErrorBody, LoginRequest, NewToken, NewUser, SessionView, SetupRequest,
+    TokenCreated, TokenView, UserPatch, UserView,
 };
 use crate::{ApiError, AuditRecord, AuthMethod, Backend, Caller, LoginLimiter};
 
@@ -17,6 +18,14 @@ const MAX_AUDIT_LIMIT: u32 = 1000;
 /// Names longer than this are cut in the audit log: a failed login can carry any text.
 const MAX_LOGGED_NAME: usize = 64;
 
+#[utoipa::path(
+    post, path = "/api/v1/session", tag = "accounts", security(()), request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in; the session cookie is set", body = SessionView),
+        (status = 401, description = "Wrong user name or password", body = ErrorBody),
+        (status = 429, description = "Too many failed logins; see `Retry-After`", body = ErrorBody),
+    )
+)]
 pub(super) async fn login<B: Backend>(
     req: HttpRequest,
     backend: web::Data<B>,
@@ -43,6 +52,10 @@ pub(super) async fn login<B: Backend>(
         .json(SessionView { user, csrf_token: Some(session.csrf_token) }))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/session", tag = "accounts",
+    responses((status = 200, description = "Who is calling", body = SessionView))
+)]
 pub(super) async fn session(caller: Caller) -> HttpResponse {
     let csrf_token = match caller.auth {
         AuthMethod::Session { csrf_token } => Some(csrf_token),
@@ -51,6 +64,10 @@ pub(super) async fn session(caller: Caller) -> HttpResponse {
     HttpResponse::Ok().json(SessionView { user: caller.user, csrf_token })
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/session", tag = "accounts",
+    responses((status = 204, description = "The session is over and its cookie cleared"))
+)]
 pub(super) async fn logout<B: Backend>(
     req: HttpRequest,
     caller: Caller,
@@ -66,6 +83,15 @@ pub(super) async fn logout<B: Backend>(
     Ok(HttpResponse::NoContent().cookie(gone).finish())
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/setup", tag = "accounts", security(()), request_body = SetupRequest,
+    responses(
+        (status = 201, description = "The first admin", body = UserView),
+        (status = 403, description = "Wrong or used setup token", body = ErrorBody),
+        (status = 409, description = "The appliance already has users", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts; see `Retry-After`", body = ErrorBody),
+    )
+)]
 pub(super) async fn setup<B: Backend>(
     req: HttpRequest,
     backend: web::Data<B>,
@@ -88,10 +114,21 @@ pub(super) async fn setup<B: Backend>(
     Ok(HttpResponse::Created().json(user))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/users", tag = "accounts",
+    responses((status = 200, description = "Every user", body = Vec<UserView>))
+)]
 pub(super) async fn users<B: Backend>(backend: web::Data<B>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(backend.users().await?))
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/users", tag = "accounts", request_body = NewUser,
+    responses(
+        (status = 201, description = "The new user", body = UserView),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+    )
+)]
 pub(super) async fn create_user<B: Backend>(
     req: HttpRequest,
     caller: Caller,
@@ -104,6 +141,15 @@ pub(super) async fn create_user<B: Backend>(
     Ok(HttpResponse::Created().json(user))
 }
 
+#[utoipa::path(
+    patch, path = "/api/v1/users/{id}", tag = "accounts", request_body = UserPatch,
+    params(("id" = i64, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user as changed", body = UserView),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "It would leave no admin", body = ErrorBody),
+    )
+)]
 pub(super) async fn update_user<B: Backend>(
     req: HttpRequest,
     caller: Caller,
@@ -124,6 +170,15 @@ pub(super) async fn update_user<B: Backend>(
     Ok(HttpResponse::Ok().json(user))
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/users/{id}", tag = "accounts",
+    params(("id" = i64, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Deleted with their sessions and tokens"),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "It would leave no admin", body = ErrorBody),
+    )
+)]
 pub(super) async fn delete_user<B: Backend>(
     req: HttpRequest,
     caller: Caller,
@@ -136,6 +191,10 @@ pub(super) async fn delete_user<B: Backend>(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/tokens", tag = "accounts",
+    responses((status = 200, description = "The caller's API tokens", body = Vec<TokenView>))
+)]
 pub(super) async fn tokens<B: Backend>(
     caller: Caller,
     backend: web::Data<B>,
@@ -143,6 +202,10 @@ pub(super) async fn tokens<B: Backend>(
     Ok(HttpResponse::Ok().json(backend.tokens(caller.user.id).await?))
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/tokens", tag = "accounts", request_body = NewToken,
+    responses((status = 201, description = "The token; its secret is shown this once", body = TokenCreated))
+)]
 pub(super) async fn create_token<B: Backend>(
     req: HttpRequest,
     caller: Caller,
@@ -155,6 +218,14 @@ pub(super) async fn create_token<B: Backend>(
     Ok(HttpResponse::Created().json(created))
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/tokens/{id}", tag = "accounts",
+    params(("id" = i64, Path, description = "Token id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such token of the caller's", body = ErrorBody),
+    )
+)]
 pub(super) async fn revoke_token<B: Backend>(
     req: HttpRequest,
     caller: Caller,
@@ -169,6 +240,10 @@ pub(super) async fn revoke_token<B: Backend>(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/audit", tag = "accounts", params(AuditQuery),
+    responses((status = 200, description = "Audit entries, newest first", body = Vec<AuditEntry>))
+)]
 pub(super) async fn audit_log<B: Backend>(
     backend: web::Data<B>,
     query: web::Query<AuditQuery>,

@@ -6,9 +6,20 @@ use actix_web::http::header::{CONTENT_DISPOSITION, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::accounts::audit_as;
-use crate::api::{ChangesQuery, ExportQuery, HostEdit, SchedulePatch, ScheduleRequest};
+use crate::api::{
+    ChangesQuery, ErrorBody, ExportQuery, HostDetail, HostEdit, ScanChanges, ScanExport,
+    SchedulePatch, ScheduleRequest, ScheduleView,
+};
 use crate::{ApiError, Backend, Caller};
 
+#[utoipa::path(
+    patch, path = "/api/v1/hosts/{ip}", tag = "hosts", request_body = HostEdit,
+    params(("ip" = String, Path, description = "IPv4 address")),
+    responses(
+        (status = 200, description = "The host as edited", body = HostDetail),
+        (status = 404, description = "Nothing was ever found open on it", body = ErrorBody),
+    )
+)]
 pub(super) async fn edit_host<B: Backend>(
     req: HttpRequest,
     caller: Caller,
@@ -23,6 +34,14 @@ pub(super) async fn edit_host<B: Backend>(
     Ok(HttpResponse::Ok().json(host))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/scans/{id}/changes", tag = "scans",
+    params(("id" = i64, Path, description = "Scan id"), ChangesQuery),
+    responses(
+        (status = 200, description = "What changed since the scan compared with", body = ScanChanges),
+        (status = 404, description = "No such scan", body = ErrorBody),
+    )
+)]
 pub(super) async fn changes<B: Backend>(
     _: Caller,
     backend: web::Data<B>,
@@ -32,6 +51,18 @@ pub(super) async fn changes<B: Backend>(
     Ok(HttpResponse::Ok().json(backend.changes(id.into_inner(), query.against).await?))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/scans/{id}/export", tag = "scans",
+    params(("id" = i64, Path, description = "Scan id"), ExportQuery),
+    responses(
+        (status = 200, description = "The scan and what it found, as an attachment", content(
+            (ScanExport = "application/json"),
+            (String = "text/csv"),
+            (String = "application/xml"),
+        )),
+        (status = 404, description = "No such scan", body = ErrorBody),
+    )
+)]
 pub(super) async fn export<B: Backend>(
     _: Caller,
     backend: web::Data<B>,
@@ -49,6 +80,10 @@ pub(super) async fn export<B: Backend>(
         .body(body))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/schedules", tag = "schedules",
+    responses((status = 200, description = "Every schedule", body = Vec<ScheduleView>))
+)]
 pub(super) async fn schedules<B: Backend>(
     _: Caller,
     backend: web::Data<B>,
@@ -56,6 +91,10 @@ pub(super) async fn schedules<B: Backend>(
     Ok(HttpResponse::Ok().json(backend.schedules().await?))
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/schedules", tag = "schedules", request_body = ScheduleRequest,
+    responses((status = 201, description = "Created; `Location` names it", body = ScheduleView))
+)]
 pub(super) async fn create_schedule<B: Backend>(
     req: HttpRequest,
     caller: Caller,
@@ -70,6 +109,14 @@ pub(super) async fn create_schedule<B: Backend>(
         .json(created))
 }
 
+#[utoipa::path(
+    patch, path = "/api/v1/schedules/{id}", tag = "schedules", request_body = SchedulePatch,
+    params(("id" = i64, Path, description = "Schedule id")),
+    responses(
+        (status = 200, description = "The schedule as changed", body = ScheduleView),
+        (status = 404, description = "No such schedule", body = ErrorBody),
+    )
+)]
 pub(super) async fn update_schedule<B: Backend>(
     req: HttpRequest,
     caller: Caller,
@@ -83,6 +130,14 @@ pub(super) async fn update_schedule<B: Backend>(
     Ok(HttpResponse::Ok().json(schedule))
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/schedules/{id}", tag = "schedules",
+    params(("id" = i64, Path, description = "Schedule id")),
+    responses(
+        (status = 204, description = "Deleted; its past scans stay"),
+        (status = 404, description = "No such schedule", body = ErrorBody),
+    )
+)]
 pub(super) async fn delete_schedule<B: Backend>(
     req: HttpRequest,
     caller: Caller,

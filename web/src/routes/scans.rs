@@ -6,16 +6,30 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::accounts::audit_as;
-use crate::api::{HostQuery, ScanRequest};
+use crate::api::{
+    ErrorBody, Event, Health, HostDetail, HostQuery, HostSummary, Page, ScanCreated, ScanRequest,
+    ScanView, ServiceCount,
+};
 use crate::{ApiError, Backend, Caller, sse};
 
 /// The largest page `GET /api/v1/hosts` serves.
 const MAX_HOSTS_LIMIT: u32 = 1000;
 
+#[utoipa::path(
+    get, path = "/api/v1/health", tag = "meta", security(()),
+    responses((status = 200, description = "The appliance and its store answer", body = Health))
+)]
 pub(super) async fn health<B: Backend>(backend: web::Data<B>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(backend.health().await?))
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/scans", tag = "scans", request_body = ScanRequest,
+    responses(
+        (status = 201, description = "Queued; `Location` names the new scan", body = ScanCreated),
+        (status = 503, description = "The scan queue is full; retry later", body = ErrorBody),
+    )
+)]
 pub(super) async fn start_scan<B: Backend>(
     req: HttpRequest,
     caller: Caller,
@@ -29,6 +43,10 @@ pub(super) async fn start_scan<B: Backend>(
         .json(created))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/scans", tag = "scans",
+    responses((status = 200, description = "Every scan, newest first", body = Vec<ScanView>))
+)]
 pub(super) async fn scans<B: Backend>(
     _: Caller,
     backend: web::Data<B>,
@@ -36,6 +54,13 @@ pub(super) async fn scans<B: Backend>(
     Ok(HttpResponse::Ok().json(backend.scans().await?))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/scans/{id}", tag = "scans", params(("id" = i64, Path, description = "Scan id")),
+    responses(
+        (status = 200, description = "The scan", body = ScanView),
+        (status = 404, description = "No such scan", body = ErrorBody),
+    )
+)]
 pub(super) async fn scan<B: Backend>(
     _: Caller,
     backend: web::Data<B>,
@@ -44,6 +69,15 @@ pub(super) async fn scan<B: Backend>(
     Ok(HttpResponse::Ok().json(backend.scan(id.into_inner()).await?))
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/scans/{id}/cancel", tag = "scans",
+    params(("id" = i64, Path, description = "Scan id")),
+    responses(
+        (status = 200, description = "Cancelled; what it found so far is kept", body = ScanView),
+        (status = 404, description = "No such scan", body = ErrorBody),
+        (status = 409, description = "The scan already ended", body = ErrorBody),
+    )
+)]
 pub(super) async fn cancel_scan<B: Backend>(
     req: HttpRequest,
     caller: Caller,
@@ -56,6 +90,10 @@ pub(super) async fn cancel_scan<B: Backend>(
     Ok(HttpResponse::Ok().json(scan))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/hosts", tag = "hosts", params(HostQuery),
+    responses((status = 200, description = "A page of hosts", body = Page<HostSummary>))
+)]
 pub(super) async fn hosts<B: Backend>(
     _: Caller,
     backend: web::Data<B>,
@@ -72,6 +110,14 @@ pub(super) async fn hosts<B: Backend>(
     Ok(HttpResponse::Ok().json(backend.hosts(query).await?))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/hosts/{ip}", tag = "hosts",
+    params(("ip" = String, Path, description = "IPv4 address")),
+    responses(
+        (status = 200, description = "The host with its ports and history", body = HostDetail),
+        (status = 404, description = "Nothing was ever found open on it", body = ErrorBody),
+    )
+)]
 pub(super) async fn host<B: Backend>(
     _: Caller,
     backend: web::Data<B>,
@@ -82,6 +128,10 @@ pub(super) async fn host<B: Backend>(
     Ok(HttpResponse::Ok().json(backend.host(ip).await?))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/services", tag = "hosts",
+    responses((status = 200, description = "Open ports by service, most common first", body = Vec<ServiceCount>))
+)]
 pub(super) async fn services<B: Backend>(
     _: Caller,
     backend: web::Data<B>,
@@ -89,6 +139,20 @@ pub(super) async fn services<B: Backend>(
     Ok(HttpResponse::Ok().json(backend.services().await?))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/events", tag = "events",
+    params((
+        "Last-Event-ID" = Option<String>, Header,
+        description = "The `id` of the last event received: the stream replays what followed it"
+    )),
+    responses((
+        status = 200,
+        description = "Server-sent events that never end. Each event's `event:` is the `type` of its \
+            JSON `data:` (`scan_status`, `scan_progress`, `host_found`, `port_found`, \
+            `host_changed`, `port_changed`, `scan_finished`) and its `id:` the `id` field.",
+        body = Event, content_type = "text/event-stream"
+    ))
+)]
 pub(super) async fn events<B: Backend>(
     _: Caller,
     backend: web::Data<B>,

@@ -3,9 +3,13 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::accounts::audit_as;
-use crate::api::SettingsUpdate;
+use crate::api::{ErrorBody, Settings, SettingsUpdate};
 use crate::{ApiError, Backend, Caller};
 
+#[utoipa::path(
+    get, path = "/api/v1/settings", tag = "settings",
+    responses((status = 200, description = "The appliance's settings", body = Settings))
+)]
 pub(super) async fn settings<B: Backend>(
     _: Caller,
     backend: web::Data<B>,
@@ -13,6 +17,13 @@ pub(super) async fn settings<B: Backend>(
     Ok(HttpResponse::Ok().json(backend.settings().await?))
 }
 
+#[utoipa::path(
+    put, path = "/api/v1/settings", tag = "settings", request_body = SettingsUpdate,
+    responses(
+        (status = 200, description = "The settings as stored", body = Settings),
+        (status = 400, description = "A value is out of range or unparsable", body = ErrorBody),
+    )
+)]
 pub(super) async fn update_settings<B: Backend>(
     req: HttpRequest,
     caller: Caller,

@@ -8,7 +8,7 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::access::{self, Access};
-use super::{accounts, discovery, scans, settings};
+use super::{accounts, discovery, openapi, scans, settings};
 use crate::api::Role;
 use crate::{ApiError, Backend, LoginLimiter};
 
@@ -37,6 +37,7 @@ pub(crate) fn table<B: Backend>() -> Vec<(Endpoint, actix_web::Route)> {
     };
     vec![
         route(M::GET, "/health", Public, web::to(scans::health::<B>)),
+        route(M::GET, "/openapi.json", Public, web::to(openapi::openapi::<B>)),
         route(M::GET, "/scans", R(Viewer), web::to(scans::scans::<B>)),
         route(M::POST, "/scans", R(Operator), web::to(scans::start_scan::<B>)),
         route(M::GET, "/scans/{id}", R(Viewer), web::to(scans::scan::<B>)),

@@ -7,8 +7,12 @@ use super::*;
 use crate::routes::{Access, CSRF_HEADER, table};
 
 /// The routes anyone may call. A route that joins this list must be public on purpose.
-const PUBLIC: [(Method, &str); 3] =
-    [(Method::GET, "/health"), (Method::POST, "/session"), (Method::POST, "/setup")];
+const PUBLIC: [(Method, &str); 4] = [
+    (Method::GET, "/health"),
+    (Method::GET, "/openapi.json"),
+    (Method::POST, "/session"),
+    (Method::POST, "/setup"),
+];
 
 /// A concrete request path for a table path: placeholders become existing ids.
 fn concrete(path: &str) -> String {

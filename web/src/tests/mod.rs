@@ -31,6 +31,7 @@ use crate::{
 };
 
 mod access;
+mod openapi;
 
 /// The admin's token.
 const TOKEN: &str = "s3cret";
