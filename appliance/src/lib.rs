@@ -7,7 +7,8 @@
 //! - [`commands`]: one module per subcommand (`scan`, `serve`, `validate`, `token`, `doctor`).
 //! - [`actors`]: the actor system of `sonde serve`.
 //! - [`backend`]: the appliance behind the web layer's `Backend` trait.
-//! - [`store`]: SQLite through sqlx, migrations embedded.
+//! - [`store`]: SQLite or PostgreSQL through sqlx, migrations embedded.
+//! - [`pg_server`]: a throwaway PostgreSQL server for tests and benchmarks.
 //! - [`output`]: output formats of `sonde scan`.
 //! - [`checkpoint`]: the resume file of `sonde scan --resume`.
 //! - [`error`]: which errors are the operator's to fix (exit 2) and which are not (exit 1).
@@ -23,6 +24,7 @@ pub mod data_dir;
 pub mod error;
 pub mod limits;
 pub mod output;
+pub mod pg_server;
 pub mod store;
 
 use clap::Parser;

@@ -3,7 +3,9 @@
 use std::net::Ipv4Addr;
 
 use sonde_web::api::{HostDetail, HostQuery, HostSummary, Page, PortView, ServiceCount};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
 
 use super::{Store, StoreError};
 
@@ -35,20 +37,25 @@ impl Store {
         let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
         let offset = query.offset.unwrap_or(0);
 
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM hosts h WHERE 1 = 1");
-        push_filter(&mut count, filter);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let mut params = Params::default();
+        let conditions = filter_sql(filter, &mut params);
+        let total: i64 = params
+            .bind_scalar(sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM hosts h WHERE 1 = 1{conditions}"
+            )))
+            .fetch_one(&self.pool)
+            .await?;
 
-        let mut select = QueryBuilder::<Sqlite>::new(
+        let open_ports = self.backend.comma_list("port");
+        let limit_at = params.push(Param::Int(i64::from(limit)));
+        let offset_at = params.push(Param::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
+        let select = format!(
             "SELECT h.ip, h.first_seen, h.last_seen, h.mac, h.vendor, \
-             (SELECT group_concat(port) FROM (SELECT port FROM ports p WHERE p.ip = h.ip \
-              AND p.state = 'open' ORDER BY port)) AS open_ports \
-             FROM hosts h WHERE 1 = 1",
+             (SELECT {open_ports} FROM (SELECT port FROM ports p WHERE p.ip = h.ip \
+              AND p.state = 'open' ORDER BY port) AS o) AS open_ports \
+             FROM hosts h WHERE 1 = 1{conditions} ORDER BY h.ip LIMIT ${limit_at} OFFSET ${offset_at}"
         );
-        push_filter(&mut select, filter);
-        select.push(" ORDER BY h.ip LIMIT ").push_bind(i64::from(limit));
-        select.push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
-        let rows = select.build().fetch_all(&self.pool).await?;
+        let rows = params.bind(sqlx::query(&select)).fetch_all(&self.pool).await?;
         let items = rows
             .iter()
             .map(|row| {
@@ -74,7 +81,7 @@ impl Store {
     pub async fn host(&self, ip: Ipv4Addr) -> Result<Option<HostDetail>, StoreError> {
         let key = i64::from(u32::from(ip));
         let Some(host) =
-            sqlx::query("SELECT first_seen, last_seen, mac, vendor FROM hosts WHERE ip = ?")
+            sqlx::query("SELECT first_seen, last_seen, mac, vendor FROM hosts WHERE ip = $1")
                 .bind(key)
                 .fetch_optional(&self.pool)
                 .await?
@@ -84,7 +91,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT port, proto, state, service, product, version, vendor, info, cpe, signature, \
              confidence, banner, rtt_ms, last_scan_id, first_seen, last_seen \
-             FROM ports WHERE ip = ? ORDER BY port",
+             FROM ports WHERE ip = $1 ORDER BY port",
         )
         .bind(key)
         .fetch_all(&self.pool)
@@ -144,21 +151,73 @@ impl Store {
     }
 }
 
-fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, filter: &HostFilter) {
+/// A value bound to a `$N` placeholder of a query built at run time. The Any driver's
+/// `QueryBuilder` writes `?` placeholders, which PostgreSQL rejects, hence this.
+#[derive(Debug, Clone)]
+enum Param {
+    Int(i64),
+    Text(String),
+}
+
+/// The parameters of a query built at run time, in placeholder order.
+#[derive(Debug, Default)]
+struct Params(Vec<Param>);
+
+impl Params {
+    /// Adds `p` and returns its placeholder number.
+    fn push(&mut self, p: Param) -> usize {
+        self.0.push(p);
+        self.0.len()
+    }
+
+    fn bind<'q>(
+        &self,
+        mut q: Query<'q, sqlx::Any, AnyArguments<'q>>,
+    ) -> Query<'q, sqlx::Any, AnyArguments<'q>> {
+        for p in &self.0 {
+            q = match p {
+                Param::Int(i) => q.bind(*i),
+                Param::Text(t) => q.bind(t.clone()),
+            };
+        }
+        q
+    }
+
+    fn bind_scalar<'q, O>(
+        &self,
+        mut q: sqlx::query::QueryScalar<'q, sqlx::Any, O, AnyArguments<'q>>,
+    ) -> sqlx::query::QueryScalar<'q, sqlx::Any, O, AnyArguments<'q>> {
+        for p in &self.0 {
+            q = match p {
+                Param::Int(i) => q.bind(*i),
+                Param::Text(t) => q.bind(t.clone()),
+            };
+        }
+        q
+    }
+}
+
+/// The `AND ...` conditions of `filter` on hosts `h`, their values pushed to `params`.
+fn filter_sql(filter: &HostFilter, params: &mut Params) -> String {
+    let mut sql = String::new();
     if let Some((first, last)) = filter.range {
-        q.push(" AND h.ip BETWEEN ").push_bind(i64::from(u32::from(first)));
-        q.push(" AND ").push_bind(i64::from(u32::from(last)));
+        let a = params.push(Param::Int(i64::from(u32::from(first))));
+        let b = params.push(Param::Int(i64::from(u32::from(last))));
+        sql.push_str(&format!(" AND h.ip BETWEEN ${a} AND ${b}"));
     }
     if let Some(port) = filter.port {
-        q.push(" AND EXISTS (SELECT 1 FROM ports p WHERE p.ip = h.ip AND p.state = 'open' AND p.port = ")
-            .push_bind(i64::from(port))
-            .push(")");
+        let n = params.push(Param::Int(i64::from(port)));
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM ports p WHERE p.ip = h.ip AND p.state = 'open' AND p.port = ${n})"
+        ));
     }
     if let Some(service) = &filter.service {
-        q.push(" AND EXISTS (SELECT 1 FROM ports p WHERE p.ip = h.ip AND p.state = 'open' AND p.service = ")
-            .push_bind(service.clone())
-            .push(")");
+        let n = params.push(Param::Text(service.clone()));
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM ports p WHERE p.ip = h.ip AND p.state = 'open' AND p.service = ${n})"
+        ));
     }
+    sql
 }
 
 fn ip_from(value: i64) -> Result<Ipv4Addr, StoreError> {
@@ -189,108 +248,8 @@ pub fn printable_banner(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::findings::tests::{record, scan};
-    use super::super::test_store;
+    use super::super::store_tests;
     use super::*;
-
-    #[tokio::test]
-    async fn hosts_filter_and_page() {
-        let (store, _dir) = test_store().await;
-        let id = scan(&store).await;
-        let mut ssh = record([10, 0, 1, 5], 22);
-        ssh.service = Some("ssh".into());
-        store
-            .persist(
-                id,
-                &[
-                    ssh,
-                    record([10, 0, 0, 1], 80),
-                    record([10, 0, 0, 1], 22),
-                    record([10, 0, 0, 9], 443),
-                ],
-            )
-            .await
-            .unwrap();
-        let all = store.hosts(&HostFilter::default(), &HostQuery::default()).await.unwrap();
-        assert_eq!(all.total, 3);
-        assert_eq!(all.items[0].ip, Ipv4Addr::new(10, 0, 0, 1));
-        assert_eq!(all.items[0].open_ports, vec![22, 80]);
-
-        let subnet = HostFilter {
-            range: Some((Ipv4Addr::new(10, 0, 0, 0), Ipv4Addr::new(10, 0, 0, 255))),
-            ..Default::default()
-        };
-        assert_eq!(store.hosts(&subnet, &HostQuery::default()).await.unwrap().total, 2);
-        let port = HostFilter { port: Some(22), ..Default::default() };
-        assert_eq!(store.hosts(&port, &HostQuery::default()).await.unwrap().total, 2);
-        let service = HostFilter { service: Some("ssh".into()), ..Default::default() };
-        let page = store.hosts(&service, &HostQuery::default()).await.unwrap();
-        assert_eq!(
-            page.items.iter().map(|h| h.ip).collect::<Vec<_>>(),
-            vec![Ipv4Addr::new(10, 0, 1, 5)]
-        );
-
-        let second = HostQuery { limit: Some(2), offset: Some(2), ..Default::default() };
-        let page = store.hosts(&HostFilter::default(), &second).await.unwrap();
-        assert_eq!((page.total, page.items.len()), (3, 1));
-        assert_eq!(page.items[0].ip, Ipv4Addr::new(10, 0, 1, 5));
-    }
-
-    #[tokio::test]
-    async fn on_link_hosts_keep_their_mac_and_vendor() {
-        use super::super::HostRecord;
-        let (store, _dir) = test_store().await;
-        let id = scan(&store).await;
-        store.persist(id, &[record([10, 0, 0, 1], 22)]).await.unwrap();
-        let hosts = [
-            HostRecord {
-                ip: Ipv4Addr::new(10, 0, 0, 1),
-                mac: "00:00:0c:01:02:03".into(),
-                vendor: Some("Cisco Systems, Inc".into()),
-            },
-            // Answers ARP and nothing else: listed all the same.
-            HostRecord {
-                ip: Ipv4Addr::new(10, 0, 0, 2),
-                mac: "02:00:00:00:00:02".into(),
-                vendor: None,
-            },
-        ];
-        store.persist_hosts(id, &hosts).await.unwrap();
-        let page = store.hosts(&HostFilter::default(), &HostQuery::default()).await.unwrap();
-        assert_eq!(page.total, 2);
-        assert_eq!(page.items[0].mac.as_deref(), Some("00:00:0c:01:02:03"));
-        assert_eq!(page.items[0].vendor.as_deref(), Some("Cisco Systems, Inc"));
-        assert_eq!(page.items[0].open_ports, vec![22]);
-        assert_eq!(
-            (page.items[1].mac.as_deref(), page.items[1].vendor.as_deref()),
-            (Some("02:00:00:00:00:02"), None)
-        );
-        assert!(page.items[1].open_ports.is_empty());
-        let detail = store.host(Ipv4Addr::new(10, 0, 0, 1)).await.unwrap().unwrap();
-        assert_eq!(detail.vendor.as_deref(), Some("Cisco Systems, Inc"));
-        assert_eq!(detail.ports.len(), 1);
-        // A later batch of ports keeps what ARP said.
-        store.persist(id, &[record([10, 0, 0, 1], 80)]).await.unwrap();
-        let detail = store.host(Ipv4Addr::new(10, 0, 0, 1)).await.unwrap().unwrap();
-        assert_eq!(detail.mac.as_deref(), Some("00:00:0c:01:02:03"));
-    }
-
-    #[tokio::test]
-    async fn host_detail_and_services() {
-        let (store, _dir) = test_store().await;
-        let id = scan(&store).await;
-        let mut r = record([10, 0, 0, 1], 22);
-        r.service = Some("ssh".into());
-        r.banner = Some(b"SSH-2.0-x\r\n\x1b[31m".to_vec());
-        store.persist(id, &[r, record([10, 0, 0, 1], 9999)]).await.unwrap();
-        let host = store.host(Ipv4Addr::new(10, 0, 0, 1)).await.unwrap().unwrap();
-        assert_eq!(host.ports.len(), 2);
-        let banner = host.ports[0].banner.as_deref().unwrap();
-        assert!(!banner.contains('\x1b') && banner.contains("\\u{1b}"), "{banner}");
-        assert!(store.host(Ipv4Addr::new(10, 0, 0, 2)).await.unwrap().is_none());
-        let services = store.services().await.unwrap();
-        assert_eq!(services.len(), 2);
-        assert!(services.iter().any(|s| s.service == "unknown" && s.ports == 1));
-    }
 
     #[test]
     fn banners_are_made_harmless() {
@@ -298,5 +257,101 @@ mod tests {
         assert_eq!(printable_banner("a\u{202e}b".as_bytes()), "a\\u{202e}b");
         assert_eq!(printable_banner(&[0xff, b'a']), "\u{fffd}a");
         assert_eq!(printable_banner(&[b'x'; 2000]).len(), BANNER_SHOWN);
+    }
+
+    store_tests! {
+        async fn hosts_filter_and_page(store) {
+            let id = scan(&store).await;
+            let mut ssh = record([10, 0, 1, 5], 22);
+            ssh.service = Some("ssh".into());
+            store
+                .persist(
+                    id,
+                    &[
+                        ssh,
+                        record([10, 0, 0, 1], 80),
+                        record([10, 0, 0, 1], 22),
+                        record([10, 0, 0, 9], 443),
+                    ],
+                )
+                .await
+                .unwrap();
+            let all = store.hosts(&HostFilter::default(), &HostQuery::default()).await.unwrap();
+            assert_eq!(all.total, 3);
+            assert_eq!(all.items[0].ip, Ipv4Addr::new(10, 0, 0, 1));
+            assert_eq!(all.items[0].open_ports, vec![22, 80]);
+
+            let subnet = HostFilter {
+                range: Some((Ipv4Addr::new(10, 0, 0, 0), Ipv4Addr::new(10, 0, 0, 255))),
+                ..Default::default()
+            };
+            assert_eq!(store.hosts(&subnet, &HostQuery::default()).await.unwrap().total, 2);
+            let port = HostFilter { port: Some(22), ..Default::default() };
+            assert_eq!(store.hosts(&port, &HostQuery::default()).await.unwrap().total, 2);
+            let service = HostFilter { service: Some("ssh".into()), ..Default::default() };
+            let page = store.hosts(&service, &HostQuery::default()).await.unwrap();
+            assert_eq!(
+                page.items.iter().map(|h| h.ip).collect::<Vec<_>>(),
+                vec![Ipv4Addr::new(10, 0, 1, 5)]
+            );
+
+            let second = HostQuery { limit: Some(2), offset: Some(2), ..Default::default() };
+            let page = store.hosts(&HostFilter::default(), &second).await.unwrap();
+            assert_eq!((page.total, page.items.len()), (3, 1));
+            assert_eq!(page.items[0].ip, Ipv4Addr::new(10, 0, 1, 5));
+        }
+
+        async fn on_link_hosts_keep_their_mac_and_vendor(store) {
+            use crate::store::HostRecord;
+            let id = scan(&store).await;
+            store.persist(id, &[record([10, 0, 0, 1], 22)]).await.unwrap();
+            let hosts = [
+                HostRecord {
+                    ip: Ipv4Addr::new(10, 0, 0, 1),
+                    mac: "00:00:0c:01:02:03".into(),
+                    vendor: Some("Cisco Systems, Inc".into()),
+                },
+                // Answers ARP and nothing else: listed all the same.
+                HostRecord {
+                    ip: Ipv4Addr::new(10, 0, 0, 2),
+                    mac: "02:00:00:00:00:02".into(),
+                    vendor: None,
+                },
+            ];
+            store.persist_hosts(id, &hosts).await.unwrap();
+            let page = store.hosts(&HostFilter::default(), &HostQuery::default()).await.unwrap();
+            assert_eq!(page.total, 2);
+            assert_eq!(page.items[0].mac.as_deref(), Some("00:00:0c:01:02:03"));
+            assert_eq!(page.items[0].vendor.as_deref(), Some("Cisco Systems, Inc"));
+            assert_eq!(page.items[0].open_ports, vec![22]);
+            assert_eq!(
+                (page.items[1].mac.as_deref(), page.items[1].vendor.as_deref()),
+                (Some("02:00:00:00:00:02"), None)
+            );
+            assert!(page.items[1].open_ports.is_empty());
+            let detail = store.host(Ipv4Addr::new(10, 0, 0, 1)).await.unwrap().unwrap();
+            assert_eq!(detail.vendor.as_deref(), Some("Cisco Systems, Inc"));
+            assert_eq!(detail.ports.len(), 1);
+            // A later batch of ports keeps what ARP said.
+            store.persist(id, &[record([10, 0, 0, 1], 80)]).await.unwrap();
+            let detail = store.host(Ipv4Addr::new(10, 0, 0, 1)).await.unwrap().unwrap();
+            assert_eq!(detail.mac.as_deref(), Some("00:00:0c:01:02:03"));
+        }
+
+        async fn host_detail_and_services(store) {
+            let id = scan(&store).await;
+            let mut r = record([10, 0, 0, 1], 22);
+            r.service = Some("ssh".into());
+            r.banner = Some(b"SSH-2.0-x\r\n\x1b[31m".to_vec());
+            store.persist(id, &[r, record([10, 0, 0, 1], 9999)]).await.unwrap();
+            let host = store.host(Ipv4Addr::new(10, 0, 0, 1)).await.unwrap().unwrap();
+            assert_eq!(host.ports.len(), 2);
+            let banner = host.ports[0].banner.as_deref().unwrap();
+            assert!(!banner.contains('\x1b') && banner.contains("\\u{1b}"), "{banner}");
+            assert!(store.host(Ipv4Addr::new(10, 0, 0, 2)).await.unwrap().is_none());
+            let services = store.services().await.unwrap();
+            assert_eq!(services.len(), 2);
+            assert!(services.iter().any(|s| s.service == "unknown" && s.ports == 1));
+        }
     }
 }

@@ -3,18 +3,17 @@
 //! The Persister actor is its only writer during a scan; the web layer reads through the
 //! query methods. Addresses are stored as integers so that subnet filters are range scans.
 
+mod backend;
 mod findings;
 mod hosts;
 mod scans;
 mod tokens;
 
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::Duration;
+use std::path::Path;
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::AnyPool;
 
+pub use backend::{Backend, redact, sqlite_url};
 pub use findings::{HostRecord, PortRecord};
 pub use hosts::{HostFilter, printable_banner};
 pub use scans::NewScan;
@@ -26,11 +25,14 @@ pub const DATABASE_FILE: &str = "sonde.db";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// The database URL is not one the store understands.
+    #[error("database URL: {0}")]
+    Url(String),
     /// The database cannot be opened or created.
-    #[error("cannot open the store at {path}: {source}")]
+    #[error("cannot open the store at {location}: {source}")]
     Open {
-        /// Database file.
-        path: PathBuf,
+        /// Database URL, password redacted.
+        location: String,
         /// Cause.
         source: sqlx::Error,
     },
@@ -50,11 +52,9 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        // SQLITE_FULL (13) surfaces as a database error; name it so the operator can act.
-        let full = e
-            .as_database_error()
-            .and_then(|d| d.code())
-            .is_some_and(|code| code == "13" || code == "4874");
+        // A full disk surfaces as a database error; name it so the operator can act.
+        let full =
+            e.as_database_error().and_then(|d| d.code()).is_some_and(|c| Backend::disk_full(&c));
         if full { Self::DiskFull } else { Self::Database(e) }
     }
 }
@@ -62,30 +62,48 @@ impl From<sqlx::Error> for StoreError {
 /// A handle on the store; cheap to clone (a connection pool).
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database in `data_dir` and runs pending migrations.
+    /// Opens (creating if needed) the SQLite database in `data_dir` and runs pending migrations.
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        let path = data_dir.join(DATABASE_FILE);
-        let options = SqliteConnectOptions::from_str("sqlite:")
-            .map_err(|source| StoreError::Open { path: path.clone(), source })?
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // WAL with NORMAL is durable across process crashes; only a power loss can drop
-            // the last transactions, never corrupt the file.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+        Self::connect(&sqlite_url(&data_dir.join(DATABASE_FILE))).await
+    }
+
+    /// Opens the store `database_url` names when there is one, the SQLite file in `data_dir`
+    /// otherwise, and runs pending migrations.
+    pub async fn open_configured(
+        database_url: Option<&str>,
+        data_dir: &Path,
+    ) -> Result<Self, StoreError> {
+        match database_url {
+            Some(url) => Self::connect(url).await,
+            None => Self::open(data_dir).await,
+        }
+    }
+
+    /// Opens the store at `url` (`sqlite://PATH?mode=rwc` or `postgres://...`) and runs
+    /// pending migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let store = Self::connect_unmigrated(url).await?;
+        backend::migrate(&store.pool, store.backend).await?;
+        Ok(store)
+    }
+
+    /// Opens the store at `url` without touching its schema.
+    pub(crate) async fn connect_unmigrated(url: &str) -> Result<Self, StoreError> {
+        let backend = Backend::of_url(url)?;
+        let pool = backend::connect(url, backend)
             .await
-            .map_err(|source| StoreError::Open { path: path.clone(), source })?;
-        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+            .map_err(|source| StoreError::Open { location: redact(url), source })?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Which database this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Checks the store answers.
@@ -94,18 +112,52 @@ impl Store {
         Ok(())
     }
 
-    /// Closes every connection, checkpointing the WAL.
+    /// Closes every connection, checkpointing the WAL on SQLite.
     pub async fn close(&self) {
         self.pool.close().await;
     }
 }
 
-/// The current time as the store writes it (RFC 3339, UTC, milliseconds).
-const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
-
+/// A store in a new temporary SQLite file.
 #[cfg(test)]
 pub(crate) async fn test_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let store = Store::open(dir.path()).await.expect("store opens");
     (store, dir)
 }
+
+/// A store in a new database of the test PostgreSQL server.
+#[cfg(test)]
+pub(crate) async fn test_store_pg() -> Store {
+    let server = crate::pg_server::PgServer::shared().expect("test PostgreSQL server");
+    let url = server.fresh_database().await.expect("a fresh database");
+    Store::connect(&url).await.expect("store opens on PostgreSQL")
+}
+
+/// Defines each store test twice, as `NAME::sqlite` and `NAME::postgres`, so the whole suite
+/// runs on both backends: `store_tests! { async fn name(store) { ... } }` with `store: &Store`.
+#[cfg(test)]
+macro_rules! store_tests {
+    ($(async fn $name:ident($store:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let (store, _dir) = $crate::store::test_store().await;
+                let $store = &store;
+                $body
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let store = $crate::store::test_store_pg().await;
+                let $store = &store;
+                $body
+            }
+        }
+    )*};
+}
+#[cfg(test)]
+pub(crate) use store_tests;

@@ -1,0 +1,163 @@
+//! The two databases the store runs on, and the only place where their SQL differs.
+
+use std::path::Path;
+use std::sync::Once;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+
+use super::StoreError;
+
+/// Which database a store runs on, known from its URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file (`sqlite:///var/lib/sonde/sonde.db`): the default, one appliance.
+    Sqlite,
+    /// A PostgreSQL server (`postgres://user@host/db`): several appliances, one store.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names, or an error saying which URLs are understood.
+    pub fn of_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::Url(format!(
+                "`{}` is neither sqlite:PATH nor postgres://USER@HOST/DATABASE",
+                redact(url)
+            )))
+        }
+    }
+
+    /// The statement that opens a write transaction.
+    pub(crate) fn begin_write(self) -> &'static str {
+        match self {
+            // IMMEDIATE takes the write lock up front, waiting out the busy timeout. A deferred
+            // transaction starts as a reader and, if another connection commits meanwhile
+            // (scan progress, the next batch), its upgrade to writer fails at once with
+            // SQLITE_BUSY_SNAPSHOT ("database is locked", code 517), which no busy timeout
+            // retries: the batch was lost.
+            Self::Sqlite => "BEGIN IMMEDIATE",
+            // Row locks and ON CONFLICT make concurrent writers safe under READ COMMITTED.
+            Self::Postgres => "BEGIN",
+        }
+    }
+
+    /// `expr` aggregated into one comma-separated text, `NULL` for no rows.
+    pub(crate) fn comma_list(self, expr: &str) -> String {
+        match self {
+            Self::Sqlite => format!("group_concat({expr})"),
+            Self::Postgres => format!("string_agg(CAST({expr} AS TEXT), ',')"),
+        }
+    }
+
+    /// Whether a database error code means the disk is full.
+    pub(crate) fn disk_full(code: &str) -> bool {
+        // SQLITE_FULL (13) and SQLITE_IOERR_WRITE (4874); PostgreSQL's disk_full (53100).
+        matches!(code, "13" | "4874" | "53100")
+    }
+}
+
+/// The URL of the SQLite file in `data_dir`, created when missing.
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// `url` without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Opens a pool on `url` with the session settings each backend needs.
+pub(crate) async fn connect(url: &str, backend: Backend) -> Result<AnyPool, sqlx::Error> {
+    static DRIVERS: Once = Once::new();
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
+    let options = AnyPoolOptions::new().max_connections(match backend {
+        // One writer at a time anyway; a few readers for the console.
+        Backend::Sqlite => 4,
+        Backend::Postgres => 8,
+    });
+    let options = match backend {
+        // The Any driver builds SQLite options from the URL alone, so the pragmas SqliteConnectOptions
+        // would set are set here, on every new connection.
+        Backend::Sqlite => options.after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // WAL with NORMAL is durable across process crashes; only a power loss can drop
+                // the last transactions, never corrupt the file.
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = NORMAL").await?;
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                Ok(())
+            })
+        }),
+        Backend::Postgres => options.acquire_timeout(Duration::from_secs(30)),
+    };
+    options.connect(url).await
+}
+
+/// Runs the migrations of `backend` that `pool` has not seen yet.
+pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+    match backend {
+        Backend::Sqlite => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+        Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+    }
+    Ok(())
+}
+
+/// The current time as the store writes it: RFC 3339, UTC, milliseconds. Computed here rather
+/// than by the database so that both backends write the same text.
+pub(crate) fn now() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_their_backend() {
+        assert_eq!(Backend::of_url("sqlite:///tmp/x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of_url("postgres://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::of_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
+        let e = Backend::of_url("mysql://u:secret@h/db").unwrap_err().to_string();
+        assert!(e.contains("neither") && !e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite:///a.db"), "sqlite:///a.db");
+    }
+
+    #[test]
+    fn now_is_rfc3339_utc_with_milliseconds() {
+        let t = now();
+        assert_eq!(t.len(), "2026-11-26T10:00:00.000Z".len(), "{t}");
+        assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T', "{t}");
+    }
+}
