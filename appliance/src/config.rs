@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub listen: Option<String>,
     /// Directory of the SQLite store and the lock file.
     pub data_dir: Option<PathBuf>,
+    /// The store's database: `postgres://USER@HOST/DATABASE` (several appliances, one store)
+    /// or `sqlite://PATH`; absent, the SQLite file `sonde.db` in the data directory.
+    pub database_url: Option<String>,
 }
 
 /// `[scan]`.
@@ -81,8 +84,10 @@ pub struct ProbeConfig {
 pub struct Settings {
     /// Where the server listens.
     pub listen: SocketAddr,
-    /// Where the store lives.
+    /// Where the lock file (and, without `database_url`, the SQLite store) lives.
     pub data_dir: PathBuf,
+    /// The store's database URL; `None` for the SQLite file in `data_dir`.
+    pub database_url: Option<String>,
     /// Scan defaults and limits.
     pub scan: ScanSettings,
     /// Prober limits.
@@ -168,6 +173,11 @@ impl Config {
         })?;
         let data_dir =
             overrides.data_dir.clone().or(self.server.data_dir).unwrap_or_else(default_data_dir);
+        let database_url = self.server.database_url;
+        if let Some(url) = &database_url {
+            crate::store::Backend::of_url(url)
+                .map_err(|e| UsageError::new(format!("server.database_url: {e}")))?;
+        }
 
         let s = self.scan;
         let rate = s.rate.unwrap_or(10_000);
@@ -243,6 +253,7 @@ impl Config {
         Ok(Settings {
             listen,
             data_dir,
+            database_url,
             scan: ScanSettings {
                 rate,
                 timeout: Duration::from_millis(timeout_ms),

@@ -44,6 +44,7 @@ pub fn run() -> ! {
         Command::Doctor(args) => commands::doctor::run(args),
         Command::Token(command) => commands::token::run(command).map(|()| 0),
         Command::Signatures(command) => commands::signatures::run(command),
+        Command::Db(command) => commands::db::run(command).map(|()| 0),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -58,7 +58,9 @@ async fn serve(settings: Settings, data_dir: &Path) -> anyhow::Result<()> {
             settings.listen
         ))
     })?;
-    let store = Store::open(data_dir).await.context("opening the store")?;
+    let store = Store::open_configured(settings.database_url.as_deref(), data_dir)
+        .await
+        .context("opening the store")?;
     let interrupted = store.fail_interrupted_scans().await?;
     if interrupted > 0 {
         tracing::warn!(

@@ -23,7 +23,8 @@ fn create(args: &TokenCreateArgs) -> anyhow::Result<()> {
     crate::data_dir::prepare(&settings.data_dir)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let token = runtime.block_on(async {
-        let store = Store::open(&settings.data_dir).await?;
+        let store =
+            Store::open_configured(settings.database_url.as_deref(), &settings.data_dir).await?;
         let token = store.create_token(name).await;
         store.close().await;
         token

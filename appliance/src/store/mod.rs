@@ -4,6 +4,7 @@
 //! query methods. Addresses are stored as integers so that subnet filters are range scans.
 
 mod backend;
+mod copy;
 mod findings;
 mod hosts;
 mod scans;
@@ -14,6 +15,7 @@ use std::path::Path;
 use sqlx::AnyPool;
 
 pub use backend::{Backend, redact, sqlite_url};
+pub use copy::{CopyError, TableSummary};
 pub use findings::{HostRecord, PortRecord};
 pub use hosts::{HostFilter, printable_banner};
 pub use scans::NewScan;
