@@ -330,6 +330,7 @@ mod tests {
     fn invalid_values_say_what_to_use() {
         let cases = [
             ("[server]\nlisten = \"nope\"", "not ADDRESS:PORT"),
+            ("[server]\ndatabase_url = \"mysql://h/db\"", "server.database_url"),
             ("[scan]\nrate = 0", "scan.rate"),
             ("[scan]\ntimeout_ms = 1", "scan.timeout_ms"),
             ("[scan]\nports = \"70000\"", "scan.ports"),

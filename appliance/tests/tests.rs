@@ -9,6 +9,7 @@
 mod util;
 
 mod cli_errors;
+mod db_copy;
 mod doctor;
 mod lab_arp;
 mod lab_identify;

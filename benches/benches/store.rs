@@ -17,10 +17,7 @@ use tokio::runtime::Runtime;
 const PORTS_PER_HOST: u32 = 1000;
 
 fn persist(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     let mut group = c.benchmark_group("store");
     group.throughput(Throughput::Elements(BATCH as u64));
     group.sample_size(10);
