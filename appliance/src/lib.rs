@@ -4,7 +4,8 @@
 //! # Layout
 //! - [`cli`]: what each subcommand accepts.
 //! - [`config`]: the TOML file, parsed then validated into settings.
-//! - [`commands`]: one module per subcommand (`scan`, `serve`, `validate`, `token`, `doctor`).
+//! - [`commands`]: one module per subcommand (`scan`, `serve`, `validate`, `token`, `doctor`,
+//!   `db`).
 //! - [`actors`]: the actor system of `sonde serve`.
 //! - [`backend`]: the appliance behind the web layer's `Backend` trait.
 //! - [`store`]: SQLite or PostgreSQL through sqlx, migrations embedded.

@@ -203,7 +203,7 @@ pub(crate) mod tests {
 
     store_tests! {
         async fn new_hosts_are_reported_once_per_scan(store) {
-            let first = scan(&store).await;
+            let first = scan(store).await;
             let out = store
                 .persist(first, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 1], 80)])
                 .await
@@ -215,13 +215,13 @@ pub(crate) mod tests {
                 .await
                 .unwrap();
             assert_eq!(out.new_hosts, vec![Ipv4Addr::new(10, 0, 0, 2)]);
-            let second = scan(&store).await;
+            let second = scan(store).await;
             let out = store.persist(second, &[record([10, 0, 0, 1], 22)]).await.unwrap();
             assert_eq!(out.new_hosts, vec![Ipv4Addr::new(10, 0, 0, 1)], "new to the second scan");
         }
 
         async fn a_failed_batch_leaves_nothing_behind(store) {
-            let id = scan(&store).await;
+            let id = scan(store).await;
             // Port 0 violates the ports CHECK constraint half-way through the batch.
             let err = store.persist(id, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 2], 0)]).await;
             assert!(err.is_err());
@@ -235,7 +235,7 @@ pub(crate) mod tests {
         }
 
         async fn identification_details_are_stored_and_read_back(store) {
-            let id = scan(&store).await;
+            let id = scan(store).await;
             let r = PortRecord {
                 service: Some("http".into()),
                 product: Some("nginx".into()),

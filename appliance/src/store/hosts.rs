@@ -261,7 +261,7 @@ mod tests {
 
     store_tests! {
         async fn hosts_filter_and_page(store) {
-            let id = scan(&store).await;
+            let id = scan(store).await;
             let mut ssh = record([10, 0, 1, 5], 22);
             ssh.service = Some("ssh".into());
             store
@@ -303,7 +303,7 @@ mod tests {
 
         async fn on_link_hosts_keep_their_mac_and_vendor(store) {
             use crate::store::HostRecord;
-            let id = scan(&store).await;
+            let id = scan(store).await;
             store.persist(id, &[record([10, 0, 0, 1], 22)]).await.unwrap();
             let hosts = [
                 HostRecord {
@@ -339,7 +339,7 @@ mod tests {
         }
 
         async fn host_detail_and_services(store) {
-            let id = scan(&store).await;
+            let id = scan(store).await;
             let mut r = record([10, 0, 0, 1], 22);
             r.service = Some("ssh".into());
             r.banner = Some(b"SSH-2.0-x\r\n\x1b[31m".to_vec());
