@@ -62,9 +62,21 @@ impl Backend {
     }
 }
 
-/// The URL of the SQLite file in `data_dir`, created when missing.
+/// The URL of the SQLite file at `path`, created when missing.
 pub fn sqlite_url(path: &Path) -> String {
-    format!("sqlite://{}?mode=rwc", path.display())
+    // sqlx percent-decodes the path and cuts it at `?` or `#`: escape those three.
+    let escaped: String = path
+        .display()
+        .to_string()
+        .chars()
+        .map(|c| match c {
+            '%' => "%25".to_string(),
+            '?' => "%3F".to_string(),
+            '#' => "%23".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    format!("sqlite://{escaped}?mode=rwc")
 }
 
 /// `url` without its password, for messages and logs.
@@ -145,6 +157,17 @@ mod tests {
         assert_eq!(Backend::of_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
         let e = Backend::of_url("mysql://u:secret@h/db").unwrap_err().to_string();
         assert!(e.contains("neither") && !e.contains("secret"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn sqlite_paths_with_url_characters_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join("a b?c#d%20e");
+        std::fs::create_dir(&odd).unwrap();
+        let store = super::super::Store::open(&odd).await.unwrap();
+        store.ping().await.unwrap();
+        store.close().await;
+        assert!(odd.join(super::super::DATABASE_FILE).exists());
     }
 
     #[test]
