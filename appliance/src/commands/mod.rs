@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod db;
 pub mod doctor;
 pub mod export;
 pub mod scan;

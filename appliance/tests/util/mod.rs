@@ -3,3 +3,4 @@
 pub(crate) mod lab;
 pub(crate) mod link_lab;
 pub(crate) mod sonde;
+pub(crate) mod store;
