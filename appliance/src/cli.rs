@@ -55,6 +55,9 @@ pub enum Command {
     /// Work with the signatures that identify services.
     #[command(subcommand)]
     Signatures(SignaturesCommand),
+    /// Manage the store's database: migrate it, copy an installation to another database.
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Read Docker engines: their containers and networks.
     #[command(subcommand)]
     Docker(DockerCommand),
@@ -480,6 +483,50 @@ pub enum RoleArg {
     Operator,
     /// Read-only.
     Viewer,
+}
+
+/// `sonde db ...`.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create the store's tables, or bring them up to this version's schema.
+    Migrate(DbMigrateArgs),
+    /// Copy every table of one store into another, empty one, then check both hold the same.
+    #[command(
+        after_help = "Example:\n  sonde db copy --from sqlite:///var/lib/sonde/sonde.db \\\n    \
+        --to postgres://sonde@db.example/sonde"
+    )]
+    Copy(DbCopyArgs),
+}
+
+/// `sonde db migrate`.
+#[derive(Debug, Args)]
+pub struct DbMigrateArgs {
+    /// Configuration file, for its database URL or data directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of the SQLite store (overrides the config).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database to migrate (overrides the config): `sqlite://PATH` or `postgres://...`.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+/// `sonde db copy`.
+#[derive(Debug, Args)]
+pub struct DbCopyArgs {
+    /// Store to read: `sqlite://PATH` or `postgres://...`. It is migrated first.
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// Store to write, migrated first: `sqlite://PATH?mode=rwc` creates a SQLite file.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// Replace what the destination holds instead of refusing a non-empty one.
+    #[arg(long)]
+    pub force: bool,
+    /// Rows per INSERT batch.
+    #[arg(long, default_value_t = 500, value_name = "ROWS")]
+    pub batch: usize,
 }
 
 #[cfg(test)]

@@ -98,6 +98,9 @@ pub struct ServerConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// The store's database: `postgres://USER@HOST/DATABASE` (several appliances, one store)
+    /// or `sqlite://PATH`; absent, the SQLite file `sonde.db` in the data directory.
+    pub database_url: Option<String>,
 }
 
 /// `[scan]`.
@@ -156,10 +159,12 @@ pub struct IdentifyConfig {
 pub struct Settings {
     /// Where the server listens.
     pub listen: SocketAddr,
-    /// Where the store lives.
+    /// Where the lock file (and, without `database_url`, the SQLite store) lives.
     pub data_dir: PathBuf,
     /// HTTPS, when on.
     pub tls: Option<TlsSettings>,
+    /// The store's database URL; `None` for the SQLite file in `data_dir`.
+    pub database_url: Option<String>,
     /// Scan defaults and limits.
     pub scan: ScanSettings,
     /// Prober limits.
@@ -287,6 +292,11 @@ impl Config {
                 ));
             }
         };
+        let database_url = self.server.database_url;
+        if let Some(url) = &database_url {
+            crate::store::Backend::of_url(url)
+                .map_err(|e| UsageError::new(format!("server.database_url: {e}")))?;
+        }
 
         let s = self.scan;
         let rate = s.rate.unwrap_or(10_000);
@@ -381,6 +391,7 @@ impl Config {
             signatures_dirs,
             data_dir,
             tls,
+            database_url,
             scan: ScanSettings {
                 rate,
                 timeout: Duration::from_millis(timeout_ms),
@@ -525,6 +536,7 @@ mod tests {
     fn invalid_values_say_what_to_use() {
         let cases = [
             ("[server]\nlisten = \"nope\"", "not ADDRESS:PORT"),
+            ("[server]\ndatabase_url = \"mysql://h/db\"", "server.database_url"),
             ("[scan]\nrate = 0", "scan.rate"),
             ("[identify]\nsignatures_dirs = [\"\"]", "identify.signatures_dirs"),
             ("[scan]\ntimeout_ms = 1", "scan.timeout_ms"),

@@ -5,10 +5,12 @@
 //! - [`cli`]: what each subcommand accepts.
 //! - [`config`]: the TOML file, parsed then validated into settings.
 //! - [`commands`]: one module per subcommand (`scan`, `serve`, `validate`, `token`, `user`,
-//!   `doctor`, `schedule`, `export`).
+//!   `doctor`, `schedule`, `export`, `db`).
 //! - [`actors`]: the actor system of `sonde serve`.
 //! - [`backend`]: the appliance behind the web layer's `Backend` trait.
-//! - [`store`]: SQLite through sqlx, migrations embedded; users, sessions, tokens, audit.
+//! - [`store`]: SQLite or PostgreSQL through sqlx, migrations embedded; users, sessions,
+//!   tokens, audit.
+//! - [`pg_server`]: a throwaway PostgreSQL server for tests and benchmarks.
 //! - [`tls`]: the console's certificate, the operator's or a self-signed one.
 //! - [`output`]: output formats of `sonde scan`.
 //! - [`probing`]: which probes an open port gets, in which order (soft matches narrow them).
@@ -33,6 +35,7 @@ pub mod export;
 pub mod limits;
 pub mod naming;
 pub mod output;
+pub mod pg_server;
 pub mod probing;
 pub mod schedule;
 pub mod service_names;
@@ -60,6 +63,7 @@ pub fn run() -> ! {
         Command::Schedule(command) => commands::schedule::run(command).map(|()| 0),
         Command::Export(args) => commands::export::run(args).map(|()| 0),
         Command::Signatures(command) => commands::signatures::run(command),
+        Command::Db(command) => commands::db::run(command).map(|()| 0),
         Command::Docker(command) => commands::docker::run(command),
     };
     match result {

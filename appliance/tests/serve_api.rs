@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::util::store::config_for;
+
 pub(crate) const SONDE: &str = env!("CARGO_BIN_EXE_sonde");
 
 /// A running `sonde serve`, stopped with SIGTERM when dropped.
@@ -25,8 +27,8 @@ impl Serve {
     pub(crate) fn start(data_dir: &Path) -> Serve {
         let port = free_port();
         let child = Command::new(SONDE)
-            .args(["serve", "--data-dir"])
-            .arg(data_dir)
+            .args(["serve", "--config"])
+            .arg(config_for(data_dir))
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -178,8 +180,8 @@ pub(crate) fn token(data_dir: &Path) -> String {
     add.stdin.take().unwrap().write_all(b"itest-password\n").unwrap();
     assert!(add.wait().unwrap().success(), "sonde user add succeeds");
     let out = Command::new(SONDE)
-        .args(["token", "create", "--name", "itest", "--data-dir"])
-        .arg(data_dir)
+        .args(["token", "create", "--name", "itest", "--config"])
+        .arg(config_for(data_dir))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

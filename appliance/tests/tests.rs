@@ -11,6 +11,7 @@ mod util;
 mod accounts;
 mod cli_errors;
 mod console_e2e;
+mod db_copy;
 mod docker_engine;
 mod doctor;
 mod hostile_services;

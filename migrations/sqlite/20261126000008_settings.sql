@@ -1,5 +1,6 @@
 -- Settings an admin changes from the console, on top of the configuration file. One row;
--- NULL means "as the configuration file says". Applied to scans queued after a change.
+-- NULL means "as the configuration file says"; no row at all means the same for every key.
+-- Applied to scans queued after a change.
 CREATE TABLE settings (
     id           INTEGER PRIMARY KEY CHECK (id = 1),
     -- JSON array of exclusion specs, excluded from every new scan besides the file's list.
@@ -9,4 +10,3 @@ CREATE TABLE settings (
     -- The highest rate a scan may ask for.
     rate_cap     BIGINT CHECK (rate_cap IS NULL OR rate_cap > 0)
 );
-INSERT INTO settings (id) VALUES (1);

@@ -30,7 +30,8 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let found = runtime.block_on(async {
-        let store = Store::open(&settings.data_dir).await?;
+        let store =
+            Store::open_configured(settings.database_url.as_deref(), &settings.data_dir).await?;
         let found = store.scan_export(args.scan).await;
         store.close().await;
         found

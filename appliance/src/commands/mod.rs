@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod db;
 pub mod docker;
 pub mod doctor;
 pub mod export;

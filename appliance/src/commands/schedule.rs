@@ -32,7 +32,8 @@ pub fn run(command: &ScheduleCommand) -> anyhow::Result<()> {
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let store = Store::open(&settings.data_dir).await?;
+        let store =
+            Store::open_configured(settings.database_url.as_deref(), &settings.data_dir).await?;
         let result = match command {
             ScheduleCommand::List(_) => list(&store).await,
             ScheduleCommand::Add(_) => match &new_row {

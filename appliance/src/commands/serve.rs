@@ -69,7 +69,14 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
             settings.listen
         ))
     })?;
-    let store = Store::open(data_dir).await.context("opening the store")?;
+    let store = Store::open_configured(settings.database_url.as_deref(), data_dir)
+        .await
+        .context("opening the store")?;
+    tracing::info!(
+        backend = ?store.backend(),
+        database = settings.database_url.as_deref().map(crate::store::redact).as_deref(),
+        "Store open."
+    );
     let interrupted = store.fail_interrupted_scans().await?;
     if interrupted > 0 {
         tracing::warn!(

@@ -40,7 +40,8 @@ pub(crate) fn with_store<T>(
     crate::data_dir::prepare(&settings.data_dir)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let store = Store::open(&settings.data_dir).await?;
+        let store =
+            Store::open_configured(settings.database_url.as_deref(), &settings.data_dir).await?;
         let result = work(&store).await;
         store.close().await;
         result

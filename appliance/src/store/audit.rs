@@ -9,7 +9,7 @@ impl Store {
     /// Appends a line.
     pub async fn record_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO audit (user_id, username, action, target, source) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO audit (user_id, username, action, target, source) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(record.user_id)
         .bind(&record.username)
@@ -26,10 +26,10 @@ impl Store {
         type Row = (i64, String, Option<i64>, String, String, Option<String>, Option<String>);
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, at, user_id, username, action, target, source FROM audit \
-             WHERE id < ? ORDER BY id DESC LIMIT ?",
+             WHERE id < $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(query.before.unwrap_or(i64::MAX))
-        .bind(query.limit.unwrap_or(100))
+        .bind(i64::from(query.limit.unwrap_or(100)))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -49,12 +49,11 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_store;
+    use super::super::store_tests;
     use super::*;
 
-    #[tokio::test]
-    async fn the_log_pages_newest_first() {
-        let (store, _dir) = test_store().await;
+    store_tests! {
+        async fn the_log_pages_newest_first(store) {
         for n in 1..=5 {
             let record = AuditRecord {
                 user_id: Some(1),
@@ -76,5 +75,6 @@ mod tests {
             (next[0].action.as_str(), next[0].source.as_deref()),
             ("scan_start", Some("127.0.0.1"))
         );
+            }
     }
 }

@@ -90,7 +90,7 @@ impl Store {
     pub async fn scan_ports(&self, scan_id: i64) -> Result<Vec<SeenPort>, StoreError> {
         let rows = sqlx::query(
             "SELECT ip, port, proto, service, product, version FROM scan_results \
-             WHERE scan_id = ? ORDER BY ip, port",
+             WHERE scan_id = $1 ORDER BY ip, port",
         )
         .bind(scan_id)
         .fetch_all(&self.pool)
@@ -116,7 +116,7 @@ impl Store {
     /// scan did not probe has not closed.
     pub async fn previous_comparable_scan(&self, scan_id: i64) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT p.id FROM scans p JOIN scans s ON s.id = ?1 \
+            "SELECT p.id FROM scans p JOIN scans s ON s.id = $1 \
              WHERE p.id < s.id AND p.status = 'completed' AND p.targets = s.targets \
              AND p.exclude = s.exclude AND p.ports = s.ports ORDER BY p.id DESC LIMIT 1",
         )
@@ -146,14 +146,14 @@ impl Store {
 
     /// Writes `changes` to the change log in one transaction.
     pub async fn record_changes(&self, changes: &ScanChanges) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
         let hosts = changes
             .hosts_appeared
             .iter()
             .map(|ip| (*ip, "host_appeared"))
             .chain(changes.hosts_vanished.iter().map(|ip| (*ip, "host_vanished")));
         for (ip, kind) in hosts {
-            sqlx::query("INSERT INTO changes (scan_id, against, ip, kind) VALUES (?, ?, ?, ?)")
+            sqlx::query("INSERT INTO changes (scan_id, against, ip, kind) VALUES ($1, $2, $3, $4)")
                 .bind(changes.scan_id)
                 .bind(changes.against)
                 .bind(i64::from(u32::from(ip)))
@@ -189,7 +189,7 @@ impl Store {
         for (ip, port, proto, kind, before, after) in ports {
             sqlx::query(
                 "INSERT INTO changes (scan_id, against, ip, kind, port, proto, before, after) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(changes.scan_id)
             .bind(changes.against)
@@ -210,7 +210,7 @@ impl Store {
     pub async fn host_history(&self, ip: Ipv4Addr) -> Result<Vec<HistoryEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT scan_id, at, kind, port, proto, before, after FROM changes \
-             WHERE ip = ? ORDER BY id DESC LIMIT ?",
+             WHERE ip = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(i64::from(u32::from(ip)))
         .bind(i64::try_from(HISTORY_LIMIT).unwrap_or(i64::MAX))
@@ -251,7 +251,7 @@ fn from_json(text: Option<String>) -> Result<Option<ServiceInfo>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::super::findings::tests::{record, scan};
-    use super::super::test_store;
+    use super::super::store_tests;
     use super::*;
     use sonde_web::api::{ScanCounters, ScanStatus};
 
@@ -300,20 +300,19 @@ mod tests {
         assert_eq!((first.hosts_appeared.len(), first.ports_opened.len()), (2, 3));
     }
 
-    #[tokio::test]
-    async fn changes_are_against_the_previous_comparable_completed_scan() {
-        let (store, _dir) = test_store().await;
+    store_tests! {
+        async fn changes_are_against_the_previous_comparable_completed_scan(store) {
         let done = ScanCounters::default();
-        let first = scan(&store).await;
+        let first = scan(store).await;
         store
             .persist(first, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 1], 80)])
             .await
             .unwrap();
         store.finish_scan(first, ScanStatus::Completed, &done, None).await.unwrap();
         // A cancelled scan in between is no baseline.
-        let cancelled = scan(&store).await;
+        let cancelled = scan(store).await;
         store.finish_scan(cancelled, ScanStatus::Cancelled, &done, None).await.unwrap();
-        let second = scan(&store).await;
+        let second = scan(store).await;
         store
             .persist(second, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 2], 22)])
             .await
@@ -337,5 +336,6 @@ mod tests {
         let history = store.host_history(Ipv4Addr::new(10, 0, 0, 2)).await.unwrap();
         let kinds: Vec<&str> = history.iter().map(|h| h.kind.as_str()).collect();
         assert_eq!(kinds, ["port_opened", "host_appeared"], "newest first");
+            }
     }
 }

@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use sonde_web::api::{ExportHost, ExportPort, ScanExport};
 use sqlx::Row;
 
+use super::backend::{unix_now, unix_of};
 use super::hosts::ip_from;
 use super::{Store, StoreError};
 
@@ -28,16 +29,23 @@ impl Store {
         let Some(scan) = self.scan(id).await? else {
             return Ok(None);
         };
-        let (start, end): (i64, i64) = sqlx::query_as(
-            "SELECT CAST(strftime('%s', COALESCE(started_at, created_at)) AS INTEGER), \
-             CAST(strftime('%s', COALESCE(finished_at, 'now')) AS INTEGER) FROM scans WHERE id = ?",
+        let (start, end): (String, Option<String>) = sqlx::query_as(
+            "SELECT COALESCE(started_at, created_at), finished_at FROM scans WHERE id = $1",
         )
         .bind(id)
         .fetch_one(&self.pool)
         .await?;
+        let unix = |t: &str| {
+            unix_of(t).ok_or_else(|| StoreError::Corrupt(format!("scan {id} has the time `{t}`")))
+        };
+        let start = unix(&start)?;
+        let end = match end {
+            Some(end) => unix(&end)?,
+            None => unix_now(),
+        };
         let rows = sqlx::query(
             "SELECT r.ip, r.port, r.proto, r.service, r.product, r.version, r.info, r.cpe, h.name \
-             FROM scan_results r LEFT JOIN hosts h ON h.ip = r.ip WHERE r.scan_id = ? \
+             FROM scan_results r LEFT JOIN hosts h ON h.ip = r.ip WHERE r.scan_id = $1 \
              ORDER BY r.ip, r.port",
         )
         .bind(id)

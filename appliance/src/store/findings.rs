@@ -5,8 +5,9 @@ use std::net::Ipv4Addr;
 use sonde_scanner::TlsInfo;
 use sonde_web::api::{CertView, TlsView};
 
+use super::backend::now;
 use super::hosts::source_name;
-use super::{NOW, Store, StoreError};
+use super::{Store, StoreError};
 use crate::service_names::service_hostnames;
 
 /// An open port with what the prober and matcher learned about it.
@@ -91,13 +92,12 @@ impl Store {
         if hosts.is_empty() {
             return Ok(());
         }
-        // IMMEDIATE for the reason given in `persist`.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let now: String = sqlx::query_scalar(&format!("SELECT {NOW}")).fetch_one(&mut *tx).await?;
+        let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
+        let now = now();
         for h in hosts {
             sqlx::query(
                 "INSERT INTO hosts (ip, first_seen, last_seen, last_scan_id, mac, vendor) \
-                 VALUES (?1, ?2, ?2, ?3, ?4, ?5) \
+                 VALUES ($1, $2, $2, $3, $4, $5) \
                  ON CONFLICT (ip) DO UPDATE SET last_seen = excluded.last_seen, \
                  last_scan_id = excluded.last_scan_id, mac = excluded.mac, vendor = excluded.vendor",
             )
@@ -123,17 +123,12 @@ impl Store {
         if records.is_empty() {
             return Ok(outcome);
         }
-        // IMMEDIATE takes the write lock up front, waiting out the busy timeout. A deferred
-        // transaction starts as a reader (the SELECTs below) and, if another connection
-        // commits meanwhile (scan progress, the next batch), its upgrade to writer fails at
-        // once with SQLITE_BUSY_SNAPSHOT ("database is locked", code 517), which no busy
-        // timeout retries: the batch was lost.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let now: String = sqlx::query_scalar(&format!("SELECT {NOW}")).fetch_one(&mut *tx).await?;
+        let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
+        let now = now();
         for r in records {
             let ip = i64::from(u32::from(r.ip));
             let seen_by_scan: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM scan_results WHERE scan_id = ? AND ip = ? LIMIT 1",
+                "SELECT 1 FROM scan_results WHERE scan_id = $1 AND ip = $2 LIMIT 1",
             )
             .bind(scan_id)
             .bind(ip)
@@ -143,7 +138,7 @@ impl Store {
                 outcome.new_hosts.push(r.ip);
             }
             sqlx::query(
-                "INSERT INTO hosts (ip, first_seen, last_seen, last_scan_id) VALUES (?1, ?2, ?2, ?3) \
+                "INSERT INTO hosts (ip, first_seen, last_seen, last_scan_id) VALUES ($1, $2, $2, $3) \
                  ON CONFLICT (ip) DO UPDATE SET last_seen = excluded.last_seen, \
                  last_scan_id = excluded.last_scan_id",
             )
@@ -158,8 +153,8 @@ impl Store {
                 "INSERT INTO ports (ip, port, proto, state, service, product, version, confidence, \
                  banner, rtt_ms, first_seen, last_seen, last_scan_id, vendor, info, cpe, signature, \
                  tls_cert) \
-                 VALUES (?1, ?2, 'tcp', 'open', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, \
-                 ?15) \
+                 VALUES ($1, $2, 'tcp', 'open', $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, \
+                 $15) \
                  ON CONFLICT (ip, port, proto) DO UPDATE SET state = 'open', \
                  service = excluded.service, product = excluded.product, version = excluded.version, \
                  vendor = excluded.vendor, info = excluded.info, cpe = excluded.cpe, \
@@ -190,21 +185,23 @@ impl Store {
             // transaction; the trust order decides later which one is shown.
             let said = service_hostnames(r.service.as_deref(), r.banner.as_deref(), r.tls.as_ref());
             for name in said {
-                sqlx::query(&format!(
-                    "INSERT INTO hostnames (ip, name, source, scan_id) VALUES ($1, $2, $3, $4) \
+                sqlx::query(
+                    "INSERT INTO hostnames (ip, name, source, scan_id, seen_at) \
+                     VALUES ($1, $2, $3, $4, $5) \
                      ON CONFLICT (ip, name, source) DO UPDATE SET scan_id = excluded.scan_id, \
-                     seen_at = {NOW}"
-                ))
+                     seen_at = excluded.seen_at",
+                )
                 .bind(ip)
                 .bind(&name.name)
                 .bind(source_name(name.source))
                 .bind(scan_id)
+                .bind(&now)
                 .execute(&mut *tx)
                 .await?;
             }
             sqlx::query(
                 "INSERT INTO scan_results (scan_id, ip, port, proto, service, product, version, \
-                 info, cpe) VALUES (?, ?, ?, 'tcp', ?, ?, ?, ?, ?) \
+                 info, cpe) VALUES ($1, $2, $3, 'tcp', $4, $5, $6, $7, $8) \
                  ON CONFLICT (scan_id, ip, port, proto) DO UPDATE SET service = excluded.service, \
                  product = excluded.product, version = excluded.version, info = excluded.info, \
                  cpe = excluded.cpe",
@@ -228,7 +225,7 @@ impl Store {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::super::{NewScan, test_store};
+    use super::super::{NewScan, store_tests};
     use super::*;
 
     pub(crate) fn record(ip: [u8; 4], port: u16) -> PortRecord {
@@ -264,70 +261,66 @@ pub(crate) mod tests {
             .unwrap()
     }
 
-    #[tokio::test]
-    async fn new_hosts_are_reported_once_per_scan() {
-        let (store, _dir) = test_store().await;
-        let first = scan(&store).await;
-        let out = store
-            .persist(first, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 1], 80)])
-            .await
-            .unwrap();
-        assert_eq!(out.new_hosts, vec![Ipv4Addr::new(10, 0, 0, 1)]);
-        assert!(out.stored_at.ends_with('Z'));
-        let out = store
-            .persist(first, &[record([10, 0, 0, 1], 443), record([10, 0, 0, 2], 22)])
-            .await
-            .unwrap();
-        assert_eq!(out.new_hosts, vec![Ipv4Addr::new(10, 0, 0, 2)]);
-        let second = scan(&store).await;
-        let out = store.persist(second, &[record([10, 0, 0, 1], 22)]).await.unwrap();
-        assert_eq!(out.new_hosts, vec![Ipv4Addr::new(10, 0, 0, 1)], "new to the second scan");
-    }
+    store_tests! {
+        async fn new_hosts_are_reported_once_per_scan(store) {
+            let first = scan(store).await;
+            let out = store
+                .persist(first, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 1], 80)])
+                .await
+                .unwrap();
+            assert_eq!(out.new_hosts, vec![Ipv4Addr::new(10, 0, 0, 1)]);
+            assert!(out.stored_at.ends_with('Z'));
+            let out = store
+                .persist(first, &[record([10, 0, 0, 1], 443), record([10, 0, 0, 2], 22)])
+                .await
+                .unwrap();
+            assert_eq!(out.new_hosts, vec![Ipv4Addr::new(10, 0, 0, 2)]);
+            let second = scan(store).await;
+            let out = store.persist(second, &[record([10, 0, 0, 1], 22)]).await.unwrap();
+            assert_eq!(out.new_hosts, vec![Ipv4Addr::new(10, 0, 0, 1)], "new to the second scan");
+        }
 
-    #[tokio::test]
-    async fn a_failed_batch_leaves_nothing_behind() {
-        let (store, _dir) = test_store().await;
-        let id = scan(&store).await;
-        // Port 0 violates the ports CHECK constraint half-way through the batch.
-        let err = store.persist(id, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 2], 0)]).await;
-        assert!(err.is_err());
-        let hosts: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM hosts").fetch_one(&store.pool).await.unwrap();
-        let results: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM scan_results")
-            .fetch_one(&store.pool)
-            .await
-            .unwrap();
-        assert_eq!((hosts, results), (0, 0));
-    }
+        async fn a_failed_batch_leaves_nothing_behind(store) {
+            let id = scan(store).await;
+            // Port 0 violates the ports CHECK constraint half-way through the batch.
+            let err = store.persist(id, &[record([10, 0, 0, 1], 22), record([10, 0, 0, 2], 0)]).await;
+            assert!(err.is_err());
+            let hosts: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM hosts").fetch_one(&store.pool).await.unwrap();
+            let results: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM scan_results")
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+            assert_eq!((hosts, results), (0, 0));
+        }
 
-    #[tokio::test]
-    async fn identification_details_are_stored_and_read_back() {
-        let (store, _dir) = test_store().await;
-        let id = scan(&store).await;
-        let r = PortRecord {
-            service: Some("http".into()),
-            product: Some("nginx".into()),
-            version: Some("1.22.1".into()),
-            vendor: Some("F5".into()),
-            info: Some("Ubuntu".into()),
-            cpe: Some("cpe:2.3:a:f5:nginx:1.22.1:*:*:*:*:*:*:*".into()),
-            signature: Some("http.nginx".into()),
-            confidence: Some(90),
-            ..record([10, 0, 0, 1], 80)
-        };
-        store.persist(id, &[r]).await.unwrap();
-        let host = store.host(Ipv4Addr::new(10, 0, 0, 1)).await.unwrap().unwrap();
-        let port = &host.ports[0];
-        assert_eq!(port.vendor.as_deref(), Some("F5"));
-        assert_eq!(port.info.as_deref(), Some("Ubuntu"));
-        assert_eq!(port.cpe.as_deref(), Some("cpe:2.3:a:f5:nginx:1.22.1:*:*:*:*:*:*:*"));
-        assert_eq!(port.signature.as_deref(), Some("http.nginx"));
+        async fn identification_details_are_stored_and_read_back(store) {
+            let id = scan(store).await;
+            let r = PortRecord {
+                service: Some("http".into()),
+                product: Some("nginx".into()),
+                version: Some("1.22.1".into()),
+                vendor: Some("F5".into()),
+                info: Some("Ubuntu".into()),
+                cpe: Some("cpe:2.3:a:f5:nginx:1.22.1:*:*:*:*:*:*:*".into()),
+                signature: Some("http.nginx".into()),
+                confidence: Some(90),
+                ..record([10, 0, 0, 1], 80)
+            };
+            store.persist(id, &[r]).await.unwrap();
+            let host = store.host(Ipv4Addr::new(10, 0, 0, 1)).await.unwrap().unwrap();
+            let port = &host.ports[0];
+            assert_eq!(port.vendor.as_deref(), Some("F5"));
+            assert_eq!(port.info.as_deref(), Some("Ubuntu"));
+            assert_eq!(port.cpe.as_deref(), Some("cpe:2.3:a:f5:nginx:1.22.1:*:*:*:*:*:*:*"));
+            assert_eq!(port.signature.as_deref(), Some("http.nginx"));
+        }
     }
 
     #[tokio::test]
     async fn greeting_names_are_stored_after_dns_names() {
         use sonde_web::api::{Hostname, HostnameSource};
-        let (store, _dir) = test_store().await;
+        let (store, _dir) = crate::store::test_store().await;
         let id = scan(&store).await;
         let ip = Ipv4Addr::new(10, 0, 0, 1);
         let smtp = PortRecord {

@@ -6,9 +6,12 @@ use sonde_web::api::{
     HostDetail, HostEdit, HostQuery, HostSort, HostSummary, Hostname, HostnameSource, Page,
     PortView, ServiceCount,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
 
-use super::{NOW, Store, StoreError};
+use super::backend::now;
+use super::{Backend, Store, StoreError};
 
 /// Page size when the query names none.
 const DEFAULT_LIMIT: u32 = 100;
@@ -42,21 +45,26 @@ impl Store {
         let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
         let offset = query.offset.unwrap_or(0);
 
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM hosts h WHERE 1 = 1");
-        push_filter(&mut count, filter);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let mut params = Params::default();
+        let conditions = filter_sql(filter, self.backend, &mut params);
+        let total: i64 = params
+            .bind_scalar(sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM hosts h WHERE 1 = 1{conditions}"
+            )))
+            .fetch_one(&self.pool)
+            .await?;
 
-        let mut select = QueryBuilder::<Sqlite>::new(
+        let open_ports = self.backend.comma_list("port");
+        let limit_at = params.push(Param::Int(i64::from(limit)));
+        let offset_at = params.push(Param::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
+        let select = format!(
             "SELECT h.ip, h.first_seen, h.last_seen, h.mac, h.vendor, \
-             (SELECT group_concat(port) FROM (SELECT port FROM ports p WHERE p.ip = h.ip \
-              AND p.state = 'open' ORDER BY port)) AS open_ports \
-             FROM hosts h WHERE 1 = 1",
+             (SELECT {open_ports} FROM (SELECT port FROM ports p WHERE p.ip = h.ip \
+              AND p.state = 'open' ORDER BY port) AS o) AS open_ports \
+             FROM hosts h WHERE 1 = 1{conditions}{order} LIMIT ${limit_at} OFFSET ${offset_at}",
+            order = order_by(query.sort.unwrap_or_default())
         );
-        push_filter(&mut select, filter);
-        select.push(order_by(query.sort.unwrap_or_default()));
-        select.push(" LIMIT ").push_bind(i64::from(limit));
-        select.push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
-        let rows = select.build().fetch_all(&self.pool).await?;
+        let rows = params.bind(sqlx::query(&select)).fetch_all(&self.pool).await?;
         let items = rows
             .iter()
             .map(|row| {
@@ -82,7 +90,7 @@ impl Store {
     pub async fn host(&self, ip: Ipv4Addr) -> Result<Option<HostDetail>, StoreError> {
         let key = i64::from(u32::from(ip));
         let Some(host) = sqlx::query(
-            "SELECT first_seen, last_seen, mac, vendor, name, note, tags FROM hosts WHERE ip = ?",
+            "SELECT first_seen, last_seen, mac, vendor, name, note, tags FROM hosts WHERE ip = $1",
         )
         .bind(key)
         .fetch_optional(&self.pool)
@@ -93,7 +101,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT port, proto, state, service, product, version, vendor, info, cpe, signature, \
              confidence, banner, rtt_ms, tls_cert, last_scan_id, first_seen, last_seen \
-             FROM ports WHERE ip = ? ORDER BY port",
+             FROM ports WHERE ip = $1 ORDER BY port",
         )
         .bind(key)
         .fetch_all(&self.pool)
@@ -154,8 +162,8 @@ impl Store {
             v.as_deref().map(str::trim).map(|t| (!t.is_empty()).then(|| t.to_owned()))
         };
         let done = sqlx::query(
-            "UPDATE hosts SET name = CASE WHEN ?1 THEN ?2 ELSE name END, \
-             note = CASE WHEN ?3 THEN ?4 ELSE note END, tags = COALESCE(?5, tags) WHERE ip = ?6",
+            "UPDATE hosts SET name = CASE WHEN $1 THEN $2 ELSE name END, \
+             note = CASE WHEN $3 THEN $4 ELSE note END, tags = COALESCE($5, tags) WHERE ip = $6",
         )
         .bind(edit.name.is_some())
         .bind(blank_is_none(&edit.name).flatten())
@@ -178,17 +186,19 @@ impl Store {
         if names.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
         for (ip, name) in names {
-            sqlx::query(&format!(
-                "INSERT INTO hostnames (ip, name, source, scan_id) VALUES (?, ?, ?, ?) \
+            sqlx::query(
+                "INSERT INTO hostnames (ip, name, source, scan_id, seen_at) \
+                 VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (ip, name, source) DO UPDATE SET scan_id = excluded.scan_id, \
-                 seen_at = {NOW}"
-            ))
+                 seen_at = excluded.seen_at",
+            )
             .bind(i64::from(u32::from(*ip)))
             .bind(&name.name)
             .bind(source_name(name.source))
             .bind(scan_id)
+            .bind(now())
             .execute(&mut *tx)
             .await?;
         }
@@ -199,7 +209,7 @@ impl Store {
     /// Names of a host, most trusted first (DNS, then what services said), then by name.
     pub async fn hostnames(&self, ip: Ipv4Addr) -> Result<Vec<Hostname>, StoreError> {
         let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT name, source FROM hostnames WHERE ip = ?")
+            sqlx::query_as("SELECT name, source FROM hostnames WHERE ip = $1")
                 .bind(i64::from(u32::from(ip)))
                 .fetch_all(&self.pool)
                 .await?;
@@ -234,55 +244,106 @@ impl Store {
     }
 }
 
-fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, filter: &HostFilter) {
+/// A value bound to a `$N` placeholder of a query built at run time. The Any driver's
+/// `QueryBuilder` writes `?` placeholders, which PostgreSQL rejects, hence this.
+#[derive(Debug, Clone)]
+enum Param {
+    Int(i64),
+    Text(String),
+}
+
+/// The parameters of a query built at run time, in placeholder order.
+#[derive(Debug, Default)]
+struct Params(Vec<Param>);
+
+impl Params {
+    /// Adds `p` and returns its placeholder number.
+    fn push(&mut self, p: Param) -> usize {
+        self.0.push(p);
+        self.0.len()
+    }
+
+    fn bind<'q>(
+        &self,
+        mut q: Query<'q, sqlx::Any, AnyArguments<'q>>,
+    ) -> Query<'q, sqlx::Any, AnyArguments<'q>> {
+        for p in &self.0 {
+            q = match p {
+                Param::Int(i) => q.bind(*i),
+                Param::Text(t) => q.bind(t.clone()),
+            };
+        }
+        q
+    }
+
+    fn bind_scalar<'q, O>(
+        &self,
+        mut q: sqlx::query::QueryScalar<'q, sqlx::Any, O, AnyArguments<'q>>,
+    ) -> sqlx::query::QueryScalar<'q, sqlx::Any, O, AnyArguments<'q>> {
+        for p in &self.0 {
+            q = match p {
+                Param::Int(i) => q.bind(*i),
+                Param::Text(t) => q.bind(t.clone()),
+            };
+        }
+        q
+    }
+}
+
+/// The `AND ...` conditions of `filter` on hosts `h`, their values pushed to `params`.
+fn filter_sql(filter: &HostFilter, backend: Backend, params: &mut Params) -> String {
+    let mut sql = String::new();
     if let Some((first, last)) = filter.range {
-        q.push(" AND h.ip BETWEEN ").push_bind(i64::from(u32::from(first)));
-        q.push(" AND ").push_bind(i64::from(u32::from(last)));
+        let a = params.push(Param::Int(i64::from(u32::from(first))));
+        let b = params.push(Param::Int(i64::from(u32::from(last))));
+        sql.push_str(&format!(" AND h.ip BETWEEN ${a} AND ${b}"));
     }
     // `IN (SELECT ip ...)` rather than a correlated `EXISTS`: SQLite builds the set of
     // addresses once (through `ports_by_port` or `ports_by_service`) instead of probing the
     // ports table once per host.
     if let Some(port) = filter.port {
-        q.push(" AND h.ip IN (SELECT p.ip FROM ports p WHERE p.state = 'open' AND p.port = ")
-            .push_bind(i64::from(port))
-            .push(")");
+        let n = params.push(Param::Int(i64::from(port)));
+        sql.push_str(&format!(
+            " AND h.ip IN (SELECT p.ip FROM ports p WHERE p.state = 'open' AND p.port = ${n})"
+        ));
     }
     if let Some(service) = &filter.service {
-        q.push(" AND h.ip IN (SELECT p.ip FROM ports p WHERE p.state = 'open' AND p.service = ")
-            .push_bind(service.clone())
-            .push(")");
+        let n = params.push(Param::Text(service.clone()));
+        sql.push_str(&format!(
+            " AND h.ip IN (SELECT p.ip FROM ports p WHERE p.state = 'open' AND p.service = ${n})"
+        ));
     }
     if let Some(product) = &filter.product {
-        q.push(" AND h.ip IN (SELECT p.ip FROM ports p WHERE p.state = 'open' AND p.product = ")
-            .push_bind(product.clone())
-            .push(" COLLATE NOCASE)");
+        let n = params.push(Param::Text(product.to_lowercase()));
+        // lower() on both sides: SQLite's NOCASE and PostgreSQL's ILIKE differ, lower() does not.
+        sql.push_str(&format!(
+            " AND h.ip IN (SELECT p.ip FROM ports p WHERE p.state = 'open' \
+             AND lower(p.product) = ${n})"
+        ));
     }
     if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         // Digits and dots are an address prefix, matched on the dotted form; anything else
         // is looked for in what identified the ports and in their banners.
         if text.chars().all(|c| c.is_ascii_digit() || c == '.') {
-            q.push(
-                " AND ((h.ip >> 24) || '.' || ((h.ip >> 16) & 255) || '.' || ((h.ip >> 8) & 255) \
-                 || '.' || (h.ip & 255)) LIKE ",
-            )
-            .push_bind(format!("{}%", text))
-            .push(" ESCAPE '\\'");
+            let n = params.push(Param::Text(format!("{text}%")));
+            sql.push_str(&format!(
+                " AND (CAST(h.ip / 16777216 AS TEXT) || '.' || CAST((h.ip / 65536) % 256 AS TEXT) \
+                 || '.' || CAST((h.ip / 256) % 256 AS TEXT) || '.' || CAST(h.ip % 256 AS TEXT)) \
+                 LIKE ${n} ESCAPE '\\'"
+            ));
         } else {
-            let pattern = contains_pattern(text);
-            q.push(
-                " AND EXISTS (SELECT 1 FROM ports p WHERE p.ip = h.ip AND p.state = 'open' AND (",
-            );
-            for (i, column) in
-                ["p.service", "p.product", "p.info", "CAST(p.banner AS TEXT)"].iter().enumerate()
-            {
-                if i > 0 {
-                    q.push(" OR ");
-                }
-                q.push(*column).push(" LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
-            }
-            q.push("))");
+            let n = params.push(Param::Text(contains_pattern(&text.to_lowercase())));
+            let banner = backend.blob_text("p.banner");
+            let columns = ["p.service", "p.product", "p.info", banner.as_str()]
+                .map(|c| format!("lower({c}) LIKE ${n} ESCAPE '\\'"))
+                .join(" OR ");
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM ports p WHERE p.ip = h.ip AND p.state = 'open' \
+                 AND ({columns}))"
+            ));
         }
     }
+    sql
 }
 
 /// The `ORDER BY` of a sort; ties go by address so pages do not overlap.
@@ -374,13 +435,12 @@ pub fn printable_banner(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::findings::tests::{record, scan};
-    use super::super::test_store;
+    use super::super::store_tests;
     use super::*;
 
-    #[tokio::test]
-    async fn hosts_filter_and_page() {
-        let (store, _dir) = test_store().await;
-        let id = scan(&store).await;
+    store_tests! {
+        async fn hosts_filter_and_page(store) {
+        let id = scan(store).await;
         let mut ssh = record([10, 0, 1, 5], 22);
         ssh.service = Some("ssh".into());
         store
@@ -418,13 +478,13 @@ mod tests {
         let page = store.hosts(&HostFilter::default(), &second).await.unwrap();
         assert_eq!((page.total, page.items.len()), (3, 1));
         assert_eq!(page.items[0].ip, Ipv4Addr::new(10, 0, 1, 5));
+            }
     }
 
-    #[tokio::test]
-    async fn on_link_hosts_keep_their_mac_and_vendor() {
-        use super::super::HostRecord;
-        let (store, _dir) = test_store().await;
-        let id = scan(&store).await;
+    store_tests! {
+        async fn on_link_hosts_keep_their_mac_and_vendor(store) {
+        use crate::store::HostRecord;
+        let id = scan(store).await;
         store.persist(id, &[record([10, 0, 0, 1], 22)]).await.unwrap();
         let hosts = [
             HostRecord {
@@ -457,12 +517,12 @@ mod tests {
         store.persist(id, &[record([10, 0, 0, 1], 80)]).await.unwrap();
         let detail = store.host(Ipv4Addr::new(10, 0, 0, 1)).await.unwrap().unwrap();
         assert_eq!(detail.mac.as_deref(), Some("00:00:0c:01:02:03"));
+            }
     }
 
-    #[tokio::test]
-    async fn hosts_search_by_product_text_and_sort() {
-        let (store, _dir) = test_store().await;
-        let id = scan(&store).await;
+    store_tests! {
+        async fn hosts_search_by_product_text_and_sort(store) {
+        let id = scan(store).await;
         let mut ssh = record([10, 0, 1, 5], 22);
         ssh.product = Some("OpenSSH".into());
         let mut web = record([10, 0, 0, 9], 80);
@@ -500,6 +560,7 @@ mod tests {
         assert_eq!(sorted(HostSort::IpDesc).await, ["10.2.0.1", "10.0.1.5", "10.0.0.9"]);
         assert_eq!(sorted(HostSort::PortsDesc).await, ["10.0.0.9", "10.0.1.5", "10.2.0.1"]);
         assert_eq!(sorted(HostSort::Ports).await[2], "10.0.0.9");
+            }
     }
 
     /// Fills the store with 25,000 hosts in 10.1.0.0/16 and 10.2.0.0/16 with 4 open ports each
@@ -509,15 +570,15 @@ mod tests {
         sqlx::query(
             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 24999) \
              INSERT INTO hosts (ip, first_seen, last_seen, last_scan_id) \
-             SELECT (10 << 24) + (1 << 16) + i * 5 + (i % 3), \
-                    strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || (i % 97) || ' minutes'), \
-                    strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || (i % 13) || ' minutes'), ? FROM n",
+             SELECT (10 * 16777216) + (1 * 65536) + i * 5 + (i % 3), $1, $1, $2 FROM n",
         )
+        .bind(now())
         .bind(id)
         .execute(&store.pool)
         .await
         .unwrap();
-        sqlx::query(
+        let banner = store.backend.text_blob("s.banner || ' host ' || CAST(h.ip AS TEXT)");
+        sqlx::query(&format!(
             "INSERT INTO ports (ip, port, proto, state, service, product, version, banner, \
              rtt_ms, first_seen, last_seen, last_scan_id) \
              WITH s(port, service, product, version, banner) AS (VALUES \
@@ -525,25 +586,25 @@ mod tests {
                (80, 'http', 'nginx', '1.22.1', 'HTTP/1.1 200 OK Server: nginx/1.22.1'), \
                (443, 'https', 'nginx', '1.22.1', 'HTTP/1.1 200 OK Server: nginx/1.22.1'), \
                (3306, 'mysql', 'MySQL', '8.0.36', '8.0.36-0+deb12u1 mysql_native_password')) \
-             SELECT h.ip, s.port + (h.ip % 7) * (s.port > 1000), 'tcp', 'open', s.service, \
+             SELECT h.ip, s.port + (h.ip % 7) * (CASE WHEN s.port > 1000 THEN 1 ELSE 0 END), \
+                    'tcp', 'open', s.service, \
                     CASE WHEN h.ip % 4 = 0 THEN NULL ELSE s.product END, s.version, \
-                    CAST(s.banner || ' host ' || h.ip AS BLOB), 0.4, h.first_seen, h.last_seen, ? \
-             FROM hosts h CROSS JOIN s",
-        )
+                    {banner}, 0.4, h.first_seen, h.last_seen, $1 \
+             FROM hosts h CROSS JOIN s"
+        ))
         .bind(id)
         .execute(&store.pool)
         .await
         .unwrap();
     }
 
-    /// The hosts page's queries answer with 100,000 ports in the store. The time each takes is
-    /// printed, not asserted (a loaded machine is no verdict); the figures are in
-    /// web/ui/README.md (`cargo test -p sonde --release --lib hosts_page -- --nocapture`).
-    #[tokio::test]
-    async fn hosts_page_answers_with_100k_ports() {
-        let (store, _dir) = test_store().await;
+    // The hosts page's queries answer with 100,000 ports in the store. The time each takes is
+    // printed, not asserted (a loaded machine is no verdict); the figures are in
+    // web/ui/README.md (`cargo test -p sonde --release --lib hosts_page -- --nocapture`).
+    store_tests! {
+        async fn hosts_page_answers_with_100k_ports(store) {
         let started = std::time::Instant::now();
-        fill_100k_ports(&store).await;
+        fill_100k_ports(store).await;
         let ports: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM ports").fetch_one(&store.pool).await.unwrap();
         assert_eq!(ports, 100_000);
@@ -602,12 +663,12 @@ mod tests {
         let took = started.elapsed();
         println!("chart counts: {} ports, {} subnets in {took:?}", top.len(), subnets.len());
         assert!(!top.is_empty() && subnets.len() > 100, "chart counts cover the 100k ports");
+            }
     }
 
-    #[tokio::test]
-    async fn host_detail_and_services() {
-        let (store, _dir) = test_store().await;
-        let id = scan(&store).await;
+    store_tests! {
+        async fn host_detail_and_services(store) {
+        let id = scan(store).await;
         let mut r = record([10, 0, 0, 1], 22);
         r.service = Some("ssh".into());
         r.banner = Some(b"SSH-2.0-x\r\n\x1b[31m".to_vec());
@@ -620,12 +681,12 @@ mod tests {
         let services = store.services().await.unwrap();
         assert_eq!(services.len(), 2);
         assert!(services.iter().any(|s| s.service == "unknown" && s.ports == 1));
+            }
     }
 
-    #[tokio::test]
-    async fn certificates_are_stored_and_kept_when_a_later_scan_has_none() {
-        let (store, _dir) = test_store().await;
-        let id = scan(&store).await;
+    store_tests! {
+        async fn certificates_are_stored_and_kept_when_a_later_scan_has_none(store) {
+        let id = scan(store).await;
         let cert = sonde_scanner::CertSummary {
             subject: "CN=lab.sonde.invalid, O=Sonde Lab".into(),
             issuer: "CN=lab.sonde.invalid, O=Sonde Lab".into(),
@@ -651,11 +712,11 @@ mod tests {
         assert_eq!(host.ports[0].tls, want);
         let json = serde_json::to_value(&host).unwrap();
         assert_eq!(json["ports"][0]["tls"]["cert"]["san"][1], "10.77.41.10");
+            }
     }
 
-    #[tokio::test]
-    async fn operator_edits_survive_rescans_and_names_are_ordered_by_trust() {
-        let (store, _dir) = test_store().await;
+    store_tests! {
+        async fn operator_edits_survive_rescans_and_names_are_ordered_by_trust(store) {
         let ip = Ipv4Addr::new(10, 0, 0, 1);
         let edit = HostEdit {
             name: Some(" gateway ".into()),
@@ -663,10 +724,10 @@ mod tests {
             tags: Some(vec!["core".into(), "prod".into()]),
         };
         assert!(!store.edit_host(ip, &edit).await.unwrap(), "unknown hosts are not created");
-        let first = scan(&store).await;
+        let first = scan(store).await;
         store.persist(first, &[record([10, 0, 0, 1], 22)]).await.unwrap();
         assert!(store.edit_host(ip, &edit).await.unwrap());
-        let second = scan(&store).await;
+        let second = scan(store).await;
         store.persist(second, &[record([10, 0, 0, 1], 22)]).await.unwrap();
         let host = store.host(ip).await.unwrap().unwrap();
         assert_eq!(host.name.as_deref(), Some("gateway"));
@@ -694,6 +755,7 @@ mod tests {
         let names = store.host(ip).await.unwrap().unwrap().hostnames;
         let names: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
         assert_eq!(names, ["gw.lab.example", "web.example"]);
+            }
     }
 
     #[test]

@@ -2,9 +2,10 @@
 
 use sonde_web::api::{ScanCounters, ScanStatus, ScanView};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
-use super::{NOW, Store, StoreError};
+use super::backend::now;
+use super::{Store, StoreError};
 
 /// A scan to record before it is queued.
 #[derive(Debug, Clone)]
@@ -32,8 +33,8 @@ impl Store {
     /// Records a new scan as `queued` and returns its id.
     pub async fn create_scan(&self, scan: &NewScan) -> Result<i64, StoreError> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO scans (status, targets, exclude, ports, rate, seed, probes_total, created_by) \
-             VALUES ('queued', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO scans (status, targets, exclude, ports, rate, seed, probes_total, created_by, \
+             created_at) VALUES ('queued', $1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(json_list(&scan.targets))
         .bind(json_list(&scan.exclude))
@@ -42,6 +43,7 @@ impl Store {
         .bind(scan.seed as i64)
         .bind(i64::try_from(scan.probes_total).unwrap_or(i64::MAX))
         .bind(scan.created_by)
+        .bind(now())
         .fetch_one(&self.pool)
         .await?;
         Ok(id)
@@ -49,9 +51,10 @@ impl Store {
 
     /// Marks a queued scan as running.
     pub async fn mark_running(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "UPDATE scans SET status = 'running', started_at = {NOW} WHERE id = ? AND status = 'queued'"
-        ))
+        sqlx::query(
+            "UPDATE scans SET status = 'running', started_at = $1 WHERE id = $2 AND status = 'queued'",
+        )
+        .bind(now())
         .bind(id)
         .execute(&self.pool)
         .await?;
@@ -61,7 +64,8 @@ impl Store {
     /// Stores the progress counters of a running scan.
     pub async fn update_counters(&self, id: i64, c: &ScanCounters) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE scans SET probes_sent = ?, probes_done = ?, replies = ? WHERE id = ? AND status = 'running'",
+            "UPDATE scans SET probes_sent = $1, probes_done = $2, replies = $3 \
+             WHERE id = $4 AND status = 'running'",
         )
         .bind(c.probes_sent as i64)
         .bind(c.probes_done as i64)
@@ -82,20 +86,21 @@ impl Store {
         error: Option<&str>,
     ) -> Result<ScanView, StoreError> {
         debug_assert!(status.is_final());
-        sqlx::query(&format!(
-            "UPDATE scans SET status = ?1, error = ?2, finished_at = {NOW}, \
-             started_at = COALESCE(started_at, {NOW}), \
-             probes_sent = ?3, probes_done = ?4, replies = ?5, \
-             open_ports = (SELECT COUNT(*) FROM scan_results WHERE scan_id = ?6), \
-             hosts_up = (SELECT COUNT(DISTINCT ip) FROM scan_results WHERE scan_id = ?6) \
-             WHERE id = ?6"
-        ))
+        sqlx::query(
+            "UPDATE scans SET status = $1, error = $2, finished_at = $7, \
+             started_at = COALESCE(started_at, $7), \
+             probes_sent = $3, probes_done = $4, replies = $5, \
+             open_ports = (SELECT COUNT(*) FROM scan_results WHERE scan_id = $6), \
+             hosts_up = (SELECT COUNT(DISTINCT ip) FROM scan_results WHERE scan_id = $6) \
+             WHERE id = $6",
+        )
         .bind(status.as_str())
         .bind(error)
         .bind(counters.probes_sent as i64)
         .bind(counters.probes_done as i64)
         .bind(counters.replies as i64)
         .bind(id)
+        .bind(now())
         .execute(&self.pool)
         .await?;
         self.scan(id).await?.ok_or_else(|| StoreError::Corrupt(format!("scan {id} vanished")))
@@ -104,14 +109,15 @@ impl Store {
     /// Fails the scans a previous process left queued or running (it was killed or stopped);
     /// their results so far stay stored. Returns how many.
     pub async fn fail_interrupted_scans(&self) -> Result<u64, StoreError> {
-        let done = sqlx::query(&format!(
+        let done = sqlx::query(
             "UPDATE scans SET status = 'failed', \
              error = 'the appliance stopped while this scan was queued or running; start it again', \
-             finished_at = {NOW}, \
+             finished_at = $1, \
              open_ports = (SELECT COUNT(*) FROM scan_results WHERE scan_id = scans.id), \
              hosts_up = (SELECT COUNT(DISTINCT ip) FROM scan_results WHERE scan_id = scans.id) \
-             WHERE status IN ('queued', 'running')"
-        ))
+             WHERE status IN ('queued', 'running')",
+        )
+        .bind(now())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
@@ -127,7 +133,7 @@ impl Store {
 
     /// One scan.
     pub async fn scan(&self, id: i64) -> Result<Option<ScanView>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {SCAN_COLUMNS} FROM scans WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {SCAN_COLUMNS} FROM scans WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -139,7 +145,7 @@ fn json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".to_string())
 }
 
-fn scan_view(row: &SqliteRow) -> Result<ScanView, StoreError> {
+fn scan_view(row: &AnyRow) -> Result<ScanView, StoreError> {
     let status: String = row.try_get("status")?;
     let status = ScanStatus::parse(&status)
         .ok_or_else(|| StoreError::Corrupt(format!("unknown scan status `{status}`")))?;
@@ -175,7 +181,7 @@ fn scan_view(row: &SqliteRow) -> Result<ScanView, StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_store;
+    use super::super::store_tests;
     use super::*;
 
     fn new_scan() -> NewScan {
@@ -190,38 +196,36 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_scan_goes_from_queued_to_completed() {
-        let (store, _dir) = test_store().await;
-        let id = store.create_scan(&new_scan()).await.unwrap();
-        let scan = store.scan(id).await.unwrap().unwrap();
-        assert_eq!(scan.status, ScanStatus::Queued);
-        assert_eq!(scan.seed, u64::MAX, "the seed's 64 bits survive the signed column");
-        store.mark_running(id).await.unwrap();
-        assert!(store.scan(id).await.unwrap().unwrap().started_at.is_some());
-        let counters =
-            ScanCounters { probes_sent: 2, probes_done: 2, replies: 1, ..Default::default() };
-        let done = store.finish_scan(id, ScanStatus::Completed, &counters, None).await.unwrap();
-        assert_eq!(done.status, ScanStatus::Completed);
-        assert_eq!(done.counters.probes_done, 2);
-        assert!(done.finished_at.is_some());
-        assert_eq!(store.scans().await.unwrap().len(), 1);
-    }
+    store_tests! {
+        async fn a_scan_goes_from_queued_to_completed(store) {
+            let id = store.create_scan(&new_scan()).await.unwrap();
+            let scan = store.scan(id).await.unwrap().unwrap();
+            assert_eq!(scan.status, ScanStatus::Queued);
+            assert_eq!(scan.seed, u64::MAX, "the seed's 64 bits survive the signed column");
+            store.mark_running(id).await.unwrap();
+            assert!(store.scan(id).await.unwrap().unwrap().started_at.is_some());
+            let counters =
+                ScanCounters { probes_sent: 2, probes_done: 2, replies: 1, ..Default::default() };
+            let done = store.finish_scan(id, ScanStatus::Completed, &counters, None).await.unwrap();
+            assert_eq!(done.status, ScanStatus::Completed);
+            assert_eq!(done.counters.probes_done, 2);
+            assert!(done.finished_at.is_some());
+            assert_eq!(store.scans().await.unwrap().len(), 1);
+        }
 
-    #[tokio::test]
-    async fn interrupted_scans_fail_on_restart() {
-        let (store, _dir) = test_store().await;
-        let running = store.create_scan(&new_scan()).await.unwrap();
-        store.mark_running(running).await.unwrap();
-        let finished = store.create_scan(&new_scan()).await.unwrap();
-        store
-            .finish_scan(finished, ScanStatus::Completed, &ScanCounters::default(), None)
-            .await
-            .unwrap();
-        assert_eq!(store.fail_interrupted_scans().await.unwrap(), 1);
-        let scan = store.scan(running).await.unwrap().unwrap();
-        assert_eq!(scan.status, ScanStatus::Failed);
-        assert!(scan.error.unwrap().contains("start it again"));
-        assert_eq!(store.scan(finished).await.unwrap().unwrap().status, ScanStatus::Completed);
+        async fn interrupted_scans_fail_on_restart(store) {
+            let running = store.create_scan(&new_scan()).await.unwrap();
+            store.mark_running(running).await.unwrap();
+            let finished = store.create_scan(&new_scan()).await.unwrap();
+            store
+                .finish_scan(finished, ScanStatus::Completed, &ScanCounters::default(), None)
+                .await
+                .unwrap();
+            assert_eq!(store.fail_interrupted_scans().await.unwrap(), 1);
+            let scan = store.scan(running).await.unwrap().unwrap();
+            assert_eq!(scan.status, ScanStatus::Failed);
+            assert!(scan.error.unwrap().contains("start it again"));
+            assert_eq!(store.scan(finished).await.unwrap().unwrap().status, ScanStatus::Completed);
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Schedules: recurring scans, as stored.
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use super::{Store, StoreError};
 
@@ -44,7 +44,8 @@ impl Store {
     pub async fn insert_schedule(&self, s: &ScheduleRow) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "INSERT INTO schedules (name, targets, exclude, ports, rate, cron, every_hours, \
-             timezone, enabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             timezone, enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             RETURNING id",
         )
         .bind(&s.name)
         .bind(json(&s.targets))
@@ -54,7 +55,8 @@ impl Store {
         .bind(&s.cron)
         .bind(s.every_hours.map(i64::from))
         .bind(&s.timezone)
-        .bind(s.enabled)
+        .bind(i64::from(s.enabled))
+        .bind(super::backend::unix_now())
         .fetch_one(&self.pool)
         .await?)
     }
@@ -62,8 +64,8 @@ impl Store {
     /// Replaces what an operator may change of schedule `s.id`; false when it is unknown.
     pub async fn update_schedule(&self, s: &ScheduleRow) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE schedules SET name = ?, targets = ?, exclude = ?, ports = ?, rate = ?, \
-             cron = ?, every_hours = ?, timezone = ?, enabled = ? WHERE id = ?",
+            "UPDATE schedules SET name = $1, targets = $2, exclude = $3, ports = $4, rate = $5, \
+             cron = $6, every_hours = $7, timezone = $8, enabled = $9 WHERE id = $10",
         )
         .bind(&s.name)
         .bind(json(&s.targets))
@@ -73,7 +75,7 @@ impl Store {
         .bind(&s.cron)
         .bind(s.every_hours.map(i64::from))
         .bind(&s.timezone)
-        .bind(s.enabled)
+        .bind(i64::from(s.enabled))
         .bind(s.id)
         .execute(&self.pool)
         .await?;
@@ -83,7 +85,7 @@ impl Store {
     /// Deletes a schedule; its scans stay. False when it is unknown.
     pub async fn delete_schedule(&self, id: i64) -> Result<bool, StoreError> {
         let done =
-            sqlx::query("DELETE FROM schedules WHERE id = ?").bind(id).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM schedules WHERE id = $1").bind(id).execute(&self.pool).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -95,7 +97,7 @@ impl Store {
         at: i64,
         scan_id: Option<i64>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE schedules SET last_run_at = ?, last_scan_id = COALESCE(?, last_scan_id) WHERE id = ?")
+        sqlx::query("UPDATE schedules SET last_run_at = $1, last_scan_id = COALESCE($2, last_scan_id) WHERE id = $3")
             .bind(at)
             .bind(scan_id)
             .bind(id)
@@ -114,7 +116,7 @@ impl Store {
 
     /// One schedule.
     pub async fn schedule(&self, id: i64) -> Result<Option<ScheduleRow>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM schedules WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM schedules WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -126,7 +128,7 @@ fn json(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
 }
 
-fn schedule_row(row: &SqliteRow) -> Result<ScheduleRow, StoreError> {
+fn schedule_row(row: &AnyRow) -> Result<ScheduleRow, StoreError> {
     let list = |name: &str| -> Result<Vec<String>, StoreError> {
         let text: String = row.try_get(name)?;
         serde_json::from_str(&text)
@@ -144,7 +146,8 @@ fn schedule_row(row: &SqliteRow) -> Result<ScheduleRow, StoreError> {
         cron: row.try_get("cron")?,
         every_hours: hours.and_then(|h| u32::try_from(h).ok()),
         timezone: row.try_get("timezone")?,
-        enabled: row.try_get("enabled")?,
+        // 0 or 1 on both backends: `Any` has no boolean column type on SQLite.
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
         created_at: row.try_get("created_at")?,
         last_run_at: row.try_get("last_run_at")?,
         last_scan_id: row.try_get("last_scan_id")?,
@@ -153,12 +156,11 @@ fn schedule_row(row: &SqliteRow) -> Result<ScheduleRow, StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_store;
+    use super::super::store_tests;
     use super::*;
 
-    #[tokio::test]
-    async fn schedules_are_stored_changed_run_and_deleted() {
-        let (store, _dir) = test_store().await;
+    store_tests! {
+        async fn schedules_are_stored_changed_run_and_deleted(store) {
         let mut s = ScheduleRow {
             name: "nightly".into(),
             targets: vec!["10.0.0.0/24".into()],
@@ -184,5 +186,6 @@ mod tests {
         assert!(store.update_schedule(&s).await.is_err());
         assert!(store.delete_schedule(id).await.unwrap());
         assert!(!store.delete_schedule(id).await.unwrap());
+            }
     }
 }

@@ -9,7 +9,7 @@ impl Store {
     pub async fn port_counts(&self, limit: u32) -> Result<Vec<PortCount>, StoreError> {
         let rows: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT port, COUNT(*) FROM ports WHERE state = 'open' \
-             GROUP BY port ORDER BY 2 DESC, port LIMIT ?",
+             GROUP BY port ORDER BY 2 DESC, port LIMIT $1",
         )
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -54,12 +54,11 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::super::findings::tests::{record, scan};
-    use super::super::test_store;
+    use super::super::store_tests;
 
-    #[tokio::test]
-    async fn ports_and_subnets_are_counted() {
-        let (store, _dir) = test_store().await;
-        let id = scan(&store).await;
+    store_tests! {
+        async fn ports_and_subnets_are_counted(store) {
+        let id = scan(store).await;
         store
             .persist(
                 id,
@@ -79,5 +78,6 @@ mod tests {
         let subnets: Vec<(&str, u64, u64)> =
             subnets.iter().map(|s| (s.subnet.as_str(), s.hosts, s.ports)).collect();
         assert_eq!(subnets, [("10.0.0.0/24", 2, 3), ("10.1.7.0/24", 1, 1)]);
+            }
     }
 }

@@ -4,7 +4,8 @@ use sha2::{Digest, Sha256};
 use sonde_web::api::{Role, TokenCreated, TokenView, UserView};
 use sonde_web::{AuthMethod, Caller};
 
-use super::{NOW, Store, StoreError};
+use super::backend::now;
+use super::{Store, StoreError};
 
 /// Tokens start with this so that leaked ones are easy to find in logs and repositories.
 const TOKEN_PREFIX: &str = "sonde_";
@@ -24,11 +25,12 @@ impl Store {
         }
         let token = format!("{TOKEN_PREFIX}{}", random_hex()?);
         let row: Option<(i64,)> = sqlx::query_as(
-            "INSERT INTO tokens (name, hash, user_id) SELECT ?, ?, id FROM users WHERE id = ? \
-             RETURNING id",
+            "INSERT INTO tokens (name, hash, user_id, created_at) \
+             SELECT $1, $2, id, $3 FROM users WHERE id = $4 RETURNING id",
         )
         .bind(name)
         .bind(token_hash(&token))
+        .bind(now())
         .bind(user_id)
         .fetch_optional(&self.pool)
         .await?;
@@ -38,13 +40,14 @@ impl Store {
 
     /// The caller a token belongs to, or `None` when it is unknown, revoked or unowned.
     pub async fn authenticate(&self, token: &str) -> Result<Option<Caller>, StoreError> {
-        let row: Option<(i64, i64, String, String)> = sqlx::query_as(&format!(
-            "UPDATE tokens SET last_used_at = {NOW} \
-             WHERE hash = ? AND revoked_at IS NULL AND user_id IS NOT NULL \
+        let row: Option<(i64, i64, String, String)> = sqlx::query_as(
+            "UPDATE tokens SET last_used_at = $1 \
+             WHERE hash = $2 AND revoked_at IS NULL AND user_id IS NOT NULL \
              RETURNING id, user_id, \
-               (SELECT name FROM users WHERE users.id = user_id), \
-               (SELECT role FROM users WHERE users.id = user_id)"
-        ))
+               (SELECT name FROM users WHERE users.id = tokens.user_id), \
+               (SELECT role FROM users WHERE users.id = tokens.user_id)",
+        )
+        .bind(now())
         .bind(token_hash(token))
         .fetch_optional(&self.pool)
         .await?;
@@ -61,7 +64,7 @@ impl Store {
     pub async fn tokens(&self, user_id: i64) -> Result<Vec<TokenView>, StoreError> {
         let rows: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
             "SELECT id, name, created_at, last_used_at FROM tokens \
-             WHERE user_id = ? AND revoked_at IS NULL ORDER BY id",
+             WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
@@ -80,12 +83,12 @@ impl Store {
 
     /// Revokes token `id`, when `owner` is `None` or owns it.
     pub async fn revoke_token(&self, owner: Option<i64>, id: i64) -> Result<(), StoreError> {
-        let done = sqlx::query(&format!(
-            "UPDATE tokens SET revoked_at = {NOW} \
-             WHERE id = ? AND revoked_at IS NULL AND (? IS NULL OR user_id = ?)"
-        ))
+        let done = sqlx::query(
+            "UPDATE tokens SET revoked_at = $1 \
+             WHERE id = $2 AND revoked_at IS NULL AND ($3 IS NULL OR user_id = $3)",
+        )
+        .bind(now())
         .bind(id)
-        .bind(owner)
         .bind(owner)
         .execute(&self.pool)
         .await?;
@@ -115,45 +118,43 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_store;
+    use super::super::store_tests;
     use super::*;
 
-    #[tokio::test]
-    async fn tokens_authenticate_only_themselves_as_their_user() {
-        let (store, _dir) = test_store().await;
-        let user = store.add_user("ci", Role::Operator, "long enough!").await.unwrap();
-        let created = store.create_token(user.id, "ci").await.unwrap();
-        let token = &created.token;
-        assert!(token.starts_with("sonde_") && token.len() == 6 + 64);
-        let caller = store.authenticate(token).await.unwrap().unwrap();
-        assert_eq!(caller.user, user);
-        assert_eq!(caller.auth, AuthMethod::Token { id: created.id });
-        assert!(store.authenticate("sonde_nope").await.unwrap().is_none());
-        let stored: Vec<(String,)> =
-            sqlx::query_as("SELECT hash FROM tokens").fetch_all(&store.pool).await.unwrap();
-        assert!(
-            stored.iter().all(|(h,)| !h.contains(&token[6..])),
-            "the clear token is not stored"
-        );
-        assert_eq!(store.tokens(user.id).await.unwrap().len(), 1);
-    }
+    store_tests! {
+        async fn tokens_authenticate_only_themselves_as_their_user(store) {
+            let user = store.add_user("ci", Role::Operator, "long enough!").await.unwrap();
+            let created = store.create_token(user.id, "ci").await.unwrap();
+            let token = &created.token;
+            assert!(token.starts_with("sonde_") && token.len() == 6 + 64);
+            let caller = store.authenticate(token).await.unwrap().unwrap();
+            assert_eq!(caller.user, user);
+            assert_eq!(caller.auth, AuthMethod::Token { id: created.id });
+            assert!(store.authenticate("sonde_nope").await.unwrap().is_none());
+            let stored: Vec<(String,)> =
+                sqlx::query_as("SELECT hash FROM tokens").fetch_all(&store.pool).await.unwrap();
+            assert!(
+                stored.iter().all(|(h,)| !h.contains(&token[6..])),
+                "the clear token is not stored"
+            );
+            assert_eq!(store.tokens(user.id).await.unwrap().len(), 1);
+        }
 
-    #[tokio::test]
-    async fn revoked_tokens_and_tokens_of_deleted_users_are_dead() {
-        let (store, _dir) = test_store().await;
-        store.add_user("root", Role::Admin, "long enough!").await.unwrap();
-        let user = store.add_user("ci", Role::Viewer, "long enough!").await.unwrap();
-        let other = store.add_user("bob", Role::Viewer, "long enough!").await.unwrap();
-        let first = store.create_token(user.id, "one").await.unwrap();
-        let second = store.create_token(user.id, "two").await.unwrap();
-        assert!(matches!(
-            store.revoke_token(Some(other.id), first.id).await,
-            Err(StoreError::NotFound(_))
-        ));
-        store.revoke_token(Some(user.id), first.id).await.unwrap();
-        assert!(store.authenticate(&first.token).await.unwrap().is_none());
-        assert!(store.authenticate(&second.token).await.unwrap().is_some());
-        store.delete_user(user.id).await.unwrap();
-        assert!(store.authenticate(&second.token).await.unwrap().is_none());
+        async fn revoked_tokens_and_tokens_of_deleted_users_are_dead(store) {
+            store.add_user("root", Role::Admin, "long enough!").await.unwrap();
+            let user = store.add_user("ci", Role::Viewer, "long enough!").await.unwrap();
+            let other = store.add_user("bob", Role::Viewer, "long enough!").await.unwrap();
+            let first = store.create_token(user.id, "one").await.unwrap();
+            let second = store.create_token(user.id, "two").await.unwrap();
+            assert!(matches!(
+                store.revoke_token(Some(other.id), first.id).await,
+                Err(StoreError::NotFound(_))
+            ));
+            store.revoke_token(Some(user.id), first.id).await.unwrap();
+            assert!(store.authenticate(&first.token).await.unwrap().is_none());
+            assert!(store.authenticate(&second.token).await.unwrap().is_some());
+            store.delete_user(user.id).await.unwrap();
+            assert!(store.authenticate(&second.token).await.unwrap().is_none());
+        }
     }
 }

@@ -26,7 +26,7 @@ impl Store {
         check_name(name)?;
         let hash = hash_password(password).await?;
         let row: Result<(i64,), sqlx::Error> = sqlx::query_as(
-            "INSERT INTO users (name, role, password_hash) VALUES (?, ?, ?) RETURNING id",
+            "INSERT INTO users (name, role, password_hash) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(name)
         .bind(role.as_str())
@@ -61,7 +61,7 @@ impl Store {
     /// The user named `name` (case-insensitive).
     pub async fn user_by_name(&self, name: &str) -> Result<Option<UserView>, StoreError> {
         let row: Option<(i64, String, String)> =
-            sqlx::query_as("SELECT id, name, role FROM users WHERE name = ?")
+            sqlx::query_as("SELECT id, name, role FROM users WHERE lower(name) = lower($1)")
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -88,11 +88,12 @@ impl Store {
         if password.chars().count() > MAX_PASSWORD_CHARS {
             return Ok(None);
         }
-        let row: Option<(i64, String, String, Option<String>)> =
-            sqlx::query_as("SELECT id, name, role, password_hash FROM users WHERE name = ?")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<(i64, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, name, role, password_hash FROM users WHERE lower(name) = lower($1)",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
         let (user, hash) = match row {
             Some((id, name, role, Some(hash))) => (Some(user_view((id, name, role))?), hash),
             _ => (None, dummy_hash().await?),
@@ -113,8 +114,8 @@ impl Store {
     /// Sets a user's password and ends their sessions.
     pub async fn set_password(&self, id: i64, password: &str) -> Result<(), StoreError> {
         let hash = hash_password(password).await?;
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+        let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(id)
             .execute(&mut *tx)
@@ -122,16 +123,16 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("no user {id}")));
         }
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Changes a user's role; refuses to demote the last admin.
     pub async fn set_role(&self, id: i64, role: Role) -> Result<UserView, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
         let row: Option<(i64, String, String)> =
-            sqlx::query_as("UPDATE users SET role = ? WHERE id = ? RETURNING id, name, role")
+            sqlx::query_as("UPDATE users SET role = $1 WHERE id = $2 RETURNING id, name, role")
                 .bind(role.as_str())
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -145,15 +146,17 @@ impl Store {
     /// Deletes a user with their sessions; their tokens are revoked (kept, unowned, because
     /// scans name the token that started them). Refuses to delete the last admin.
     pub async fn delete_user(&self, id: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(&format!(
-            "UPDATE tokens SET revoked_at = COALESCE(revoked_at, {}), user_id = NULL WHERE user_id = ?",
-            super::NOW
-        ))
+        let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
+        sqlx::query(
+            "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1), user_id = NULL \
+             WHERE user_id = $2",
+        )
+        .bind(super::backend::now())
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let done = sqlx::query("DELETE FROM users WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        let done =
+            sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("no user {id}")));
         }
@@ -164,7 +167,7 @@ impl Store {
 }
 
 /// Fails (so the transaction rolls back) when no admin would be left.
-async fn ensure_an_admin(tx: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
+async fn ensure_an_admin(tx: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
     let (admins,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = 'admin'").fetch_one(tx).await?;
     if admins == 0 {
@@ -236,12 +239,11 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_store;
+    use super::super::store_tests;
     use super::*;
 
-    #[tokio::test]
-    async fn passwords_are_hashed_with_argon2id_and_checked() {
-        let (store, _dir) = test_store().await;
+    store_tests! {
+        async fn passwords_are_hashed_with_argon2id_and_checked(store) {
         let user = store.add_user("alice", Role::Operator, "correct horse").await.unwrap();
         assert_eq!((user.name.as_str(), user.role), ("alice", Role::Operator));
         let (hash,): (String,) =
@@ -255,11 +257,11 @@ mod tests {
         assert_eq!(store.verify_password("ALICE", "correct horse").await.unwrap(), Some(user));
         assert_eq!(store.verify_password("alice", "wrong horse!").await.unwrap(), None);
         assert_eq!(store.verify_password("bob", "correct horse").await.unwrap(), None);
+            }
     }
 
-    #[tokio::test]
-    async fn bad_names_passwords_and_duplicates_are_refused() {
-        let (store, _dir) = test_store().await;
+    store_tests! {
+        async fn bad_names_passwords_and_duplicates_are_refused(store) {
         for (name, password) in [
             ("", "long enough!"),
             ("a b", "long enough!"),
@@ -272,11 +274,11 @@ mod tests {
         store.add_user("alice", Role::Admin, "long enough!").await.unwrap();
         let e = store.add_user("Alice", Role::Viewer, "long enough!").await.unwrap_err();
         assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+            }
     }
 
-    #[tokio::test]
-    async fn the_last_admin_can_be_neither_demoted_nor_deleted() {
-        let (store, _dir) = test_store().await;
+    store_tests! {
+        async fn the_last_admin_can_be_neither_demoted_nor_deleted(store) {
         let admin = store.add_user("root", Role::Admin, "long enough!").await.unwrap();
         let viewer = store.add_user("eve", Role::Viewer, "long enough!").await.unwrap();
         assert!(matches!(
@@ -289,5 +291,6 @@ mod tests {
         store.delete_user(admin.id).await.unwrap();
         assert_eq!(store.first_admin().await.unwrap().map(|u| u.name), Some("eve".into()));
         assert!(matches!(store.delete_user(admin.id).await, Err(StoreError::NotFound(_))));
+            }
     }
 }

@@ -4,3 +4,4 @@ pub(crate) mod lab;
 pub(crate) mod link_lab;
 pub(crate) mod podman;
 pub(crate) mod sonde;
+pub(crate) mod store;
