@@ -171,8 +171,8 @@ fn listeners() -> (u16, u16, u16) {
 /// A token of a fresh admin: tokens act as a user, so the store gets one first.
 pub(crate) fn token(data_dir: &Path) -> String {
     let mut add = Command::new(SONDE)
-        .args(["user", "add", "--role", "admin", "itest", "--password-stdin", "--data-dir"])
-        .arg(data_dir)
+        .args(["user", "add", "--role", "admin", "itest", "--password-stdin", "--config"])
+        .arg(config_for(data_dir))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
