@@ -8,9 +8,9 @@ use actix::Addr;
 use sonde_scanner::{EngineKind, MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, TargetSet};
 use sonde_web::api::{
     AuditEntry, AuditQuery, ExportFormat, Health, HostDetail, HostEdit, HostQuery, HostSummary,
-    NewUser, Page, Role, ScanChanges, ScanCreated, ScanEngine, ScanRequest, ScanStatus, ScanView,
-    SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, Settings, SettingsUpdate,
-    TokenCreated, TokenView, UserPatch, UserView,
+    MachineView, NewUser, Page, Role, ScanChanges, ScanCreated, ScanEngine, ScanRequest,
+    ScanStatus, ScanView, SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, Settings,
+    SettingsUpdate, TokenCreated, TokenView, UserPatch, UserView,
 };
 use sonde_web::stats::{PortCount, SubnetCount};
 use sonde_web::{ApiError, AuditRecord, Backend, Caller, NewSession, Subscription};
@@ -319,6 +319,10 @@ impl Backend for ApplianceBackend {
 
     async fn host(&self, ip: Ipv4Addr) -> Result<HostDetail, ApiError> {
         self.store.host(ip).await?.ok_or_else(|| ApiError::NotFound(format!("no host {ip}")))
+    }
+
+    async fn machine(&self, id: i64) -> Result<MachineView, ApiError> {
+        self.store.machine(id).await?.ok_or_else(|| ApiError::NotFound(format!("no machine {id}")))
     }
 
     async fn edit_host(

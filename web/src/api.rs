@@ -238,6 +238,14 @@ pub struct HostSummary {
     /// The organisation the IEEE registries assign the MAC's prefix to.
     #[serde(default)]
     pub vendor: Option<String>,
+    /// The machine this address belongs to (`/api/v1/machines/{id}`); `null` until the scan
+    /// that found it ends, for hosts with no MAC.
+    #[serde(default)]
+    pub machine_id: Option<i64>,
+    /// The machine's other addresses now (a multi-homed machine).
+    #[serde(default)]
+    #[schema(schema_with = ipv4_list)]
+    pub also_seen_at: Vec<Ipv4Addr>,
 }
 
 /// One open port of a host with what is known about the service behind it.
@@ -351,8 +359,42 @@ pub struct HostDetail {
     #[serde(default)]
     pub tags: Vec<String>,
     /// What scans changed on this host, newest first (at most [`HISTORY_LIMIT`] entries).
+    /// The history is the machine's: it follows the host across addresses.
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
+    /// The machine this address belongs to (`/api/v1/machines/{id}`).
+    #[serde(default)]
+    pub machine_id: Option<i64>,
+    /// The machine's other addresses now (a multi-homed machine).
+    #[serde(default)]
+    #[schema(schema_with = ipv4_list)]
+    pub also_seen_at: Vec<Ipv4Addr>,
+    /// Addresses the machine was seen at before and no longer is, most recent first.
+    #[serde(default)]
+    #[schema(schema_with = ipv4_list)]
+    pub previously_at: Vec<Ipv4Addr>,
+}
+
+/// `GET /api/v1/machines/{id}`: one machine, known by its MAC when ARP gave one, else by its
+/// address, with every address it was seen at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MachineView {
+    /// Id, stable across address changes.
+    pub id: i64,
+    /// Its Ethernet address, when known; machines without one are known by their address.
+    pub mac: Option<String>,
+    /// The organisation the IEEE registries assign the MAC's prefix to.
+    pub vendor: Option<String>,
+    /// RFC 3339.
+    pub first_seen: String,
+    /// RFC 3339.
+    pub last_seen: String,
+    /// Its addresses now, ascending (several for a multi-homed machine).
+    #[schema(schema_with = ipv4_list)]
+    pub addresses: Vec<Ipv4Addr>,
+    /// Addresses it was seen at before and no longer is, most recent first.
+    #[schema(schema_with = ipv4_list)]
+    pub previously_at: Vec<Ipv4Addr>,
 }
 
 /// Entries of [`HostDetail::history`] served at most.
@@ -478,6 +520,24 @@ pub struct ScanChanges {
     pub ports_closed: Vec<PortChange>,
     /// Ports open in both whose service, product or version changed.
     pub services_changed: Vec<ServiceChange>,
+    /// Machines (known by their MAC) seen at other addresses than before. Their old and new
+    /// addresses are not listed as vanished and appeared, and their ports are compared
+    /// across the move.
+    #[serde(default)]
+    pub hosts_moved: Vec<HostMove>,
+}
+
+/// A machine seen at a new address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HostMove {
+    /// The machine.
+    pub machine_id: i64,
+    /// Its address in the earlier scan.
+    #[schema(value_type = String, format = Ipv4)]
+    pub from: Ipv4Addr,
+    /// Its address in the later scan.
+    #[schema(value_type = String, format = Ipv4)]
+    pub to: Ipv4Addr,
 }
 
 impl ScanChanges {
@@ -488,6 +548,7 @@ impl ScanChanges {
             && self.ports_opened.is_empty()
             && self.ports_closed.is_empty()
             && self.services_changed.is_empty()
+            && self.hosts_moved.is_empty()
     }
 }
 
@@ -518,8 +579,17 @@ pub struct HistoryEntry {
     pub scan_id: i64,
     /// When it was recorded, RFC 3339.
     pub at: String,
-    /// `host_appeared`, `host_vanished`, `port_opened`, `port_closed` or `service_changed`.
+    /// `host_appeared`, `host_vanished`, `host_moved`, `port_opened`, `port_closed` or
+    /// `service_changed`.
     pub kind: String,
+    /// The address the change was seen at (a host's history follows it across addresses).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Ipv4)]
+    pub ip: Option<Ipv4Addr>,
+    /// For `host_moved`: the address it moved from (`ip` is where it moved to).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Ipv4)]
+    pub from: Option<Ipv4Addr>,
     /// The port, for port and service changes.
     pub port: Option<u16>,
     /// `tcp`, for port and service changes.
@@ -786,6 +856,22 @@ pub enum EventPayload {
         /// `appeared` or `vanished`.
         change: String,
     },
+    /// A machine (known by its MAC) was seen at another address than in the scan this one
+    /// was compared with; sent when the scan ends, instead of a vanished and an appeared host.
+    HostMoved {
+        /// Scan id.
+        scan_id: i64,
+        /// The scan compared with.
+        against: Option<i64>,
+        /// The machine.
+        machine_id: i64,
+        /// Its earlier address.
+        #[schema(value_type = String, format = Ipv4)]
+        from: Ipv4Addr,
+        /// Its address now.
+        #[schema(value_type = String, format = Ipv4)]
+        to: Ipv4Addr,
+    },
     /// A port opened, closed or changed service relative to the scan this one was compared
     /// with; sent when the scan ends.
     PortChanged {
@@ -827,6 +913,7 @@ impl EventPayload {
             Self::HostFound { .. } => "host_found",
             Self::PortFound { .. } => "port_found",
             Self::HostChanged { .. } => "host_changed",
+            Self::HostMoved { .. } => "host_moved",
             Self::PortChanged { .. } => "port_changed",
             Self::ScanFinished { .. } => "scan_finished",
         }

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use crate::api::{
     AuditEntry, AuditQuery, Event, ExportFormat, Health, HostDetail, HostEdit, HostQuery,
-    HostSummary, NewUser, Page, Role, ScanChanges, ScanCreated, ScanRequest, ScanView,
+    HostSummary, MachineView, NewUser, Page, Role, ScanChanges, ScanCreated, ScanRequest, ScanView,
     SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, Settings, SettingsUpdate,
     TokenCreated, TokenView, UserPatch, UserView,
 };
@@ -166,6 +166,8 @@ pub trait Backend: 'static {
     fn hosts(&self, query: HostQuery) -> impl Future<Output = Result<Page<HostSummary>, ApiError>>;
     /// One host; `ApiError::NotFound` when unknown.
     fn host(&self, ip: Ipv4Addr) -> impl Future<Output = Result<HostDetail, ApiError>>;
+    /// One machine with its addresses; `ApiError::NotFound` when unknown.
+    fn machine(&self, id: i64) -> impl Future<Output = Result<MachineView, ApiError>>;
     /// Applies an operator's edits to a known host; answers the host as it is after them.
     fn edit_host(
         &self,

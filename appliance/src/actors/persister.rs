@@ -224,6 +224,11 @@ impl Handler<FinishScan> for Persister {
             async move {
                 match store.finish_scan(msg.scan_id, msg.status, &msg.counters, msg.error.as_deref()).await {
                     Ok(view) => {
+                        // Every host the scan saw belongs to a machine from now on, whether
+                        // or not the scan completed.
+                        if let Err(e) = store.link_machines(msg.scan_id).await {
+                            error!(scan_id = msg.scan_id, error = %e, "Could not link the scan's hosts to their machines.");
+                        }
                         // Only a completed scan saw everything it was asked to: a cancelled or
                         // failed one would report every port it did not reach as closed.
                         if view.status == ScanStatus::Completed {
@@ -264,6 +269,10 @@ async fn record_changes(store: &Store, bus: &EventBus, scan_id: i64) {
     if let Err(e) = store.record_changes(&changes).await {
         error!(scan_id, error = %e, "Could not record the scan's changes in the host history.");
     }
+    // After the change log, which reads the old rows' machines.
+    if let Err(e) = store.apply_moves(scan_id, &changes.hosts_moved).await {
+        error!(scan_id, error = %e, "Could not carry moved hosts' edits to their new addresses.");
+    }
     tracing::info!(
         scan_id,
         against = ?changes.against,
@@ -272,6 +281,7 @@ async fn record_changes(store: &Store, bus: &EventBus, scan_id: i64) {
         ports_opened = changes.ports_opened.len(),
         ports_closed = changes.ports_closed.len(),
         services_changed = changes.services_changed.len(),
+        hosts_moved = changes.hosts_moved.len(),
         "Scan compared with the previous one."
     );
     bus.publish(change_events(&changes));
@@ -302,9 +312,16 @@ fn change_events(changes: &ScanChanges) -> Vec<EventPayload> {
         after,
     };
     let mut events: Vec<EventPayload> = changes
-        .hosts_appeared
+        .hosts_moved
         .iter()
-        .map(|ip| host(*ip, "appeared"))
+        .map(|m| EventPayload::HostMoved {
+            scan_id,
+            against,
+            machine_id: m.machine_id,
+            from: m.from,
+            to: m.to,
+        })
+        .chain(changes.hosts_appeared.iter().map(|ip| host(*ip, "appeared")))
         .chain(changes.hosts_vanished.iter().map(|ip| host(*ip, "vanished")))
         .collect();
     events.extend(changes.ports_opened.iter().map(|p| port(p, "opened", None, Some(info(p)))));

@@ -9,11 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 use sonde_web::api::{
-    HISTORY_LIMIT, HistoryEntry, PortChange, ScanChanges, ServiceChange, ServiceInfo,
+    HISTORY_LIMIT, HistoryEntry, HostMove, PortChange, ScanChanges, ServiceChange, ServiceInfo,
 };
 use sqlx::Row;
 
 use super::hosts::ip_from;
+use super::machines::moves;
 use super::{Store, StoreError};
 
 /// An open port as one scan saw it.
@@ -29,20 +30,31 @@ pub struct SeenPort {
     pub service: ServiceInfo,
 }
 
-/// What changed from `before` (scan `against`) to `after` (scan `scan_id`). Pure, so that
-/// the rules are tested without a store: a host appears when it has open ports after and none
-/// before; a port opens when it is open after and not before; a service changes when a port
-/// open in both carries a different service, product or version.
+/// What changed from `before` (scan `against`) to `after` (scan `scan_id`), given the
+/// machines that `moved` in between (see [`super::moves`]). Pure, so that the rules are
+/// tested without a store: a host appears when it has open ports after and none before; a
+/// port opens when it is open after and not before; a service changes when a port open in
+/// both carries a different service, product or version. A moved machine's ports are
+/// compared across its move, and its two addresses neither vanish nor appear.
 pub fn compare(
     scan_id: i64,
     against: Option<i64>,
     before: &[SeenPort],
     after: &[SeenPort],
+    moved: &[HostMove],
 ) -> ScanChanges {
-    let index = |ports: &[SeenPort]| -> BTreeMap<(Ipv4Addr, u16, String), ServiceInfo> {
-        ports.iter().map(|p| ((p.ip, p.port, p.proto.clone()), p.service.clone())).collect()
+    let to: BTreeMap<Ipv4Addr, Ipv4Addr> = moved.iter().map(|m| (m.from, m.to)).collect();
+    let index = |ports: &[SeenPort], rename: bool| {
+        ports
+            .iter()
+            .map(|p| {
+                let ip = if rename { to.get(&p.ip).copied().unwrap_or(p.ip) } else { p.ip };
+                ((ip, p.port, p.proto.clone()), p.service.clone())
+            })
+            .collect::<BTreeMap<(Ipv4Addr, u16, String), ServiceInfo>>()
     };
-    let (old, new) = (index(before), index(after));
+    let (old, new) = (index(before, true), index(after, false));
+    let moved_to: BTreeSet<Ipv4Addr> = moved.iter().map(|m| m.to).collect();
     let hosts = |m: &BTreeMap<(Ipv4Addr, u16, String), ServiceInfo>| -> BTreeSet<Ipv4Addr> {
         m.keys().map(|(ip, _, _)| *ip).collect()
     };
@@ -58,8 +70,17 @@ pub fn compare(
     let mut changes = ScanChanges {
         scan_id,
         against,
-        hosts_appeared: new_hosts.difference(&old_hosts).copied().collect(),
-        hosts_vanished: old_hosts.difference(&new_hosts).copied().collect(),
+        hosts_appeared: new_hosts
+            .difference(&old_hosts)
+            .filter(|ip| !moved_to.contains(ip))
+            .copied()
+            .collect(),
+        hosts_vanished: old_hosts
+            .difference(&new_hosts)
+            .filter(|ip| !moved_to.contains(ip))
+            .copied()
+            .collect(),
+        hosts_moved: moved.to_vec(),
         ..ScanChanges::default()
     };
     for (key, service) in &new {
@@ -136,12 +157,13 @@ impl Store {
             Some(id) => Some(id),
             None => self.previous_comparable_scan(scan_id).await?,
         };
-        let before = match against {
-            Some(id) => self.scan_ports(id).await?,
-            None => Vec::new(),
+        let (before, seen_before) = match against {
+            Some(id) => (self.scan_ports(id).await?, self.sightings(id).await?),
+            None => (Vec::new(), Vec::new()),
         };
         let after = self.scan_ports(scan_id).await?;
-        Ok(compare(scan_id, against, &before, &after))
+        let moved = moves(&seen_before, &self.sightings(scan_id).await?);
+        Ok(compare(scan_id, against, &before, &after, &moved))
     }
 
     /// Writes `changes` to the change log in one transaction.
@@ -153,13 +175,29 @@ impl Store {
             .map(|ip| (*ip, "host_appeared"))
             .chain(changes.hosts_vanished.iter().map(|ip| (*ip, "host_vanished")));
         for (ip, kind) in hosts {
-            sqlx::query("INSERT INTO changes (scan_id, against, ip, kind) VALUES ($1, $2, $3, $4)")
-                .bind(changes.scan_id)
-                .bind(changes.against)
-                .bind(i64::from(u32::from(ip)))
-                .bind(kind)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO changes (scan_id, against, ip, kind, machine_id) \
+                 VALUES ($1, $2, $3, $4, (SELECT machine_id FROM hosts WHERE ip = $3))",
+            )
+            .bind(changes.scan_id)
+            .bind(changes.against)
+            .bind(i64::from(u32::from(ip)))
+            .bind(kind)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for m in &changes.hosts_moved {
+            sqlx::query(
+                "INSERT INTO changes (scan_id, against, ip, kind, machine_id, from_ip) \
+                 VALUES ($1, $2, $3, 'host_moved', $4, $5)",
+            )
+            .bind(changes.scan_id)
+            .bind(changes.against)
+            .bind(i64::from(u32::from(m.to)))
+            .bind(m.machine_id)
+            .bind(i64::from(u32::from(m.from)))
+            .execute(&mut *tx)
+            .await?;
         }
         let info = |p: &PortChange| ServiceInfo {
             service: p.service.clone(),
@@ -188,8 +226,9 @@ impl Store {
             }));
         for (ip, port, proto, kind, before, after) in ports {
             sqlx::query(
-                "INSERT INTO changes (scan_id, against, ip, kind, port, proto, before, after) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO changes (scan_id, against, ip, kind, port, proto, before, after, \
+                 machine_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT machine_id FROM hosts WHERE ip = $3))",
             )
             .bind(changes.scan_id)
             .bind(changes.against)
@@ -206,12 +245,19 @@ impl Store {
         Ok(())
     }
 
-    /// The recorded changes of one host, newest first.
-    pub async fn host_history(&self, ip: Ipv4Addr) -> Result<Vec<HistoryEntry>, StoreError> {
+    /// The recorded changes of one host, newest first: those of its machine, wherever it
+    /// was, when it has one; those of its address otherwise.
+    pub async fn host_history(
+        &self,
+        ip: Ipv4Addr,
+        machine_id: Option<i64>,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT scan_id, at, kind, port, proto, before, after FROM changes \
-             WHERE ip = $1 ORDER BY id DESC LIMIT $2",
+            "SELECT scan_id, at, kind, ip, port, proto, before, after, from_ip FROM changes \
+             WHERE machine_id = $1 OR (ip = $2 AND machine_id IS NULL) \
+             ORDER BY id DESC LIMIT $3",
         )
+        .bind(machine_id)
         .bind(i64::from(u32::from(ip)))
         .bind(i64::try_from(HISTORY_LIMIT).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
@@ -219,7 +265,10 @@ impl Store {
         rows.iter()
             .map(|row| {
                 let port: Option<i64> = row.try_get("port")?;
+                let from: Option<i64> = row.try_get("from_ip")?;
                 Ok(HistoryEntry {
+                    ip: Some(ip_from(row.try_get("ip")?)?),
+                    from: from.map(ip_from).transpose()?,
                     scan_id: row.try_get("scan_id")?,
                     at: row.try_get("at")?,
                     kind: row.try_get("kind")?,
@@ -280,7 +329,7 @@ mod tests {
             seen([10, 0, 0, 1], 8080, None),
             seen([10, 0, 0, 3], 25, None),
         ];
-        let c = compare(2, Some(1), &before, &after);
+        let c = compare(2, Some(1), &before, &after, &[]);
         assert_eq!(c.hosts_appeared, [Ipv4Addr::new(10, 0, 0, 3)]);
         assert_eq!(c.hosts_vanished, [Ipv4Addr::new(10, 0, 0, 2)]);
         let ports = |v: &[PortChange]| v.iter().map(|p| (p.ip, p.port)).collect::<Vec<_>>();
@@ -295,8 +344,8 @@ mod tests {
         assert_eq!(c.services_changed.len(), 1);
         assert_eq!(c.services_changed[0].before.product.as_deref(), Some("OpenSSH"));
         assert_eq!(c.services_changed[0].after.product.as_deref(), Some("Dropbear"));
-        assert!(compare(3, Some(2), &after, &after).is_empty());
-        let first = compare(1, None, &[], &before);
+        assert!(compare(3, Some(2), &after, &after, &[]).is_empty());
+        let first = compare(1, None, &[], &before, &[]);
         assert_eq!((first.hosts_appeared.len(), first.ports_opened.len()), (2, 3));
     }
 
@@ -329,11 +378,11 @@ mod tests {
         assert_eq!(c.ports_opened.len(), 1);
 
         store.record_changes(&c).await.unwrap();
-        let history = store.host_history(Ipv4Addr::new(10, 0, 0, 1)).await.unwrap();
+        let history = store.host_history(Ipv4Addr::new(10, 0, 0, 1), None).await.unwrap();
         assert_eq!(history.len(), 1);
         assert_eq!((history[0].kind.as_str(), history[0].port), ("port_closed", Some(80)));
         assert_eq!(history[0].before, Some(ServiceInfo::default()));
-        let history = store.host_history(Ipv4Addr::new(10, 0, 0, 2)).await.unwrap();
+        let history = store.host_history(Ipv4Addr::new(10, 0, 0, 2), None).await.unwrap();
         let kinds: Vec<&str> = history.iter().map(|h| h.kind.as_str()).collect();
         assert_eq!(kinds, ["port_opened", "host_appeared"], "newest first");
             }

@@ -83,6 +83,19 @@ const TABLES: &[Table] = &[
         identity: Some("id"),
     },
     Table {
+        name: "machines",
+        columns: &[
+            ("id", Kind::Int),
+            ("mac", Kind::Text),
+            ("ip", Kind::Int),
+            ("vendor", Kind::Text),
+            ("first_seen", Kind::Text),
+            ("last_seen", Kind::Text),
+        ],
+        order_by: "id",
+        identity: Some("id"),
+    },
+    Table {
         name: "hosts",
         columns: &[
             ("ip", Kind::Int),
@@ -94,8 +107,15 @@ const TABLES: &[Table] = &[
             ("name", Kind::Text),
             ("note", Kind::Text),
             ("tags", Kind::Text),
+            ("machine_id", Kind::Int),
         ],
         order_by: "ip",
+        identity: None,
+    },
+    Table {
+        name: "machine_sightings",
+        columns: &[("scan_id", Kind::Int), ("machine_id", Kind::Int), ("ip", Kind::Int)],
+        order_by: "scan_id, machine_id, ip",
         identity: None,
     },
     Table {
@@ -191,6 +211,8 @@ const TABLES: &[Table] = &[
             ("before", Kind::Text),
             ("after", Kind::Text),
             ("at", Kind::Text),
+            ("machine_id", Kind::Int),
+            ("from_ip", Kind::Int),
         ],
         order_by: "id",
         identity: Some("id"),

@@ -7,6 +7,7 @@ use sonde_web::api::{CertView, TlsView};
 
 use super::backend::now;
 use super::hosts::source_name;
+use super::machines::machine_for;
 use super::{Store, StoreError};
 use crate::service_names::service_hostnames;
 
@@ -83,7 +84,8 @@ pub struct PersistOutcome {
 
 impl Store {
     /// Stores the on-link hosts `scan_id` found by ARP in one transaction: each becomes a host
-    /// (seen now) with its MAC and vendor, so hosts that answer nothing but ARP are listed.
+    /// (seen now) with its MAC and vendor, so hosts that answer nothing but ARP are listed,
+    /// linked to the machine its MAC names (see `machines.rs`).
     pub async fn persist_hosts(
         &self,
         scan_id: i64,
@@ -95,17 +97,20 @@ impl Store {
         let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
         let now = now();
         for h in hosts {
+            let machine = machine_for(&mut *tx, h).await?;
             sqlx::query(
-                "INSERT INTO hosts (ip, first_seen, last_seen, last_scan_id, mac, vendor) \
-                 VALUES ($1, $2, $2, $3, $4, $5) \
+                "INSERT INTO hosts (ip, first_seen, last_seen, last_scan_id, mac, vendor, \
+                 machine_id) VALUES ($1, $2, $2, $3, $4, $5, $6) \
                  ON CONFLICT (ip) DO UPDATE SET last_seen = excluded.last_seen, \
-                 last_scan_id = excluded.last_scan_id, mac = excluded.mac, vendor = excluded.vendor",
+                 last_scan_id = excluded.last_scan_id, mac = excluded.mac, \
+                 vendor = excluded.vendor, machine_id = excluded.machine_id",
             )
             .bind(i64::from(u32::from(h.ip)))
             .bind(&now)
             .bind(scan_id)
             .bind(&h.mac)
             .bind(&h.vendor)
+            .bind(machine)
             .execute(&mut *tx)
             .await?;
         }

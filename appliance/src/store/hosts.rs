@@ -55,12 +55,15 @@ impl Store {
             .await?;
 
         let open_ports = self.backend.comma_list("port");
+        let also = self.backend.comma_list("ip");
         let limit_at = params.push(Param::Int(i64::from(limit)));
         let offset_at = params.push(Param::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
         let select = format!(
-            "SELECT h.ip, h.first_seen, h.last_seen, h.mac, h.vendor, \
+            "SELECT h.ip, h.first_seen, h.last_seen, h.mac, h.vendor, h.machine_id, \
              (SELECT {open_ports} FROM (SELECT port FROM ports p WHERE p.ip = h.ip \
-              AND p.state = 'open' ORDER BY port) AS o) AS open_ports \
+              AND p.state = 'open' ORDER BY port) AS o) AS open_ports, \
+             (SELECT {also} FROM (SELECT a.ip FROM hosts a WHERE a.machine_id = h.machine_id \
+              AND a.ip <> h.ip ORDER BY a.ip) AS x) AS also_seen_at \
              FROM hosts h WHERE 1 = 1{conditions}{order} LIMIT ${limit_at} OFFSET ${offset_at}",
             order = order_by(query.sort.unwrap_or_default())
         );
@@ -69,7 +72,15 @@ impl Store {
             .iter()
             .map(|row| {
                 let ports: Option<String> = row.try_get("open_ports")?;
+                let also: Option<String> = row.try_get("also_seen_at")?;
                 Ok(HostSummary {
+                    machine_id: row.try_get("machine_id")?,
+                    also_seen_at: also
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter_map(|ip| ip.parse::<i64>().ok())
+                        .map(ip_from)
+                        .collect::<Result<_, _>>()?,
                     ip: ip_from(row.try_get("ip")?)?,
                     open_ports: ports
                         .unwrap_or_default()
@@ -90,7 +101,8 @@ impl Store {
     pub async fn host(&self, ip: Ipv4Addr) -> Result<Option<HostDetail>, StoreError> {
         let key = i64::from(u32::from(ip));
         let Some(host) = sqlx::query(
-            "SELECT first_seen, last_seen, mac, vendor, name, note, tags FROM hosts WHERE ip = $1",
+            "SELECT first_seen, last_seen, mac, vendor, name, note, tags, machine_id FROM hosts \
+             WHERE ip = $1",
         )
         .bind(key)
         .fetch_optional(&self.pool)
@@ -139,7 +151,16 @@ impl Store {
             })
             .collect::<Result<_, StoreError>>()?;
         let tags: String = host.try_get("tags")?;
+        let machine_id: Option<i64> = host.try_get("machine_id")?;
+        let (mut also_seen_at, previously_at) = match machine_id {
+            Some(id) => self.machine_addresses(id).await?,
+            None => (Vec::new(), Vec::new()),
+        };
+        also_seen_at.retain(|a| *a != ip);
         Ok(Some(HostDetail {
+            machine_id,
+            also_seen_at,
+            previously_at,
             ip,
             first_seen: host.try_get("first_seen")?,
             last_seen: host.try_get("last_seen")?,
@@ -151,7 +172,7 @@ impl Store {
             note: host.try_get("note")?,
             tags: serde_json::from_str(&tags)
                 .map_err(|e| StoreError::Corrupt(format!("host tags: {e}")))?,
-            history: self.host_history(ip).await?,
+            history: self.host_history(ip, machine_id).await?,
         }))
     }
 

@@ -46,6 +46,7 @@ const CSRF: &str = "csrf";
         scans::cancel_scan,
         scans::hosts,
         scans::host,
+        scans::machine,
         scans::services,
         scans::events,
         discovery::edit_host,

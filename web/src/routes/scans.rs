@@ -7,8 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::accounts::audit_as;
 use crate::api::{
-    ErrorBody, Event, Health, HostDetail, HostQuery, HostSummary, Page, ScanCreated, ScanRequest,
-    ScanView, ServiceCount,
+    ErrorBody, Event, Health, HostDetail, HostQuery, HostSummary, MachineView, Page, ScanCreated,
+    ScanRequest, ScanView, ServiceCount,
 };
 use crate::{ApiError, Backend, Caller, sse};
 
@@ -126,6 +126,22 @@ pub(super) async fn host<B: Backend>(
     let ip: Ipv4Addr =
         ip.parse().map_err(|_| ApiError::BadRequest(format!("`{ip}` is not an IPv4 address")))?;
     Ok(HttpResponse::Ok().json(backend.host(ip).await?))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/machines/{id}", tag = "hosts",
+    params(("id" = i64, Path, description = "Machine id, as hosts carry it in `machine_id`")),
+    responses(
+        (status = 200, description = "The machine with its addresses now and before", body = MachineView),
+        (status = 404, description = "No such machine", body = ErrorBody),
+    )
+)]
+pub(super) async fn machine<B: Backend>(
+    _: Caller,
+    backend: web::Data<B>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(backend.machine(id.into_inner()).await?))
 }
 
 #[utoipa::path(

@@ -45,6 +45,7 @@ pub(crate) fn table<B: Backend>() -> Vec<(Endpoint, actix_web::Route)> {
         route(M::GET, "/hosts", R(Viewer), web::to(scans::hosts::<B>)),
         route(M::GET, "/hosts/{ip}", R(Viewer), web::to(scans::host::<B>)),
         route(M::PATCH, "/hosts/{ip}", R(Operator), web::to(discovery::edit_host::<B>)),
+        route(M::GET, "/machines/{id}", R(Viewer), web::to(scans::machine::<B>)),
         route(M::GET, "/scans/{id}/changes", R(Viewer), web::to(discovery::changes::<B>)),
         route(M::GET, "/scans/{id}/export", R(Viewer), web::to(discovery::export::<B>)),
         route(M::GET, "/schedules", R(Viewer), web::to(discovery::schedules::<B>)),

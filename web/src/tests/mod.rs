@@ -19,9 +19,10 @@ use tokio::sync::mpsc;
 
 use crate::api::{
     AuditEntry, AuditQuery, ErrorBody, ErrorDetail, Event, EventPayload, ExportFormat, Health,
-    HostDetail, HostEdit, HostQuery, HostSummary, NewUser, Page, Role, ScanChanges, ScanCounters,
-    ScanCreated, ScanRequest, ScanStatus, ScanView, SchedulePatch, ScheduleRequest, ScheduleView,
-    ServiceCount, Settings, SettingsUpdate, TokenCreated, TokenView, UserPatch, UserView,
+    HostDetail, HostEdit, HostQuery, HostSummary, MachineView, NewUser, Page, Role, ScanChanges,
+    ScanCounters, ScanCreated, ScanRequest, ScanStatus, ScanView, SchedulePatch, ScheduleRequest,
+    ScheduleView, ServiceCount, Settings, SettingsUpdate, TokenCreated, TokenView, UserPatch,
+    UserView,
 };
 use crate::server::app;
 use crate::stats::{PortCount, SubnetCount};
@@ -139,6 +140,8 @@ impl Fake {
                 last_seen: "2025-01-02T00:00:00Z".into(),
                 mac: None,
                 vendor: None,
+                machine_id: Some(i64::from(last)),
+                also_seen_at: Vec::new(),
             })
             .collect()
     }
@@ -376,6 +379,24 @@ impl Backend for Fake {
             note: None,
             tags: Vec::new(),
             history: Vec::new(),
+            machine_id: Some(1),
+            also_seen_at: Vec::new(),
+            previously_at: vec![Ipv4Addr::new(10, 0, 0, 9)],
+        })
+    }
+
+    async fn machine(&self, id: i64) -> Result<MachineView, ApiError> {
+        if id != 1 {
+            return Err(ApiError::NotFound(format!("no machine {id}")));
+        }
+        Ok(MachineView {
+            id,
+            mac: Some("00:00:0c:01:02:03".into()),
+            vendor: Some("Cisco Systems, Inc".into()),
+            first_seen: "2025-01-01T00:00:00Z".into(),
+            last_seen: "2025-01-02T00:00:00Z".into(),
+            addresses: vec![Ipv4Addr::new(10, 0, 0, 1)],
+            previously_at: vec![Ipv4Addr::new(10, 0, 0, 9)],
         })
     }
 
@@ -765,6 +786,23 @@ async fn a_host_is_looked_up_by_ipv4_address() {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
         assert!(reply.error().message.contains("is not an IPv4 address"), "{bad}");
     }
+}
+
+#[actix_rt::test]
+async fn a_machine_is_looked_up_by_id_with_its_addresses() {
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
+    let get = |id: &str| authed(TestRequest::get().uri(&format!("/api/v1/machines/{id}")));
+
+    let reply = call(&service, get("1").to_request()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let machine = reply.json::<MachineView>();
+    assert_eq!(machine.addresses, [Ipv4Addr::new(10, 0, 0, 1)]);
+    assert_eq!(machine.previously_at, [Ipv4Addr::new(10, 0, 0, 9)]);
+
+    let reply = call(&service, get("2").to_request()).await;
+    assert_eq!((reply.status, reply.error().code.as_str()), (StatusCode::NOT_FOUND, "not_found"));
+    let reply = call(&service, get("nope").to_request()).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
 
 #[actix_rt::test]
