@@ -275,7 +275,7 @@ fn lab_serve_stores_on_link_hosts_needs_root_netns() {
 }
 
 /// A process this test started, killed when the test ends (or fails).
-struct Stopped(std::process::Child);
+pub(crate) struct Stopped(pub(crate) std::process::Child);
 
 impl Drop for Stopped {
     fn drop(&mut self) {
@@ -285,7 +285,7 @@ impl Drop for Stopped {
 }
 
 /// `python3 -c HTTP METHOD URL TOKEN BODY`: prints the status, a newline, then the body.
-const HTTP: &str = r#"
+pub(crate) const HTTP: &str = r#"
 import sys, urllib.request, urllib.error
 method, url, token, body = sys.argv[1:5]
 req = urllib.request.Request(url, method=method, data=body.encode() if body else None)

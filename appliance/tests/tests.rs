@@ -17,6 +17,7 @@ mod doctor;
 mod hostile_services;
 mod lab_arp;
 mod lab_identify;
+mod lab_machines;
 mod lab_names;
 mod lab_scan;
 mod lab_syn_scan;

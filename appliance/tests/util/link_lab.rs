@@ -107,6 +107,15 @@ impl LinkLab {
             .expect("start a command in the scanning namespace")
     }
 
+    /// Gives host number `index` (in the order `up` got them) the address ending in `to`
+    /// instead of the one ending in `from`, keeping its MAC and listeners: a machine that
+    /// changed address (a new DHCP lease, a renumbering).
+    pub(crate) fn readdress(&self, index: usize, from: u8, to: u8) {
+        let ns = self.ns(&(index + 1).to_string());
+        ip(&["-n", &ns, "addr", "del", &format!("10.79.1.{from}/24"), "dev", "eth0"]);
+        ip(&["-n", &ns, "addr", "add", &format!("10.79.1.{to}/24"), "dev", "eth0"]);
+    }
+
     /// Refuses (panics) unless the scanning namespace can reach the segment and nothing else.
     fn check(&self) {
         let out = run(
