@@ -802,7 +802,7 @@ async fn a_machine_is_looked_up_by_id_with_its_addresses() {
     let reply = call(&service, get("2").to_request()).await;
     assert_eq!((reply.status, reply.error().code.as_str()), (StatusCode::NOT_FOUND, "not_found"));
     let reply = call(&service, get("nope").to_request()).await;
-    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
 }
 
 #[actix_rt::test]

@@ -90,6 +90,7 @@ class Live {
         break;
       case 'port_found':
       case 'host_changed':
+      case 'host_moved':
       case 'port_changed':
         this.found++;
         break;

@@ -74,6 +74,10 @@ export interface HostDetail {
   name?: string | null;
   note?: string | null;
   tags?: string[];
+  /** The machine this address belongs to; its other addresses now and before. */
+  machine_id?: number | null;
+  also_seen_at?: string[];
+  previously_at?: string[];
 }
 
 export interface ServiceInfo {
@@ -86,6 +90,9 @@ export interface HistoryEntry {
   scan_id: number;
   at: string;
   kind: string;
+  /** Where the change was seen; `from` is the earlier address of a `host_moved`. */
+  ip?: string | null;
+  from?: string | null;
   port: number | null;
   proto: string | null;
   before: ServiceInfo | null;
@@ -157,7 +164,7 @@ export type SondeEvent =
   | { id: number; type: 'host_found'; scan_id: number; ip: string }
   | { id: number; type: 'port_found'; scan_id: number; ip: string; port: PortView }
   | { id: number; type: 'scan_finished'; scan_id: number; status: ScanStatus; counters: ScanCounters }
-  | { id: number; type: 'host_changed' | 'port_changed'; [key: string]: unknown };
+  | { id: number; type: 'host_changed' | 'port_changed' | 'host_moved'; [key: string]: unknown };
 
 /** `GET /api/v1/settings`. */
 export interface Settings {
