@@ -416,3 +416,38 @@ fn port_view(scan_id: i64, r: &PortRecord, stored_at: &str) -> PortView {
         last_seen: stored_at.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use sonde_web::api::HostMove;
+
+    use super::*;
+
+    #[test]
+    fn a_moved_host_is_announced_first_and_once() {
+        let (from, to) = (Ipv4Addr::new(10, 0, 0, 5), Ipv4Addr::new(10, 0, 0, 6));
+        let changes = ScanChanges {
+            scan_id: 2,
+            against: Some(1),
+            hosts_appeared: vec![Ipv4Addr::new(10, 0, 0, 9)],
+            hosts_moved: vec![HostMove { machine_id: 7, from, to }],
+            ..ScanChanges::default()
+        };
+        let events = change_events(&changes);
+        assert_eq!(
+            events,
+            [
+                EventPayload::HostMoved { scan_id: 2, against: Some(1), machine_id: 7, from, to },
+                EventPayload::HostChanged {
+                    scan_id: 2,
+                    against: Some(1),
+                    ip: Ipv4Addr::new(10, 0, 0, 9),
+                    change: "appeared".into(),
+                },
+            ]
+        );
+        assert_eq!(events[0].name(), "host_moved");
+    }
+}

@@ -136,6 +136,7 @@ export interface ScanChanges {
   against: number | null;
   hosts_appeared: string[];
   hosts_vanished: string[];
+  hosts_moved?: { machine_id: number; from: string; to: string }[];
   ports_opened: PortRef[];
   ports_closed: PortRef[];
   services_changed: {
