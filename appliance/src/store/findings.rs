@@ -97,7 +97,7 @@ impl Store {
         let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
         let now = now();
         for h in hosts {
-            let machine = machine_for(&mut *tx, h).await?;
+            let machine = machine_for(&mut tx, h).await?;
             sqlx::query(
                 "INSERT INTO hosts (ip, first_seen, last_seen, last_scan_id, mac, vendor, \
                  machine_id) VALUES ($1, $2, $2, $3, $4, $5, $6) \
