@@ -123,6 +123,7 @@ fn a_rescan_lists_exactly_what_changed_and_exports_agree() {
             "ports_opened": [opened],
             "ports_closed": [closed],
             "services_changed": [],
+            "hosts_moved": [],
         })
     );
     let (_, explicit) =
