@@ -227,9 +227,9 @@ try {
   await changes.waitFor();
   const heading = (await changes.locator('h2').textContent()) ?? '';
   check(heading.includes(`#${second}`) && heading.includes(`#${first}`), `scans #${first} and #${second} compared`);
-  // Same listeners, same ports: nothing appeared, vanished, opened or closed.
+  // Same listeners, same ports: nothing appeared, vanished, moved, opened or closed.
   const counts = await changes.locator('.stat .value').allTextContents();
-  check(counts.length === 5 && counts.every((c) => c === '0'), `the comparison shows no change (${counts.join(', ')})`);
+  check(counts.length === 6 && counts.every((c) => c === '0'), `the comparison shows no change (${counts.join(', ')})`);
   await shot('07-scans-compare');
   const [exported] = await Promise.all([
     page.waitForEvent('download'),
