@@ -10,15 +10,13 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its location.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
 
-use crate::util::sonde::SONDE;
+use crate::util::serve::Serve;
 
 /// What the hostile listener sends: markup that would run if a page rendered it as HTML, and
 /// escape codes that would recolour a terminal.
@@ -27,59 +25,6 @@ const HOSTILE_BANNER: &[u8] = b"<script>window.__sondeXss=1;alert(1)</script> \
 
 /// Seconds the browser run may take before it is killed.
 const RUN_LIMIT_SECS: u32 = 300;
-
-/// A running `sonde serve`, stopped with SIGTERM when dropped.
-struct Serve {
-    child: Child,
-    base: String,
-    /// Lines of its log (stderr), also echoed to the test's stderr.
-    log: mpsc::Receiver<String>,
-}
-
-impl Serve {
-    fn start(data_dir: &Path) -> Serve {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(SONDE)
-            .args(["serve", "--data-dir"])
-            .arg(data_dir)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("sonde serve starts");
-        let (tx, log) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("{line}");
-                let _ = tx.send(line);
-            }
-        });
-        let serve = Serve { child, base: format!("http://127.0.0.1:{port}"), log };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "sonde serve did not listen within 20 s");
-            thread::sleep(Duration::from_millis(100));
-        }
-        serve
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.child.try_wait().ok().flatten().is_none() {
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                break;
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.wait();
-    }
-}
 
 /// A listener that answers every connection with `banner`, on a thread, for the test's life.
 fn greeter(banner: &'static [u8]) -> u16 {
@@ -91,22 +36,6 @@ fn greeter(banner: &'static [u8]) -> u16 {
         }
     });
     port
-}
-
-impl Serve {
-    /// The one-time setup link `sonde serve` logs when no user exists.
-    fn setup_link(&self) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let line = self
-                .log
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("sonde serve logs a setup link within 20 s when no user exists");
-            if let Some(at) = line.find(&format!("{}/setup#token=", self.base)) {
-                return line[at..].split_whitespace().next().unwrap().to_owned();
-            }
-        }
-    }
 }
 
 fn workspace() -> PathBuf {

@@ -334,8 +334,8 @@ fn is_numeric(text: &str) -> bool {
 /// resolver would also read as an address.
 fn looks_like_inet_aton(text: &str) -> bool {
     let hex = |part: &str| {
-        part.len() >= 2
-            && part[..2].eq_ignore_ascii_case("0x")
+        // `get`, not indexing: the part may start with a multi-byte character.
+        part.get(..2).is_some_and(|prefix| prefix.eq_ignore_ascii_case("0x"))
             && part[2..].bytes().all(|b| b.is_ascii_hexdigit())
     };
     let dec = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());

@@ -171,6 +171,7 @@ pub struct HostQuery {
     pub sort: Option<HostSort>,
     /// Page size (1..=1000, default 100).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Rows to skip.
     #[serde(default)]
@@ -1111,6 +1112,7 @@ pub struct TokenCreated {
 pub struct AuditQuery {
     /// Entries to return (1..=1000, default 100).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Only entries with an id below this one (the next page).
     #[serde(default)]

@@ -38,6 +38,7 @@ pub struct SubnetCount {
 pub struct PortCountQuery {
     /// How many ports, most common first (1..=1000, default 20).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 

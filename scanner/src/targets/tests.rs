@@ -83,6 +83,9 @@ fn rejects_bad_specs_with_a_reason() {
         ("0x7f.0x1", "not a valid IPv4 address"),
         ("bad!name", "not an address, CIDR"),
         ("a..b", "not an address, CIDR"),
+        // Multi-byte characters where an `0x` prefix would be looked for.
+        ("a\u{e9}", "not an address, CIDR"),
+        ("\u{a47c2}U.1", "not an address, CIDR"),
     ];
     for (spec, want) in cases {
         let got = parse_err(spec);

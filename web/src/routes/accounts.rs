@@ -19,7 +19,11 @@ const MAX_AUDIT_LIMIT: u32 = 1000;
 const MAX_LOGGED_NAME: usize = 64;
 
 #[utoipa::path(
-    post, path = "/api/v1/session", tag = "accounts", security(()), request_body = LoginRequest,
+    post, path = "/api/v1/session", tag = "accounts", security(()),
+    request_body(
+        content = LoginRequest,
+        example = json!({"username": "admin", "password": "correct horse battery"})
+    ),
     responses(
         (status = 200, description = "Logged in; the session cookie is set", body = SessionView),
         (status = 401, description = "Wrong user name or password", body = ErrorBody),
@@ -84,7 +88,11 @@ pub(super) async fn logout<B: Backend>(
 }
 
 #[utoipa::path(
-    post, path = "/api/v1/setup", tag = "accounts", security(()), request_body = SetupRequest,
+    post, path = "/api/v1/setup", tag = "accounts", security(()),
+    request_body(
+        content = SetupRequest,
+        example = json!({"token": "q3Zp8x", "username": "admin", "password": "correct horse battery"})
+    ),
     responses(
         (status = 201, description = "The first admin", body = UserView),
         (status = 403, description = "Wrong or used setup token", body = ErrorBody),
@@ -123,7 +131,11 @@ pub(super) async fn users<B: Backend>(backend: web::Data<B>) -> Result<HttpRespo
 }
 
 #[utoipa::path(
-    post, path = "/api/v1/users", tag = "accounts", request_body = NewUser,
+    post, path = "/api/v1/users", tag = "accounts",
+    request_body(
+        content = NewUser,
+        example = json!({"name": "alice", "password": "correct horse battery", "role": "viewer"})
+    ),
     responses(
         (status = 201, description = "The new user", body = UserView),
         (status = 409, description = "The name is taken", body = ErrorBody),
@@ -142,8 +154,12 @@ pub(super) async fn create_user<B: Backend>(
 }
 
 #[utoipa::path(
-    patch, path = "/api/v1/users/{id}", tag = "accounts", request_body = UserPatch,
-    params(("id" = i64, Path, description = "User id")),
+    patch, path = "/api/v1/users/{id}", tag = "accounts",
+    request_body(
+        content = UserPatch,
+        example = json!({"role": "operator"})
+    ),
+    params(("id" = i64, Path, description = "User id", example = 1)),
     responses(
         (status = 200, description = "The user as changed", body = UserView),
         (status = 404, description = "No such user", body = ErrorBody),
@@ -172,7 +188,7 @@ pub(super) async fn update_user<B: Backend>(
 
 #[utoipa::path(
     delete, path = "/api/v1/users/{id}", tag = "accounts",
-    params(("id" = i64, Path, description = "User id")),
+    params(("id" = i64, Path, description = "User id", example = 1)),
     responses(
         (status = 204, description = "Deleted with their sessions and tokens"),
         (status = 404, description = "No such user", body = ErrorBody),
@@ -203,7 +219,11 @@ pub(super) async fn tokens<B: Backend>(
 }
 
 #[utoipa::path(
-    post, path = "/api/v1/tokens", tag = "accounts", request_body = NewToken,
+    post, path = "/api/v1/tokens", tag = "accounts",
+    request_body(
+        content = NewToken,
+        example = json!({"name": "nightly export"})
+    ),
     responses((status = 201, description = "The token; its secret is shown this once", body = TokenCreated))
 )]
 pub(super) async fn create_token<B: Backend>(

@@ -13,8 +13,14 @@ use crate::api::{
 use crate::{ApiError, Backend, Caller};
 
 #[utoipa::path(
-    patch, path = "/api/v1/hosts/{ip}", tag = "hosts", request_body = HostEdit,
-    params(("ip" = String, Path, description = "IPv4 address")),
+    patch, path = "/api/v1/hosts/{ip}", tag = "hosts",
+    request_body(
+        content = HostEdit,
+        example = json!({"name": "gateway", "note": "rack B2", "tags": ["infra"]})
+    ),
+    params((
+        "ip" = String, Path, format = Ipv4, description = "IPv4 address", example = "127.0.0.1"
+    )),
     responses(
         (status = 200, description = "The host as edited", body = HostDetail),
         (status = 404, description = "Nothing was ever found open on it", body = ErrorBody),
@@ -36,7 +42,7 @@ pub(super) async fn edit_host<B: Backend>(
 
 #[utoipa::path(
     get, path = "/api/v1/scans/{id}/changes", tag = "scans",
-    params(("id" = i64, Path, description = "Scan id"), ChangesQuery),
+    params(("id" = i64, Path, description = "Scan id", example = 1), ChangesQuery),
     responses(
         (status = 200, description = "What changed since the scan compared with", body = ScanChanges),
         (status = 404, description = "No such scan", body = ErrorBody),
@@ -53,7 +59,7 @@ pub(super) async fn changes<B: Backend>(
 
 #[utoipa::path(
     get, path = "/api/v1/scans/{id}/export", tag = "scans",
-    params(("id" = i64, Path, description = "Scan id"), ExportQuery),
+    params(("id" = i64, Path, description = "Scan id", example = 1), ExportQuery),
     responses(
         (status = 200, description = "The scan and what it found, as an attachment", content(
             (ScanExport = "application/json"),
@@ -92,7 +98,13 @@ pub(super) async fn schedules<B: Backend>(
 }
 
 #[utoipa::path(
-    post, path = "/api/v1/schedules", tag = "schedules", request_body = ScheduleRequest,
+    post, path = "/api/v1/schedules", tag = "schedules",
+    request_body(
+        content = ScheduleRequest,
+        example = json!({
+            "name": "nightly", "targets": ["127.0.0.1"], "ports": "22,80,443", "cron": "0 3 * * *"
+        })
+    ),
     responses((status = 201, description = "Created; `Location` names it", body = ScheduleView))
 )]
 pub(super) async fn create_schedule<B: Backend>(
@@ -110,8 +122,12 @@ pub(super) async fn create_schedule<B: Backend>(
 }
 
 #[utoipa::path(
-    patch, path = "/api/v1/schedules/{id}", tag = "schedules", request_body = SchedulePatch,
-    params(("id" = i64, Path, description = "Schedule id")),
+    patch, path = "/api/v1/schedules/{id}", tag = "schedules",
+    request_body(
+        content = SchedulePatch,
+        example = json!({"enabled": false})
+    ),
+    params(("id" = i64, Path, description = "Schedule id", example = 1)),
     responses(
         (status = 200, description = "The schedule as changed", body = ScheduleView),
         (status = 404, description = "No such schedule", body = ErrorBody),
@@ -132,7 +148,7 @@ pub(super) async fn update_schedule<B: Backend>(
 
 #[utoipa::path(
     delete, path = "/api/v1/schedules/{id}", tag = "schedules",
-    params(("id" = i64, Path, description = "Schedule id")),
+    params(("id" = i64, Path, description = "Schedule id", example = 1)),
     responses(
         (status = 204, description = "Deleted; its past scans stay"),
         (status = 404, description = "No such schedule", body = ErrorBody),

@@ -24,7 +24,11 @@ pub(super) async fn health<B: Backend>(backend: web::Data<B>) -> Result<HttpResp
 }
 
 #[utoipa::path(
-    post, path = "/api/v1/scans", tag = "scans", request_body = ScanRequest,
+    post, path = "/api/v1/scans", tag = "scans",
+    request_body(
+        content = ScanRequest,
+        example = json!({"targets": ["127.0.0.1"], "ports": "22,80,443", "engine": "connect"})
+    ),
     responses(
         (status = 201, description = "Queued; `Location` names the new scan", body = ScanCreated),
         (status = 503, description = "The scan queue is full; retry later", body = ErrorBody),
@@ -55,7 +59,8 @@ pub(super) async fn scans<B: Backend>(
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/scans/{id}", tag = "scans", params(("id" = i64, Path, description = "Scan id")),
+    get, path = "/api/v1/scans/{id}", tag = "scans",
+    params(("id" = i64, Path, description = "Scan id", example = 1)),
     responses(
         (status = 200, description = "The scan", body = ScanView),
         (status = 404, description = "No such scan", body = ErrorBody),
@@ -71,7 +76,7 @@ pub(super) async fn scan<B: Backend>(
 
 #[utoipa::path(
     post, path = "/api/v1/scans/{id}/cancel", tag = "scans",
-    params(("id" = i64, Path, description = "Scan id")),
+    params(("id" = i64, Path, description = "Scan id", example = 1)),
     responses(
         (status = 200, description = "Cancelled; what it found so far is kept", body = ScanView),
         (status = 404, description = "No such scan", body = ErrorBody),
@@ -112,7 +117,9 @@ pub(super) async fn hosts<B: Backend>(
 
 #[utoipa::path(
     get, path = "/api/v1/hosts/{ip}", tag = "hosts",
-    params(("ip" = String, Path, description = "IPv4 address")),
+    params((
+        "ip" = String, Path, format = Ipv4, description = "IPv4 address", example = "127.0.0.1"
+    )),
     responses(
         (status = 200, description = "The host with its ports and history", body = HostDetail),
         (status = 404, description = "Nothing was ever found open on it", body = ErrorBody),

@@ -18,7 +18,11 @@ pub(super) async fn settings<B: Backend>(
 }
 
 #[utoipa::path(
-    put, path = "/api/v1/settings", tag = "settings", request_body = SettingsUpdate,
+    put, path = "/api/v1/settings", tag = "settings",
+    request_body(
+        content = SettingsUpdate,
+        example = json!({"exclude": ["192.0.2.0/24"], "default_rate": 1000, "rate_cap": 10000})
+    ),
     responses(
         (status = 200, description = "The settings as stored", body = Settings),
         (status = 400, description = "A value is out of range or unparsable", body = ErrorBody),

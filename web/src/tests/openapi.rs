@@ -156,3 +156,43 @@ async fn the_document_is_served_without_credentials() {
     let served: serde_json::Value = test::read_body_json(response).await;
     assert_eq!(served, document_json());
 }
+
+/// Parses `example` as the request type `T`, as the server would.
+fn parses_as<T: DeserializeOwned>(example: &serde_json::Value) -> Result<(), String> {
+    serde_json::from_value::<T>(example.clone()).map(drop).map_err(|error| error.to_string())
+}
+
+/// Every JSON request body carries an example that the handler accepts: schemathesis sends
+/// them, so they lead its run past validation into the handlers, and clients copy them.
+#[test]
+fn every_request_body_has_an_example_of_its_type() {
+    type Check = fn(&serde_json::Value) -> Result<(), String>;
+    let table: [(&str, &str, Check); 10] = [
+        ("post", "/api/v1/scans", parses_as::<ScanRequest>),
+        ("patch", "/api/v1/hosts/{ip}", parses_as::<HostEdit>),
+        ("post", "/api/v1/schedules", parses_as::<ScheduleRequest>),
+        ("patch", "/api/v1/schedules/{id}", parses_as::<SchedulePatch>),
+        ("post", "/api/v1/session", parses_as::<crate::api::LoginRequest>),
+        ("post", "/api/v1/setup", parses_as::<crate::api::SetupRequest>),
+        ("post", "/api/v1/users", parses_as::<NewUser>),
+        ("patch", "/api/v1/users/{id}", parses_as::<UserPatch>),
+        ("post", "/api/v1/tokens", parses_as::<crate::api::NewToken>),
+        ("put", "/api/v1/settings", parses_as::<SettingsUpdate>),
+    ];
+    let doc = document_json();
+    let with_body: BTreeSet<(String, String)> = documented_routes(&doc)
+        .into_iter()
+        .filter(|(method, path)| doc["paths"][path][method].get("requestBody").is_some())
+        .collect();
+    let listed: BTreeSet<(String, String)> =
+        table.iter().map(|(method, path, _)| (method.to_string(), path.to_string())).collect();
+    assert_eq!(with_body, listed, "the table lists every operation with a request body");
+    for (method, path, check) in table {
+        let example =
+            &doc["paths"][path][method]["requestBody"]["content"]["application/json"]["example"];
+        assert!(example.is_object(), "{method} {path} has a JSON example");
+        if let Err(error) = check(example) {
+            panic!("the example of {method} {path} is not accepted: {error}: {example}");
+        }
+    }
+}
