@@ -8,10 +8,9 @@ use actix::Addr;
 use sonde_scanner::{EngineKind, MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, TargetSet};
 use sonde_web::api::{
     AuditEntry, AuditQuery, DockerView, ExportFormat, Health, HostDetail, HostEdit,
-    HostExportQuery, HostQuery, HostSummary,
-    NewUser, Page, Role, ScanChanges, ScanCreated, ScanEngine, ScanRequest, ScanStatus, ScanView,
-    SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, Settings, SettingsUpdate,
-    TokenCreated, TokenView, UserPatch, UserView,
+    HostExportQuery, HostQuery, HostSummary, NewUser, Page, Role, ScanChanges, ScanCreated,
+    ScanEngine, ScanRequest, ScanStatus, ScanView, SchedulePatch, ScheduleRequest, ScheduleView,
+    ServiceCount, Settings, SettingsUpdate, TokenCreated, TokenView, UserPatch, UserView,
 };
 use sonde_web::stats::{PortCount, SubnetCount};
 use sonde_web::{ApiError, AuditRecord, Backend, Caller, NewSession, Subscription};

@@ -244,14 +244,38 @@ fn serve_discovers_docker_containers_and_identifies_them_needs_root_netns() {
         .assert_success();
     engine
         .remote(&[
-            "run", "-d", "--name", "web", "--label", "app=web", "--network", "sonde-serve-pub",
-            "-p", "127.0.0.1:18080:80", IMAGE, "/bin/httpd", "-f", "-p", "80", "-h", "/www",
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "--label",
+            "app=web",
+            "--network",
+            "sonde-serve-pub",
+            "-p",
+            "127.0.0.1:18080:80",
+            IMAGE,
+            "/bin/httpd",
+            "-f",
+            "-p",
+            "80",
+            "-h",
+            "/www",
         ])
         .assert_success();
     engine
         .remote(&[
-            "run", "-d", "--name", "db", "--label", "tier=back", "--network",
-            "sonde-serve-pub", IMAGE, "/bin/sleep", "600",
+            "run",
+            "-d",
+            "--name",
+            "db",
+            "--label",
+            "tier=back",
+            "--network",
+            "sonde-serve-pub",
+            IMAGE,
+            "/bin/sleep",
+            "600",
         ])
         .assert_success();
     engine.assert_sealed();

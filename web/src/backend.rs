@@ -8,10 +8,9 @@ use tokio::sync::mpsc;
 
 use crate::api::{
     AuditEntry, AuditQuery, DockerView, Event, ExportFormat, Health, HostDetail, HostEdit,
-    HostExportQuery, HostQuery,
-    HostSummary, NewUser, Page, Role, ScanChanges, ScanCreated, ScanRequest, ScanView,
-    SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, Settings, SettingsUpdate,
-    TokenCreated, TokenView, UserPatch, UserView,
+    HostExportQuery, HostQuery, HostSummary, NewUser, Page, Role, ScanChanges, ScanCreated,
+    ScanRequest, ScanView, SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, Settings,
+    SettingsUpdate, TokenCreated, TokenView, UserPatch, UserView,
 };
 use crate::error::ApiError;
 use crate::stats::{PortCount, SubnetCount};
@@ -196,7 +195,8 @@ pub trait Backend: 'static {
     fn docker(&self) -> impl Future<Output = Result<DockerView, ApiError>>;
     /// Reads every Docker endpoint now and answers what was read; `ApiError::Conflict` when
     /// none is configured.
-    fn refresh_docker(&self, caller: &Caller) -> impl Future<Output = Result<DockerView, ApiError>>;
+    fn refresh_docker(&self, caller: &Caller)
+    -> impl Future<Output = Result<DockerView, ApiError>>;
     /// Every schedule, by id.
     fn schedules(&self) -> impl Future<Output = Result<Vec<ScheduleView>, ApiError>>;
     /// Validates and stores a schedule.

@@ -91,14 +91,8 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
 
 /// Parses `subnet=10.0.0.0/24&port=22` into the hosts API's filters.
 fn parse_query(text: &str, format: ExportFormat) -> Result<HostExportQuery, UsageError> {
-    let mut query = HostExportQuery {
-        format,
-        subnet: None,
-        port: None,
-        service: None,
-        product: None,
-        q: None,
-    };
+    let mut query =
+        HostExportQuery { format, subnet: None, port: None, service: None, product: None, q: None };
     for pair in text.split('&').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((key, value)) = pair.split_once('=') else {
             return Err(UsageError::new(format!(
@@ -139,9 +133,12 @@ mod tests {
         assert_eq!(q.subnet.as_deref(), Some("10.0.0.0/24"));
         assert_eq!((q.port, q.q.as_deref()), (Some(22), Some("open ssh")));
         assert_eq!(parse_query("", ExportFormat::Json).unwrap().filter(), Default::default());
-        for (bad, says) in
-            [("port=0", "1..=65535"), ("port=ssh", "port `ssh`"), ("color=red", "unknown filter"), ("subnet", "key=value")]
-        {
+        for (bad, says) in [
+            ("port=0", "1..=65535"),
+            ("port=ssh", "port `ssh`"),
+            ("color=red", "unknown filter"),
+            ("subnet", "key=value"),
+        ] {
             let err = parse_query(bad, ExportFormat::Json).unwrap_err().to_string();
             assert!(err.contains(says), "{bad}: {err}");
         }

@@ -131,9 +131,14 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
     )
     .start();
 
-    let mut backend =
-        ApplianceBackend::new(store.clone(), supervisor, persister, bus.clone(), settings.scan.clone())
-            .with_signature_dirs(settings.signatures_dirs.clone());
+    let mut backend = ApplianceBackend::new(
+        store.clone(),
+        supervisor,
+        persister,
+        bus.clone(),
+        settings.scan.clone(),
+    )
+    .with_signature_dirs(settings.signatures_dirs.clone());
     // Docker discovery runs only when an endpoint is configured.
     let docker = if settings.docker.endpoints.is_empty() {
         None

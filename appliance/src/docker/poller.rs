@@ -94,7 +94,8 @@ async fn read(
         Ok(inventory) => inventory,
         Err(e) => {
             warn!(endpoint = %name, error = %e, "Docker endpoint could not be read; keeping what it last reported.");
-            if let Err(e) = sinks.store.record_docker_failure(&name, address, &e.to_string()).await {
+            if let Err(e) = sinks.store.record_docker_failure(&name, address, &e.to_string()).await
+            {
                 warn!(endpoint = %name, error = %e, "Docker read failure could not be stored.");
             }
             return;
@@ -198,7 +199,11 @@ mod tests {
 
     #[test]
     fn appearances_and_vanishings_become_events() {
-        let c = |name: &str| ContainerRef { id: format!("{name}-id"), name: name.into(), image: "i".into() };
+        let c = |name: &str| ContainerRef {
+            id: format!("{name}-id"),
+            name: name.into(),
+            image: "i".into(),
+        };
         let changes =
             DockerChanges { docker_host_id: 3, appeared: vec![c("web")], vanished: vec![c("db")] };
         let events = events("unix:///x.sock", &changes);

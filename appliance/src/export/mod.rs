@@ -140,10 +140,7 @@ pub(crate) mod tests {
     fn a_query_export_agrees_across_formats() {
         let query = QueryExport {
             generated_at: "2026-11-26T10:00:00.000Z".into(),
-            filter: sonde_web::api::HostExportFilter {
-                port: Some(80),
-                ..Default::default()
-            },
+            filter: sonde_web::api::HostExportFilter { port: Some(80), ..Default::default() },
             hosts: sample().hosts,
         };
         let at = ScanTimes { start: 100, end: 100 };

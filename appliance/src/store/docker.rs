@@ -64,10 +64,11 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
 
-        let rows = sqlx::query("SELECT id, name, image FROM docker_containers WHERE docker_host_id = $1")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, name, image FROM docker_containers WHERE docker_host_id = $1")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
         let before = rows
             .iter()
             .map(|row| {
@@ -271,9 +272,7 @@ fn network_view(row: &AnyRow) -> Result<DockerNetworkView, StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use sonde_scanner::{
-        ContainerAttachment, DockerEngine, DockerNetwork, PublishedPort,
-    };
+    use sonde_scanner::{ContainerAttachment, DockerEngine, DockerNetwork, PublishedPort};
 
     use super::super::store_tests;
     use super::*;

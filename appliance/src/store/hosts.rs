@@ -3,8 +3,8 @@
 use std::net::Ipv4Addr;
 
 use sonde_web::api::{
-    ExportHost, ExportPort, HostDetail, HostEdit, HostQuery, HostSort, HostSummary, Hostname, HostnameSource, Page,
-    PortView, ServiceCount,
+    ExportHost, ExportPort, HostDetail, HostEdit, HostQuery, HostSort, HostSummary, Hostname,
+    HostnameSource, Page, PortView, ServiceCount,
 };
 use sqlx::Row;
 use sqlx::any::AnyArguments;

@@ -8,8 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::accounts::audit_as;
 use crate::api::{
     ChangesQuery, ErrorBody, ExportQuery, HostDetail, HostEdit, HostExportQuery, QueryExport,
-    ScanChanges, ScanExport,
-    SchedulePatch, ScheduleRequest, ScheduleView,
+    ScanChanges, ScanExport, SchedulePatch, ScheduleRequest, ScheduleView,
 };
 use crate::{ApiError, Backend, Caller};
 

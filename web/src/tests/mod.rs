@@ -19,9 +19,10 @@ use tokio::sync::mpsc;
 
 use crate::api::{
     AuditEntry, AuditQuery, DockerView, ErrorBody, ErrorDetail, Event, EventPayload, ExportFormat,
-    Health, HostDetail, HostEdit, HostExportQuery, HostQuery, HostSummary, NewUser, Page, Role, ScanChanges, ScanCounters,
-    ScanCreated, ScanRequest, ScanStatus, ScanView, SchedulePatch, ScheduleRequest, ScheduleView,
-    ServiceCount, Settings, SettingsUpdate, TokenCreated, TokenView, UserPatch, UserView,
+    Health, HostDetail, HostEdit, HostExportQuery, HostQuery, HostSummary, NewUser, Page, Role,
+    ScanChanges, ScanCounters, ScanCreated, ScanRequest, ScanStatus, ScanView, SchedulePatch,
+    ScheduleRequest, ScheduleView, ServiceCount, Settings, SettingsUpdate, TokenCreated, TokenView,
+    UserPatch, UserView,
 };
 use crate::server::app;
 use crate::stats::{PortCount, SubnetCount};
@@ -702,7 +703,6 @@ async fn cancel_stops_a_scan_once() {
             .await;
     assert_eq!((reply.status, reply.error().code.as_str()), (StatusCode::NOT_FOUND, "not_found"));
 }
-
 
 #[actix_rt::test]
 async fn a_query_export_is_not_taken_for_a_host_address() {
