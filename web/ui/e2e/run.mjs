@@ -256,6 +256,13 @@ try {
   await page.getByRole('heading', { name: 'Schedules' }).waitFor();
   await shot('10-schedules');
 
+  // Without [docker] endpoints the page says so, and reading now is refused with the reason.
+  await nav('Docker');
+  await page.getByRole('heading', { name: 'Docker', exact: true }).waitFor();
+  await page.getByText('No Docker engine is configured').waitFor();
+  await page.getByRole('button', { name: 'Read now' }).click();
+  await page.getByText('no Docker endpoint is configured').waitFor();
+
   // The admin adds a viewer and makes an API token.
   await nav('Users & tokens');
   await page.getByRole('heading', { name: 'Users and tokens' }).waitFor();
