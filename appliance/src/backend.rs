@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex};
 use actix::Addr;
 use sonde_scanner::{EngineKind, MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, TargetSet};
 use sonde_web::api::{
-    AuditEntry, AuditQuery, ExportFormat, Health, HostDetail, HostEdit, HostQuery, HostSummary,
-    MachineView, NewUser, Page, Role, ScanChanges, ScanCreated, ScanEngine, ScanRequest,
-    ScanStatus, ScanView, SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, Settings,
-    SettingsUpdate, TokenCreated, TokenView, UserPatch, UserView,
+    AuditEntry, AuditQuery, DockerView, ExportFormat, Health, HostDetail, HostEdit,
+    HostExportQuery, HostQuery, HostSummary, MachineView, NewUser, Page, Role, ScanChanges,
+    ScanCreated, ScanEngine, ScanRequest, ScanStatus, ScanView, SchedulePatch, ScheduleRequest,
+    ScheduleView, ServiceCount, Settings, SettingsUpdate, TokenCreated, TokenView, UserPatch,
+    UserView,
 };
 use sonde_web::stats::{PortCount, SubnetCount};
 use sonde_web::{ApiError, AuditRecord, Backend, Caller, NewSession, Subscription};
@@ -20,6 +21,7 @@ use crate::actors::{
     CancelOutcome, CancelScan, CreateScan, EventBus, Persister, ScanJob, StartScan, Supervisor,
 };
 use crate::config::ScanSettings;
+use crate::docker::DockerRefresh;
 use crate::schedule::spec;
 use crate::store::{HostFilter, NewScan, ScheduleRow, SettingsRow, Store, StoreError};
 use sha2::{Digest, Sha256};
@@ -38,6 +40,8 @@ pub struct ApplianceBackend {
     schedule_wake: Arc<Notify>,
     /// Directories of operator signatures, shown read-only in the settings.
     signature_dirs: Vec<PathBuf>,
+    /// Asks the Docker poller for a read now; `None` when no endpoint is configured.
+    docker: Option<DockerRefresh>,
 }
 
 impl ApplianceBackend {
@@ -58,6 +62,7 @@ impl ApplianceBackend {
             setup_token: Mutex::new(None),
             schedule_wake: Arc::new(Notify::new()),
             signature_dirs: Vec::new(),
+            docker: None,
         }
     }
 
@@ -65,6 +70,13 @@ impl ApplianceBackend {
     #[must_use]
     pub fn with_signature_dirs(mut self, dirs: Vec<PathBuf>) -> Self {
         self.signature_dirs = dirs;
+        self
+    }
+
+    /// Connects `POST /api/v1/docker/refresh` to the Docker poller.
+    #[must_use]
+    pub fn with_docker(mut self, refresh: DockerRefresh) -> Self {
+        self.docker = Some(refresh);
         self
     }
 
@@ -363,6 +375,45 @@ impl Backend for ApplianceBackend {
             .map_err(|e| ApiError::Internal(e.to_string()))
     }
 
+    async fn export_hosts(&self, query: HostExportQuery) -> Result<Vec<u8>, ApiError> {
+        let filter = HostFilter {
+            range: query.subnet.as_deref().map(parse_subnet).transpose()?,
+            port: query.port,
+            service: query.service.clone(),
+            product: query.product.clone(),
+            text: query.q.clone(),
+        };
+        let export = crate::export::query_export(&self.store, &filter, query.filter()).await?;
+        let format = query.format;
+        // Rendering many hosts is CPU work: keep it off the I/O workers.
+        actix_web::web::block(move || {
+            let times = crate::export::query_times();
+            crate::export::render_query(format, &export, times)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
+    async fn docker(&self) -> Result<DockerView, ApiError> {
+        Ok(self.store.docker_view().await?)
+    }
+
+    async fn refresh_docker(&self, caller: &Caller) -> Result<DockerView, ApiError> {
+        let Some(docker) = &self.docker else {
+            return Err(ApiError::Conflict(
+                "no Docker endpoint is configured: add `endpoints` under [docker] in the \
+                 configuration file and restart"
+                    .into(),
+            ));
+        };
+        if !docker.refresh().await {
+            return Err(ApiError::Internal("the Docker poller has stopped".into()));
+        }
+        tracing::info!(user = %caller.user.name, "Docker endpoints read over the API.");
+        self.docker().await
+    }
+
     async fn schedules(&self) -> Result<Vec<ScheduleView>, ApiError> {
         Ok(self.store.schedules().await?.iter().map(spec::view).collect())
     }
@@ -567,7 +618,7 @@ fn validate_edit(edit: &HostEdit) -> Result<(), ApiError> {
 }
 
 /// `10.0.0.0/24` (or a bare address) as an inclusive range. No DNS: a filter is not a target.
-fn parse_subnet(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), ApiError> {
+pub(crate) fn parse_subnet(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), ApiError> {
     let bad =
         || ApiError::BadRequest(format!("subnet `{text}` is not an IPv4 CIDR like 10.0.0.0/24"));
     let (addr, len) = text.split_once('/').unwrap_or((text, "32"));

@@ -351,7 +351,9 @@ pub struct ScheduleRmArgs {
 /// `sonde export`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  sonde export --scan 3 --format nmap-xml -o scan3.xml\n  \
-    sonde export --scan 3 --format csv --data-dir /var/lib/sonde")]
+    sonde export --scan 3 --format csv --data-dir /var/lib/sonde\n  \
+    sonde export --query 'subnet=10.0.0.0/24&port=22' --format nmap-xml\n  \
+    sonde export --query 'service=http&q=nginx' --format csv")]
 pub struct ExportArgs {
     /// Configuration file, for its data directory.
     #[arg(long, value_name = "FILE")]
@@ -360,8 +362,13 @@ pub struct ExportArgs {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Id of the scan to export.
-    #[arg(long, value_name = "ID")]
-    pub scan: i64,
+    #[arg(long, value_name = "ID", required_unless_present = "query", conflicts_with = "query")]
+    pub scan: Option<i64>,
+    /// Export the hosts matching FILTERS instead of a scan, every open port of each: the
+    /// filters of `GET /api/v1/hosts`, as `key=value` pairs joined by `&` (keys `subnet`,
+    /// `port`, `service`, `product`, `q`); an empty string exports every host.
+    #[arg(long, value_name = "FILTERS")]
+    pub query: Option<String>,
     /// Document format.
     #[arg(long, value_enum, default_value_t = ExportFormatArg::Json)]
     pub format: ExportFormatArg,

@@ -17,8 +17,10 @@
 //! - [`signature_dirs`]: the operator's signature directories, compiled with the built-ins.
 //! - [`schedule`]: recurring scans: rules, the policy for missed runs, the runner.
 //! - [`naming`]: reverse DNS of live hosts, beside the scan.
+//! - [`docker`]: Docker engines read by `sonde serve`; their containers go to identification.
 //! - [`service_names`]: host names services give about themselves (certificates, greetings).
-//! - [`export`]: a stored scan as JSON, CSV or Nmap XML (`sonde export`, the API).
+//! - [`export`]: a stored scan or hosts query as JSON, CSV or Nmap XML (`sonde export`, the
+//!   API).
 //! - [`checkpoint`]: the resume file of `sonde scan --resume`.
 //! - [`error`]: which errors are the operator's to fix (exit 2) and which are not (exit 1).
 #![forbid(unsafe_code)]
@@ -30,6 +32,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod data_dir;
+pub mod docker;
 pub mod error;
 pub mod export;
 pub mod limits;

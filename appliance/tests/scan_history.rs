@@ -1,7 +1,7 @@
 //! Host history and exports end to end on loopback: two scans of the same targets with a port
 //! closed and a host added in between; the change list, the change events and the host
 //! history say exactly that, an operator's edit survives the rescan, and the scan's Nmap XML
-//! is valid against nmap's DTD and agrees with its JSON export.
+//! is valid against nmap's DTD and agrees with its JSON export; hosts queries export the same way.
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its location.
 
@@ -250,4 +250,79 @@ fn a_rescan_lists_exactly_what_changed_and_exports_agree() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no scan 999"));
+}
+
+/// A hosts query exported from the API and from `sonde export --query` in the three formats:
+/// only the matching hosts, each with every open port; the Nmap XML is valid against nmap's
+/// DTD; the CLI and the API agree.
+#[test]
+fn a_hosts_query_exports_as_json_csv_and_nmap_xml() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = token(dir.path());
+    let ssh = ssh_listener("127.0.0.1:0");
+    let web_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let web = web_listener.local_addr().unwrap().port();
+    let _other = TcpListener::bind(("127.0.0.2", web)).unwrap();
+    let serve = Serve::start(dir.path());
+    let base = serve.base.clone();
+    scan(&base, &token, &format!("{ssh},{web}"));
+
+    // `service=ssh` picks 127.0.0.1 alone, with both its open ports.
+    let (status, json) = get(&base, "/api/v1/hosts/export?format=json&service=ssh", Some(&token));
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["filter"]["service"], "ssh");
+    let hosts = json["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 1, "{json}");
+    assert_eq!(hosts[0]["ip"], "127.0.0.1");
+    let mut ports: Vec<u64> =
+        hosts[0]["ports"].as_array().unwrap().iter().map(|p| p["port"].as_u64().unwrap()).collect();
+    ports.sort_unstable();
+    let mut want = vec![u64::from(ssh), u64::from(web)];
+    want.sort_unstable();
+    assert_eq!(ports, want);
+
+    let (status, csv) = fetch_text(&base, "/api/v1/hosts/export?format=csv&service=ssh", &token);
+    assert_eq!(status, 200, "{csv}");
+    assert_eq!(csv.lines().count(), 3, "a header and two ports: {csv}");
+    assert!(csv.lines().skip(1).all(|l| l.starts_with("127.0.0.1,")), "{csv}");
+    assert!(csv.contains(&format!(",{ssh},tcp,open,ssh,OpenSSH,9.2p1")), "{csv}");
+
+    // Without a filter both hosts; as Nmap XML valid against the DTD.
+    let (status, xml) = fetch_text(&base, "/api/v1/hosts/export?format=nmap-xml", &token);
+    assert_eq!(status, 200, "{xml}");
+    assert_eq!(xml.matches("<host ").count(), 2, "{xml}");
+    let xml_path = dir.path().join("query.xml");
+    std::fs::write(&xml_path, &xml).unwrap();
+    let lint = Command::new("xmllint")
+        .args(["--noout", "--dtdvalid", NMAP_DTD])
+        .arg(&xml_path)
+        .output()
+        .expect("xmllint runs (Debian package libxml2-utils; .ci/run installs it)");
+    assert!(lint.status.success(), "{}\n{xml}", String::from_utf8_lossy(&lint.stderr));
+    let (status, err) = get(&base, "/api/v1/hosts/export?format=csv&subnet=nonsense", Some(&token));
+    assert_eq!((status, err["error"]["code"].as_str()), (400, Some("bad_request")), "{err}");
+
+    let out = Command::new(SONDE)
+        .args(["export", "--query", "service=ssh", "--format", "csv", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), csv, "the CLI writes what the API serves");
+    let out = Command::new(SONDE)
+        .args(["export", "--query", "subnet=127.0.0.2/32", "--format", "json", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cli["hosts"].as_array().unwrap().len(), 1, "{cli}");
+    assert_eq!(cli["hosts"][0]["ip"], "127.0.0.2");
+    let out = Command::new(SONDE)
+        .args(["export", "--query", "colour=red", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown filter"));
 }

@@ -642,6 +642,70 @@ pub struct ExportQuery {
     pub format: ExportFormat,
 }
 
+/// Query of `GET /api/v1/hosts/export`: the filters of `GET /api/v1/hosts` and a format.
+/// Every matching host is exported, with all its open ports (no paging).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct HostExportQuery {
+    /// `json`, `csv` or `nmap-xml`.
+    pub format: ExportFormat,
+    /// Only hosts inside this CIDR (`10.0.0.0/24`).
+    #[serde(default)]
+    pub subnet: Option<String>,
+    /// Only hosts with this port open.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Only hosts running this service (`ssh`, `http`...).
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Only hosts running this product, ignoring case.
+    #[serde(default)]
+    pub product: Option<String>,
+    /// Text search, as in `GET /api/v1/hosts`.
+    #[serde(default)]
+    pub q: Option<String>,
+}
+
+impl HostExportQuery {
+    /// The filters alone, as the export document repeats them.
+    pub fn filter(&self) -> HostExportFilter {
+        HostExportFilter {
+            subnet: self.subnet.clone(),
+            port: self.port,
+            service: self.service.clone(),
+            product: self.product.clone(),
+            q: self.q.clone(),
+        }
+    }
+}
+
+/// The filters a query export was made with (absent ones are `null`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HostExportFilter {
+    /// CIDR.
+    pub subnet: Option<String>,
+    /// Open port.
+    pub port: Option<u16>,
+    /// Service.
+    pub service: Option<String>,
+    /// Product.
+    pub product: Option<String>,
+    /// Text search.
+    pub q: Option<String>,
+}
+
+/// The hosts a query matched, with their open ports, as exported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct QueryExport {
+    /// When the export was made, RFC 3339 (UTC).
+    pub generated_at: String,
+    /// The filters.
+    pub filter: HostExportFilter,
+    /// Matching hosts, ascending by address, with every open port.
+    pub hosts: Vec<ExportHost>,
+}
+
 /// A host of an export, as the scan saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ExportHost {
@@ -894,6 +958,21 @@ pub enum EventPayload {
         /// Identification after (opened and changed ports).
         after: Option<ServiceInfo>,
     },
+    /// A container appeared on or vanished from a Docker engine, found by a read of it.
+    ContainerChanged {
+        /// The engine's id (`GET /api/v1/docker`).
+        docker_host_id: i64,
+        /// The engine's endpoint.
+        endpoint: String,
+        /// Container id.
+        container_id: String,
+        /// Container name.
+        name: String,
+        /// Image.
+        image: String,
+        /// `appeared` or `vanished`.
+        change: String,
+    },
     /// A scan reached a final status with all its results stored.
     ScanFinished {
         /// Scan id.
@@ -916,9 +995,119 @@ impl EventPayload {
             Self::HostChanged { .. } => "host_changed",
             Self::HostMoved { .. } => "host_moved",
             Self::PortChanged { .. } => "port_changed",
+            Self::ContainerChanged { .. } => "container_changed",
             Self::ScanFinished { .. } => "scan_finished",
         }
     }
+}
+
+/// `GET /api/v1/docker`: every configured Docker engine with its containers and networks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DockerView {
+    /// Engines, by endpoint.
+    pub hosts: Vec<DockerHostView>,
+}
+
+/// A Docker engine and what it runs, as last read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DockerHostView {
+    /// Id in the store.
+    pub id: i64,
+    /// The endpoint, `unix:///…` or `tcp://…`.
+    pub endpoint: String,
+    /// The engine host's IPv4 address when known (a unix socket is this machine).
+    #[schema(value_type = Option<String>, format = Ipv4)]
+    pub ip: Option<Ipv4Addr>,
+    /// Whether that address is a host of the inventory (`GET /api/v1/hosts/{ip}`).
+    pub known_host: bool,
+    /// Engine product (`Engine`, `Podman Engine`).
+    pub product: Option<String>,
+    /// Engine version.
+    pub version: Option<String>,
+    /// API version agreed with it.
+    pub api_version: Option<String>,
+    /// `os/arch`.
+    pub platform: Option<String>,
+    /// Why the last read failed; `null` when it worked.
+    pub error: Option<String>,
+    /// First successful or failed read, RFC 3339.
+    pub first_seen: String,
+    /// Last successful read.
+    pub last_seen: String,
+    /// Last read attempt.
+    pub last_read: String,
+    /// Containers, by name.
+    pub containers: Vec<DockerContainerView>,
+    /// Networks, by name.
+    pub networks: Vec<DockerNetworkView>,
+}
+
+/// A container: a host that lives on a Docker engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DockerContainerView {
+    /// Container id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Image reference.
+    pub image: String,
+    /// `running`, `exited`, …
+    pub state: String,
+    /// Labels.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Ports published on the engine host.
+    pub ports: Vec<DockerPortView>,
+    /// Networks it is attached to, with its addresses there.
+    pub networks: Vec<DockerAttachmentView>,
+    /// First read that saw it.
+    pub first_seen: String,
+    /// Last read that saw it.
+    pub last_seen: String,
+}
+
+/// A port published on the engine host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DockerPortView {
+    /// Host address it is bound to; `null` for all.
+    pub host_ip: Option<String>,
+    /// Port on the engine host.
+    pub host_port: u16,
+    /// Port inside the container.
+    pub container_port: u16,
+    /// `tcp`, `udp` or `sctp`.
+    pub proto: String,
+}
+
+/// A container's place on a network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DockerAttachmentView {
+    /// Network name.
+    pub network: String,
+    /// Its address there.
+    pub address: Option<String>,
+    /// Prefix length.
+    pub prefix_len: Option<u8>,
+    /// MAC address.
+    pub mac: Option<String>,
+}
+
+/// A Docker network: a subnet the engine's containers live on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DockerNetworkView {
+    /// Network id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Driver (`bridge`, `macvlan`, …).
+    pub driver: String,
+    /// Subnets, CIDR.
+    pub subnets: Vec<String>,
+    /// No way out of the engine host.
+    pub internal: bool,
+    /// First read that saw it.
+    pub first_seen: String,
+    /// Last read that saw it.
+    pub last_seen: String,
 }
 
 /// An event with its stream position; `id` grows by one per event and is the SSE `id:`.

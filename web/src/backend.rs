@@ -7,10 +7,10 @@ use std::net::Ipv4Addr;
 use tokio::sync::mpsc;
 
 use crate::api::{
-    AuditEntry, AuditQuery, Event, ExportFormat, Health, HostDetail, HostEdit, HostQuery,
-    HostSummary, MachineView, NewUser, Page, Role, ScanChanges, ScanCreated, ScanRequest, ScanView,
-    SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, Settings, SettingsUpdate,
-    TokenCreated, TokenView, UserPatch, UserView,
+    AuditEntry, AuditQuery, DockerView, Event, ExportFormat, Health, HostDetail, HostEdit,
+    HostExportQuery, HostQuery, HostSummary, MachineView, NewUser, Page, Role, ScanChanges,
+    ScanCreated, ScanRequest, ScanView, SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount,
+    Settings, SettingsUpdate, TokenCreated, TokenView, UserPatch, UserView,
 };
 use crate::error::ApiError;
 use crate::stats::{PortCount, SubnetCount};
@@ -188,6 +188,17 @@ pub trait Backend: 'static {
         id: i64,
         format: ExportFormat,
     ) -> impl Future<Output = Result<Vec<u8>, ApiError>>;
+    /// Every host `query` matches, with all its open ports, as a document in its format.
+    fn export_hosts(
+        &self,
+        query: HostExportQuery,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>>;
+    /// The Docker engines, their containers and networks, as last read.
+    fn docker(&self) -> impl Future<Output = Result<DockerView, ApiError>>;
+    /// Reads every Docker endpoint now and answers what was read; `ApiError::Conflict` when
+    /// none is configured.
+    fn refresh_docker(&self, caller: &Caller)
+    -> impl Future<Output = Result<DockerView, ApiError>>;
     /// Every schedule, by id.
     fn schedules(&self) -> impl Future<Output = Result<Vec<ScheduleView>, ApiError>>;
     /// Validates and stores a schedule.

@@ -131,10 +131,37 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
     )
     .start();
 
-    let backend = Arc::new(
-        ApplianceBackend::new(store.clone(), supervisor, persister, bus, settings.scan.clone())
-            .with_signature_dirs(settings.signatures_dirs.clone()),
-    );
+    let mut backend = ApplianceBackend::new(
+        store.clone(),
+        supervisor,
+        persister,
+        bus.clone(),
+        settings.scan.clone(),
+    )
+    .with_signature_dirs(settings.signatures_dirs.clone());
+    // Docker discovery runs only when an endpoint is configured.
+    let docker = if settings.docker.endpoints.is_empty() {
+        None
+    } else {
+        let (refresh, requests) = crate::docker::DockerRefresh::channel();
+        backend = backend.with_docker(refresh);
+        Some(requests)
+    };
+    let backend = Arc::new(backend);
+    if let Some(requests) = docker {
+        info!(
+            endpoints = settings.docker.endpoints.len(),
+            interval_secs = settings.docker.interval.as_secs(),
+            "Reading Docker endpoints."
+        );
+        let sinks = crate::docker::Sinks { store: store.clone(), bus, backend: backend.clone() };
+        actix_rt::spawn(crate::docker::run(
+            settings.docker.endpoints.clone(),
+            settings.docker.interval,
+            sinks,
+            requests,
+        ));
+    }
     // The runner lives as long as the process; it holds no state a stop could lose (the
     // store has each schedule's last run).
     actix_rt::spawn(crate::schedule::runner::run(

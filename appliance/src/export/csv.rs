@@ -1,6 +1,6 @@
 //! CSV: one row per open port, with a header.
 
-use sonde_web::api::ScanExport;
+use sonde_web::api::{ExportHost, ScanExport};
 
 use super::ExportError;
 
@@ -9,10 +9,15 @@ const HEADER: [&str; 10] =
     ["ip", "hostname", "port", "proto", "state", "service", "product", "version", "info", "cpe"];
 
 pub(super) fn render(export: &ScanExport) -> Result<Vec<u8>, ExportError> {
+    render_hosts(&export.hosts)
+}
+
+/// The rows of `hosts`, as for a scan: a query export has the same columns.
+pub(super) fn render_hosts(hosts: &[ExportHost]) -> Result<Vec<u8>, ExportError> {
     let fail = |e: csv::Error| ExportError::Write { format: "CSV", detail: e.to_string() };
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(HEADER).map_err(fail)?;
-    for host in &export.hosts {
+    for host in hosts {
         let ip = host.ip.to_string();
         let hostname = host.hostnames.first().map(|h| h.name.as_str()).unwrap_or_default();
         for p in &host.ports {

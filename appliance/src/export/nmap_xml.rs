@@ -5,7 +5,7 @@ use std::io;
 
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
-use sonde_web::api::{ExportPort, HostnameSource, ScanExport};
+use sonde_web::api::{ExportHost, ExportPort, HostnameSource, QueryExport, ScanExport};
 
 use super::ExportError;
 use crate::store::ScanTimes;
@@ -13,20 +13,89 @@ use crate::store::ScanTimes;
 /// The nmap XML format version the output follows.
 const XML_OUTPUT_VERSION: &str = "1.05";
 
+/// What the `nmaprun` element says about the run, apart from its hosts.
+struct Run<'a> {
+    /// The command line nmap would show.
+    args: String,
+    /// The port list probed (`services` of `scaininfo`).
+    ports: String,
+    /// Start and end, Unix seconds.
+    times: ScanTimes,
+    /// Start and end as text.
+    startstr: &'a str,
+    endstr: &'a str,
+    /// One sentence for `finished`.
+    summary: String,
+    /// Whether the run ended without error.
+    ok: bool,
+    /// The hosts.
+    hosts: &'a [ExportHost],
+}
+
 pub(super) fn render(export: &ScanExport, times: ScanTimes) -> Result<Vec<u8>, ExportError> {
+    let scan = &export.scan;
+    let run = Run {
+        args: format!("sonde scan {} -p {}", scan.targets.join(" "), scan.ports),
+        ports: scan.ports.clone(),
+        times,
+        startstr: scan.started_at.as_deref().unwrap_or(&scan.created_at),
+        endstr: scan.finished_at.as_deref().unwrap_or(""),
+        summary: format!(
+            "Sonde scan {} done; {} hosts with open ports",
+            scan.id,
+            export.hosts.len()
+        ),
+        ok: scan.error.is_none(),
+        hosts: &export.hosts,
+    };
+    document(&run)
+}
+
+/// A query export: no scan ran, so the run is the moment of the export, and the port list is
+/// the ports the matching hosts have open.
+pub(super) fn render_query(export: &QueryExport, times: ScanTimes) -> Result<Vec<u8>, ExportError> {
+    let ports: std::collections::BTreeSet<u16> =
+        export.hosts.iter().flat_map(|h| h.ports.iter().map(|p| p.port)).collect();
+    let ports: Vec<String> = ports.iter().map(ToString::to_string).collect();
+    let f = &export.filter;
+    let mut args = String::from("sonde export --query");
+    for (key, value) in [
+        ("subnet", f.subnet.clone()),
+        ("port", f.port.map(|p| p.to_string())),
+        ("service", f.service.clone()),
+        ("product", f.product.clone()),
+        ("q", f.q.clone()),
+    ] {
+        if let Some(value) = value {
+            args.push_str(&format!(" {key}={value}"));
+        }
+    }
+    let run = Run {
+        args,
+        ports: ports.join(","),
+        times,
+        startstr: &export.generated_at,
+        endstr: &export.generated_at,
+        summary: format!("Sonde query export; {} hosts with open ports", export.hosts.len()),
+        ok: true,
+        hosts: &export.hosts,
+    };
+    document(&run)
+}
+
+fn document(run: &Run<'_>) -> Result<Vec<u8>, ExportError> {
     let mut out = Writer::new_with_indent(Vec::new(), b' ', 2);
-    write(&mut out, export, times)
+    write(&mut out, run)
         .map_err(|e| ExportError::Write { format: "Nmap XML", detail: e.to_string() })?;
     let mut bytes = out.into_inner();
     bytes.push(b'\n');
     Ok(bytes)
 }
 
-fn write(out: &mut Writer<Vec<u8>>, export: &ScanExport, times: ScanTimes) -> io::Result<()> {
-    let scan = &export.scan;
+fn write(out: &mut Writer<Vec<u8>>, run: &Run<'_>) -> io::Result<()> {
+    let times = run.times;
     out.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     out.write_event(Event::DocType(BytesText::from_escaped("nmaprun")))?;
-    let args = format!("sonde scan {} -p {}", scan.targets.join(" "), scan.ports);
     let start = times.start.to_string();
     let version = format!("sonde {}", env!("CARGO_PKG_VERSION"));
     // `scanner` must be `nmap` for the DTD and for readers such as python-nmap; the version
@@ -34,14 +103,14 @@ fn write(out: &mut Writer<Vec<u8>>, export: &ScanExport, times: ScanTimes) -> io
     out.create_element("nmaprun")
         .with_attributes([
             ("scanner", "nmap"),
-            ("args", args.as_str()),
+            ("args", run.args.as_str()),
             ("start", start.as_str()),
-            ("startstr", scan.started_at.as_deref().unwrap_or(&scan.created_at)),
+            ("startstr", run.startstr),
             ("version", version.as_str()),
             ("xmloutputversion", XML_OUTPUT_VERSION),
         ])
         .write_inner_content(|out| {
-            let ports = scan.ports.as_str();
+            let ports = run.ports.as_str();
             let count = count_ports(ports).to_string();
             out.create_element("scaninfo")
                 .with_attributes([
@@ -53,7 +122,7 @@ fn write(out: &mut Writer<Vec<u8>>, export: &ScanExport, times: ScanTimes) -> io
                 .write_empty()?;
             out.create_element("verbose").with_attribute(("level", "0")).write_empty()?;
             out.create_element("debugging").with_attribute(("level", "0")).write_empty()?;
-            for host in &export.hosts {
+            for host in run.hosts {
                 let (start, end) = (times.start.to_string(), times.end.to_string());
                 out.create_element("host")
                     .with_attributes([("starttime", start.as_str()), ("endtime", end.as_str())])
@@ -95,16 +164,15 @@ fn write(out: &mut Writer<Vec<u8>>, export: &ScanExport, times: ScanTimes) -> io
             }
             let (end, elapsed) =
                 (times.end.to_string(), (times.end - times.start).max(0).to_string());
-            let up = export.hosts.len().to_string();
-            let summary = format!("Sonde scan {} done; {up} hosts with open ports", scan.id);
+            let up = run.hosts.len().to_string();
             out.create_element("runstats").write_inner_content(|out| {
                 out.create_element("finished")
                     .with_attributes([
                         ("time", end.as_str()),
-                        ("timestr", scan.finished_at.as_deref().unwrap_or("")),
+                        ("timestr", run.endstr),
                         ("elapsed", elapsed.as_str()),
-                        ("summary", summary.as_str()),
-                        ("exit", if scan.error.is_some() { "error" } else { "success" }),
+                        ("summary", run.summary.as_str()),
+                        ("exit", if run.ok { "success" } else { "error" }),
                     ])
                     .write_empty()?;
                 // Hosts without open ports are not stored, so none is reported down.

@@ -3,8 +3,8 @@
 use std::net::Ipv4Addr;
 
 use sonde_web::api::{
-    HostDetail, HostEdit, HostQuery, HostSort, HostSummary, Hostname, HostnameSource, Page,
-    PortView, ServiceCount,
+    ExportHost, ExportPort, HostDetail, HostEdit, HostQuery, HostSort, HostSummary, Hostname,
+    HostnameSource, Page, PortView, ServiceCount,
 };
 use sqlx::Row;
 use sqlx::any::AnyArguments;
@@ -95,6 +95,47 @@ impl Store {
             })
             .collect::<Result<_, StoreError>>()?;
         Ok(Page { total: total as u64, offset, limit, items })
+    }
+
+    /// Every host matching `filter`, ascending by address, with all its open ports: the
+    /// hosts API's filters, unpaged, for query exports.
+    pub async fn hosts_export(&self, filter: &HostFilter) -> Result<Vec<ExportHost>, StoreError> {
+        let mut params = Params::default();
+        let conditions = filter_sql(filter, self.backend, &mut params);
+        let select = format!(
+            "SELECT h.ip, h.name, p.port, p.proto, p.service, p.product, p.version, p.info, p.cpe \
+             FROM hosts h JOIN ports p ON p.ip = h.ip AND p.state = 'open' \
+             WHERE 1 = 1{conditions} ORDER BY h.ip, p.port, p.proto"
+        );
+        let rows = params.bind(sqlx::query(&select)).fetch_all(&self.pool).await?;
+        let mut hosts: Vec<ExportHost> = Vec::new();
+        for row in &rows {
+            let ip = ip_from(row.try_get("ip")?)?;
+            if hosts.last().is_none_or(|h| h.ip != ip) {
+                hosts.push(ExportHost {
+                    ip,
+                    hostnames: self.hostnames(ip).await?,
+                    name: row.try_get("name")?,
+                    ports: Vec::new(),
+                });
+            }
+            let port: i64 = row.try_get("port")?;
+            let port = ExportPort {
+                port: u16::try_from(port)
+                    .map_err(|e| StoreError::Corrupt(format!("port {port}: {e}")))?,
+                proto: row.try_get("proto")?,
+                state: "open".to_owned(),
+                service: row.try_get("service")?,
+                product: row.try_get("product")?,
+                version: row.try_get("version")?,
+                info: row.try_get("info")?,
+                cpe: row.try_get("cpe")?,
+            };
+            if let Some(host) = hosts.last_mut() {
+                host.ports.push(port);
+            }
+        }
+        Ok(hosts)
     }
 
     /// One host with its ports, or `None`.
@@ -500,6 +541,38 @@ mod tests {
         assert_eq!((page.total, page.items.len()), (3, 1));
         assert_eq!(page.items[0].ip, Ipv4Addr::new(10, 0, 1, 5));
             }
+    }
+
+    store_tests! {
+        async fn query_exports_hold_every_open_port_of_the_matching_hosts(store) {
+            let id = scan(store).await;
+            let mut ssh = record([10, 0, 1, 5], 22);
+            ssh.service = Some("ssh".into());
+            ssh.product = Some("OpenSSH".into());
+            store
+                .persist(id, &[ssh, record([10, 0, 1, 5], 80), record([10, 0, 0, 1], 80), record([10, 0, 0, 9], 443)])
+                .await
+                .unwrap();
+            let all = store.hosts_export(&HostFilter::default()).await.unwrap();
+            let summary: Vec<(Ipv4Addr, Vec<u16>)> =
+                all.iter().map(|h| (h.ip, h.ports.iter().map(|p| p.port).collect())).collect();
+            assert_eq!(
+                summary,
+                [
+                    (Ipv4Addr::new(10, 0, 0, 1), vec![80]),
+                    (Ipv4Addr::new(10, 0, 0, 9), vec![443]),
+                    (Ipv4Addr::new(10, 0, 1, 5), vec![22, 80]),
+                ]
+            );
+            // The filter picks hosts; a picked host comes with all its open ports.
+            let openssh = HostFilter { product: Some("openssh".into()), ..Default::default() };
+            let found = store.hosts_export(&openssh).await.unwrap();
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].ports.iter().map(|p| p.port).collect::<Vec<_>>(), [22, 80]);
+            assert_eq!(found[0].ports[0].product.as_deref(), Some("OpenSSH"));
+            let none = HostFilter { port: Some(25), ..Default::default() };
+            assert!(store.hosts_export(&none).await.unwrap().is_empty());
+        }
     }
 
     store_tests! {

@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::sonde::{Outcome, run};
@@ -40,7 +41,10 @@ impl Podman {
         }
         assert!(Path::new("/bin/busybox").is_file(), "{test} needs /bin/busybox (busybox-static)");
         let dir = tempfile::Builder::new().prefix("sonde-podman-").tempdir().expect("temp dir");
-        let netns = format!("sonde-dk-{}", std::process::id());
+        // Tests of one binary run in parallel: each engine gets its own namespace.
+        static ENGINES: AtomicUsize = AtomicUsize::new(0);
+        let n = ENGINES.fetch_add(1, Ordering::Relaxed);
+        let netns = format!("sonde-dk-{}-{n}", std::process::id());
         let mut engine = Podman { netns, dir, service: None };
         run("ip", &["netns", "add", &engine.netns]).assert_success();
         run("ip", &["-n", &engine.netns, "link", "set", "lo", "up"]).assert_success();

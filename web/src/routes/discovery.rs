@@ -7,8 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::accounts::audit_as;
 use crate::api::{
-    ChangesQuery, ErrorBody, ExportQuery, HostDetail, HostEdit, ScanChanges, ScanExport,
-    SchedulePatch, ScheduleRequest, ScheduleView,
+    ChangesQuery, ErrorBody, ExportQuery, HostDetail, HostEdit, HostExportQuery, QueryExport,
+    ScanChanges, ScanExport, SchedulePatch, ScheduleRequest, ScheduleView,
 };
 use crate::{ApiError, Backend, Caller};
 
@@ -82,6 +82,35 @@ pub(super) async fn export<B: Backend>(
         .insert_header((
             CONTENT_DISPOSITION,
             format!("attachment; filename=\"sonde-scan-{id}.{}\"", query.format.extension()),
+        ))
+        .body(body))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/hosts/export", tag = "hosts",
+    params(HostExportQuery),
+    responses(
+        (status = 200, description = "The matching hosts and their open ports, as an attachment", content(
+            (QueryExport = "application/json"),
+            (String = "text/csv"),
+            (String = "application/xml"),
+        )),
+        (status = 400, description = "A filter is malformed", body = ErrorBody),
+    )
+)]
+pub(super) async fn export_hosts<B: Backend>(
+    _: Caller,
+    backend: web::Data<B>,
+    query: web::Query<HostExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let format = query.format;
+    let body = backend.export_hosts(query).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header((
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"sonde-hosts.{}\"", format.extension()),
         ))
         .body(body))
 }

@@ -7,6 +7,7 @@
 mod access;
 mod accounts;
 mod discovery;
+mod docker;
 mod openapi;
 mod scans;
 mod settings;

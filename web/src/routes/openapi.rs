@@ -19,7 +19,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use super::access::{Access, CSRF_HEADER};
 use super::accounts::SESSION_COOKIE;
 use super::table::{Endpoint, table};
-use super::{accounts, discovery, scans, settings};
+use super::{accounts, discovery, docker, scans, settings};
 use crate::api::{ErrorBody, EventPayload, ExportFormat, HostSort};
 use crate::{ApiError, Backend};
 
@@ -52,6 +52,9 @@ const CSRF: &str = "csrf";
         discovery::edit_host,
         discovery::changes,
         discovery::export,
+        discovery::export_hosts,
+        docker::docker,
+        docker::refresh,
         discovery::schedules,
         discovery::create_schedule,
         discovery::update_schedule,

@@ -172,7 +172,7 @@ pub(super) async fn services<B: Backend>(
         status = 200,
         description = "Server-sent events that never end. Each event's `event:` is the `type` of its \
             JSON `data:` (`scan_status`, `scan_progress`, `host_found`, `port_found`, \
-            `host_changed`, `port_changed`, `scan_finished`) and its `id:` the `id` field.",
+            `host_changed`, `port_changed`, `container_changed`, `scan_finished`) and its `id:` the `id` field.",
         body = Event, content_type = "text/event-stream"
     ))
 )]

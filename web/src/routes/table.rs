@@ -8,7 +8,7 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::access::{self, Access};
-use super::{accounts, discovery, openapi, scans, settings};
+use super::{accounts, discovery, docker, openapi, scans, settings};
 use crate::api::Role;
 use crate::{ApiError, Backend, LoginLimiter};
 
@@ -43,6 +43,8 @@ pub(crate) fn table<B: Backend>() -> Vec<(Endpoint, actix_web::Route)> {
         route(M::GET, "/scans/{id}", R(Viewer), web::to(scans::scan::<B>)),
         route(M::POST, "/scans/{id}/cancel", R(Operator), web::to(scans::cancel_scan::<B>)),
         route(M::GET, "/hosts", R(Viewer), web::to(scans::hosts::<B>)),
+        // Before `/hosts/{ip}`, which would otherwise take `export` for an address.
+        route(M::GET, "/hosts/export", R(Viewer), web::to(discovery::export_hosts::<B>)),
         route(M::GET, "/hosts/{ip}", R(Viewer), web::to(scans::host::<B>)),
         route(M::PATCH, "/hosts/{ip}", R(Operator), web::to(discovery::edit_host::<B>)),
         route(M::GET, "/machines/{id}", R(Viewer), web::to(scans::machine::<B>)),
@@ -52,6 +54,8 @@ pub(crate) fn table<B: Backend>() -> Vec<(Endpoint, actix_web::Route)> {
         route(M::POST, "/schedules", R(Operator), web::to(discovery::create_schedule::<B>)),
         route(M::PATCH, "/schedules/{id}", R(Operator), web::to(discovery::update_schedule::<B>)),
         route(M::DELETE, "/schedules/{id}", R(Operator), web::to(discovery::delete_schedule::<B>)),
+        route(M::GET, "/docker", R(Viewer), web::to(docker::docker::<B>)),
+        route(M::POST, "/docker/refresh", R(Operator), web::to(docker::refresh::<B>)),
         route(M::GET, "/services", R(Viewer), web::to(scans::services::<B>)),
         route(M::GET, "/stats/ports", R(Viewer), web::to(crate::stats::ports::<B>)),
         route(M::GET, "/stats/subnets", R(Viewer), web::to(crate::stats::subnets::<B>)),

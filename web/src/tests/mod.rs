@@ -18,11 +18,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::api::{
-    AuditEntry, AuditQuery, ErrorBody, ErrorDetail, Event, EventPayload, ExportFormat, Health,
-    HostDetail, HostEdit, HostQuery, HostSummary, MachineView, NewUser, Page, Role, ScanChanges,
-    ScanCounters, ScanCreated, ScanRequest, ScanStatus, ScanView, SchedulePatch, ScheduleRequest,
-    ScheduleView, ServiceCount, Settings, SettingsUpdate, TokenCreated, TokenView, UserPatch,
-    UserView,
+    AuditEntry, AuditQuery, DockerView, ErrorBody, ErrorDetail, Event, EventPayload, ExportFormat,
+    Health, HostDetail, HostEdit, HostExportQuery, HostQuery, HostSummary, MachineView, NewUser,
+    Page, Role, ScanChanges, ScanCounters, ScanCreated, ScanRequest, ScanStatus, ScanView,
+    SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, Settings, SettingsUpdate,
+    TokenCreated, TokenView, UserPatch, UserView,
 };
 use crate::server::app;
 use crate::stats::{PortCount, SubnetCount};
@@ -432,6 +432,18 @@ impl Backend for Fake {
         Ok(Vec::new())
     }
 
+    async fn export_hosts(&self, query: HostExportQuery) -> Result<Vec<u8>, ApiError> {
+        Ok(format!("{:?} of {:?}", query.format, query.filter()).into_bytes())
+    }
+
+    async fn docker(&self) -> Result<DockerView, ApiError> {
+        Ok(DockerView::default())
+    }
+
+    async fn refresh_docker(&self, _: &Caller) -> Result<DockerView, ApiError> {
+        Err(ApiError::Conflict("no Docker endpoint is configured".into()))
+    }
+
     async fn create_schedule(
         &self,
         _: &Caller,
@@ -712,6 +724,20 @@ async fn cancel_stops_a_scan_once() {
     assert_eq!((reply.status, reply.error().code.as_str()), (StatusCode::NOT_FOUND, "not_found"));
 }
 
+#[actix_rt::test]
+async fn a_query_export_is_not_taken_for_a_host_address() {
+    let fake = web::Data::new(Fake::default());
+    let service = test::init_service(app(fake, limiter())).await;
+    let uri = "/api/v1/hosts/export?format=csv&subnet=10.0.0.0/24&port=22&q=ssh";
+    let reply = call(&service, authed(TestRequest::get().uri(uri)).to_request()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let text = String::from_utf8(reply.body.to_vec()).unwrap();
+    assert!(text.starts_with("Csv of HostExportFilter"), "{text}");
+    assert!(text.contains("port: Some(22)") && text.contains("10.0.0.0/24"), "{text}");
+    let bad = "/api/v1/hosts/export?format=pdf";
+    let reply = call(&service, authed(TestRequest::get().uri(bad)).to_request()).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+}
 #[actix_rt::test]
 async fn hosts_are_paged_and_filters_passed_on() {
     let fake = web::Data::new(Fake::default());

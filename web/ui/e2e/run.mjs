@@ -256,6 +256,12 @@ try {
   await page.getByRole('heading', { name: 'Schedules' }).waitFor();
   await shot('10-schedules');
 
+  // Without [docker] endpoints the page says so, and offers nothing to read.
+  await nav('Docker');
+  await page.getByRole('heading', { name: 'Docker', exact: true }).waitFor();
+  await page.getByText('No Docker engine is configured').waitFor();
+  check((await page.getByRole('button', { name: 'Read now' }).count()) === 0, 'no engine, nothing to read now');
+
   // The admin adds a viewer and makes an API token.
   await nav('Users & tokens');
   await page.getByRole('heading', { name: 'Users and tokens' }).waitFor();

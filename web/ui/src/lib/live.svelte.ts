@@ -19,6 +19,8 @@ class Live {
   stream = $state<StreamState>('connecting');
   /** Grows whenever a host or port is stored; pages reload (debounced) when it moves. */
   found = $state(0);
+  /** Grows whenever a container appears on or vanishes from a Docker engine. */
+  containers = $state(0);
   rates = $state<Record<number, RateSample[]>>({});
   /** Hosts found per scan while this page has been open, for the live heat map. */
   recentHosts = $state<string[]>([]);
@@ -93,6 +95,9 @@ class Live {
       case 'host_moved':
       case 'port_changed':
         this.found++;
+        break;
+      case 'container_changed':
+        this.containers++;
         break;
     }
   }

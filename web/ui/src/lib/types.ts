@@ -165,7 +165,8 @@ export type SondeEvent =
   | { id: number; type: 'host_found'; scan_id: number; ip: string }
   | { id: number; type: 'port_found'; scan_id: number; ip: string; port: PortView }
   | { id: number; type: 'scan_finished'; scan_id: number; status: ScanStatus; counters: ScanCounters }
-  | { id: number; type: 'host_changed' | 'port_changed' | 'host_moved'; [key: string]: unknown };
+  | { id: number; type: 'host_changed' | 'port_changed' | 'host_moved'; [key: string]: unknown }
+  | { id: number; type: 'container_changed'; docker_host_id: number; endpoint: string; container_id: string; name: string; image: string; change: 'appeared' | 'vanished' };
 
 /** `GET /api/v1/settings`. */
 export interface Settings {
@@ -174,4 +175,61 @@ export interface Settings {
   default_rate_from_config: boolean;
   rate_cap: number | null;
   signature_dirs: string[];
+}
+
+export interface DockerPort {
+  host_ip: string | null;
+  host_port: number;
+  container_port: number;
+  proto: string;
+}
+
+export interface DockerAttachment {
+  network: string;
+  address: string | null;
+  prefix_len: number | null;
+  mac: string | null;
+}
+
+export interface DockerContainer {
+  id: string;
+  name: string;
+  image: string;
+  state: string;
+  labels: Record<string, string>;
+  ports: DockerPort[];
+  networks: DockerAttachment[];
+  first_seen: string;
+  last_seen: string;
+}
+
+export interface DockerNetwork {
+  id: string;
+  name: string;
+  driver: string;
+  subnets: string[];
+  internal: boolean;
+  first_seen: string;
+  last_seen: string;
+}
+
+export interface DockerHost {
+  id: number;
+  endpoint: string;
+  ip: string | null;
+  known_host: boolean;
+  product: string | null;
+  version: string | null;
+  api_version: string | null;
+  platform: string | null;
+  error: string | null;
+  first_seen: string;
+  last_seen: string;
+  last_read: string;
+  containers: DockerContainer[];
+  networks: DockerNetwork[];
+}
+
+export interface DockerView {
+  hosts: DockerHost[];
 }
