@@ -95,7 +95,7 @@ fn record(report: &mut UdpReport, done: Result<Done, tokio::task::JoinError>) {
     match outcome {
         UdpOutcome::Open(response) => {
             let finding = Finding { ip, port, proto: Proto::Udp, state: PortState::Open, rtt };
-            let service = identifier.and_then(|id| identify_one(&id, port, &[response]));
+            let service = identifier.and_then(|id| identify_one(&id, port, &[*response]));
             report.open.push((finding, service));
         }
         UdpOutcome::Closed => report.closed += 1,

@@ -22,7 +22,7 @@ const MAX_DATAGRAM: usize = 65_535;
 #[non_exhaustive]
 pub enum UdpOutcome {
     /// A datagram came back (decoded by the probe's decoder when it recognizes it).
-    Open(Response),
+    Open(Box<Response>),
     /// ICMP port unreachable.
     Closed,
     /// No answer after every attempt, or the host was unreachable: nothing to store.
@@ -56,7 +56,7 @@ pub async fn probe_udp(addr: SocketAddr, probe: &ServiceProbe, attempts: u32) ->
         match wait(&socket, &mut buf, probe.timeout).await {
             Some(Ok(n)) => {
                 let data = probe.decoder.apply(buf[..n].to_vec());
-                return UdpOutcome::Open(Response { probe: probe.name, data, tls: None });
+                return UdpOutcome::Open(Box::new(Response { probe: probe.name, data, tls: None }));
             }
             Some(Err(e)) if e.kind() == ErrorKind::ConnectionRefused => return UdpOutcome::Closed,
             // Host or network unreachable: nothing more will come.
