@@ -23,9 +23,10 @@
 //! up with no product: they are not even stored.
 //!
 //! UDP: `sonde scan --udp-ports 53,123,161` sends dnsmasq the same `version.bind` query over
-//! UDP and must name the same product and version for 53/udp; nothing listens on 123 and 161
-//! (ICMP port unreachable: closed) and the dead addresses stay silent (open|filtered), so
-//! none of those is reported.
+//! UDP and must name the same product and version for 53/udp; Net-SNMP's snmpd (community
+//! `public`) must be named from the sysObjectID of its GetResponse on 161/udp (it announces
+//! no version); nothing listens on 123 (ICMP port unreachable: closed) and the dead addresses
+//! stay silent (open|filtered), so none of those is reported.
 //!
 //! The same lab is scanned twice: by `sonde serve` over the REST API (the stored view, with
 //! the certificate nginx presents on 443: subject, SANs and SHA-256 fingerprint), then by
@@ -166,8 +167,12 @@ fn identify_real_daemons_needs_root_netns() {
         })
         .collect();
     let dns = expected[&format!("{DAEMONS}:53")].clone();
-    let want: BTreeMap<String, (Option<String>, Option<String>)> =
-        [(format!("{DAEMONS}:53/tcp"), dns.clone()), (format!("{DAEMONS}:53/udp"), dns)].into();
+    let want: BTreeMap<String, (Option<String>, Option<String>)> = [
+        (format!("{DAEMONS}:53/tcp"), dns.clone()),
+        (format!("{DAEMONS}:53/udp"), dns),
+        (format!("{DAEMONS}:161/udp"), (Some("Net-SNMP".to_string()), None)),
+    ]
+    .into();
     assert_eq!(
         from_udp,
         want,
