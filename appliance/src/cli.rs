@@ -113,6 +113,11 @@ pub struct ScanArgs {
     /// Scan the N most common TCP ports (default 100 when no -p is given).
     #[arg(long, value_name = "N", conflicts_with = "ports")]
     pub top_ports: Option<usize>,
+    /// UDP ports to probe too, after the TCP ones (e.g. 53,123,161): DNS, NTP and SNMP get
+    /// their own probe, other ports an empty datagram. A UDP port is reported open when a
+    /// datagram comes back; closed (ICMP unreachable) and silent ports are only counted.
+    #[arg(long = "udp-ports", value_name = "PORTS")]
+    pub udp_ports: Option<String>,
     /// Never probe these targets (addresses, CIDRs, ranges).
     #[arg(long, value_name = "TARGETS", value_delimiter = ',')]
     pub exclude: Vec<String>,

@@ -29,7 +29,7 @@ pub struct Row {
     pub ip: Ipv4Addr,
     /// Port.
     pub port: u16,
-    /// `tcp`.
+    /// `tcp` or `udp`.
     pub proto: Proto,
     /// `open`.
     pub state: PortState,
@@ -189,9 +189,10 @@ impl<W: Write> Printer<W> {
                 let cell = |v: &Option<String>| csv_cell(v.as_deref().unwrap_or(""));
                 write!(
                     self.out,
-                    "{},{},tcp,open,{},{},{},{}",
+                    "{},{},{},open,{},{},{},{}",
                     row.ip,
                     row.port,
+                    row.proto.as_str(),
                     row.rtt_ms,
                     cell(&row.service),
                     cell(&row.product),
@@ -242,7 +243,7 @@ impl<W: Write> Printer<W> {
 
     /// Writes what the end-of-scan formats hold.
     pub fn finish(mut self, summary: &ScanSummary) -> io::Result<()> {
-        self.rows.sort_by_key(|r| (r.ip, r.port));
+        self.rows.sort_by_key(|r| (r.ip, r.port, r.proto.as_str()));
         for row in &mut self.rows {
             row.hostname = self.names.get(&row.ip).cloned();
         }
@@ -363,7 +364,7 @@ fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
             "{:<15}  {name}{:>5}  {:<5}  {:<5}  {:>9}  {:<12}  {mac}{}",
             r.ip,
             r.port,
-            "tcp",
+            r.proto.as_str(),
             "open",
             rtt,
             printable(service.as_deref().unwrap_or("-")),

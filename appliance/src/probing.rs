@@ -181,6 +181,22 @@ mod tests {
             ("soft match from the port number", 11211, &[], &["null", "memcached", "http"]),
             ("silent https port", 8443, &[], &["null", "tls", "http"]),
             ("silent unknown port", 40000, &[], &["null", "http"]),
+            // The port-number guess narrows to the new protocol probes; a decoded answer that
+            // names the product ends probing.
+            (
+                "mongodb",
+                27017,
+                &[("mongodb", b"mongodb.primary: true\nmongodb.maxwireversion: 21\nmongodb.version: 7.0.14\n")],
+                &["null", "mongodb"],
+            ),
+            ("silent rdp port", 3389, &[], &["null", "rdp", "http"]),
+            ("silent smb port", 445, &[], &["null", "smb", "http"]),
+            (
+                "openldap",
+                389,
+                &[("ldap", b"ldap.objectclass: top\nldap.objectclass: OpenLDAProotDSE\nldap.result: 0\n")],
+                &["null", "ldap"],
+            ),
             // HTTP said the port speaks TLS: the handshake follows.
             (
                 "an https complaint brings tls",

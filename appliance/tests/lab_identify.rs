@@ -22,6 +22,12 @@
 //! it. Closed ports (a live host's resets) and silent ones (dead addresses, dropped) must end
 //! up with no product: they are not even stored.
 //!
+//! UDP: `sonde scan --udp-ports 53,123,161` sends dnsmasq the same `version.bind` query over
+//! UDP and must name the same product and version for 53/udp; Net-SNMP's snmpd (community
+//! `public`) must be named from the sysObjectID of its GetResponse on 161/udp (it announces
+//! no version); nothing listens on 123 (ICMP port unreachable: closed) and the dead addresses
+//! stay silent (open|filtered), so none of those is reported.
+//!
 //! The same lab is scanned twice: by `sonde serve` over the REST API (the stored view, with
 //! the certificate nginx presents on 443: subject, SANs and SHA-256 fingerprint), then by
 //! `sonde scan -o json`, whose identification must name the same products and versions.
@@ -121,5 +127,61 @@ fn identify_real_daemons_needs_root_netns() {
         expected,
         "sonde scan identified (left) differs from what the daemons announce (right)\n{}",
         scan.transcript()
+    );
+
+    // UDP, with TCP 53 beside it: the same daemon, the same answer, two protocols.
+    let udp = lab.exec(
+        120,
+        &[
+            SONDE,
+            "scan",
+            PREFIX,
+            "-p",
+            "53",
+            "--udp-ports",
+            "53,123,161",
+            "--engine",
+            "connect",
+            "--seed",
+            "1",
+            "-o",
+            "json",
+        ],
+    );
+    udp.assert_success();
+    let doc: serde_json::Value = serde_json::from_str(&udp.stdout)
+        .unwrap_or_else(|e| panic!("sonde scan -o json is not JSON ({e}):\n{}", udp.stdout));
+    let from_udp: BTreeMap<String, (Option<String>, Option<String>)> = doc["results"]
+        .as_array()
+        .expect("a results array")
+        .iter()
+        .map(|r| {
+            let text = |key: &str| r[key].as_str().map(str::to_owned);
+            let pair = format!(
+                "{}:{}/{}",
+                r["ip"].as_str().unwrap_or("?"),
+                r["port"],
+                r["proto"].as_str().unwrap_or("?")
+            );
+            (pair, (text("product"), text("version")))
+        })
+        .collect();
+    let dns = expected[&format!("{DAEMONS}:53")].clone();
+    let want: BTreeMap<String, (Option<String>, Option<String>)> = [
+        (format!("{DAEMONS}:53/tcp"), dns.clone()),
+        (format!("{DAEMONS}:53/udp"), dns),
+        (format!("{DAEMONS}:161/udp"), (Some("Net-SNMP".to_string()), None)),
+    ]
+    .into();
+    assert_eq!(
+        from_udp,
+        want,
+        "sonde scan --udp-ports found (left) differs from the lab (right)\n{}",
+        udp.transcript()
+    );
+    assert!(
+        udp.stderr.contains("open|filtered"),
+        "the UDP summary line is missing\n{}",
+        udp.transcript()
     );
 }

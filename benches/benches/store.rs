@@ -11,6 +11,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use sonde::actors::BATCH;
 use sonde::pg_server::PgServer;
 use sonde::store::{NewScan, PortRecord, Store};
+use sonde_scanner::Proto;
 use tokio::runtime::Runtime;
 
 /// Ports per host in the generated results: a busy /16 seen with the top 1000 ports.
@@ -74,6 +75,7 @@ fn batch(next: &mut u32) -> Vec<PortRecord> {
             PortRecord {
                 ip: Ipv4Addr::from(0x0a00_0000 + n / PORTS_PER_HOST),
                 port: u16::try_from(1 + n % PORTS_PER_HOST).unwrap_or(1),
+                proto: Proto::Tcp,
                 rtt_ms: 0.4,
                 banner: None,
                 service: Some("http".into()),

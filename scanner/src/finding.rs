@@ -11,6 +11,18 @@ use serde::Serialize;
 pub enum Proto {
     /// TCP.
     Tcp,
+    /// UDP: open means a datagram came back.
+    Udp,
+}
+
+impl Proto {
+    /// `tcp` or `udp`, as stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Udp => "udp",
+        }
+    }
 }
 
 /// The outcome of probing one port: data, never an error.

@@ -22,7 +22,9 @@
 //! - [`read_banner`]: the first bytes a service sends after the handshake.
 //! - [`ProbeRegistry`], [`probe`]: follow-up exchanges (NULL, HTTP, protocol probes) with
 //!   bounded reads and timeouts; [`HostLimiter`] bounds them per host. The `tls` probe
-//!   records the certificate ([`TlsInfo`], [`CertSummary`]) and speaks HTTP inside.
+//!   records the certificate ([`TlsInfo`], [`CertSummary`]) and speaks HTTP inside. Binary
+//!   answers (MongoDB, RDP, SMB, LDAP, DNS, NTP, SNMP) become `name: value` lines through
+//!   their probe's [`Decoder`]; [`probe_udp`] sends the UDP probes ([`UdpOutcome`]).
 //! - [`Progress`]: lock-free counters shared with whoever reports progress.
 //! - `fuzzing` (feature `fuzzing`): entry points for the fuzz targets in `scanner/fuzz`.
 //! - [`check_io_uring`], [`check_io_uring_connect`]: whether io_uring, and the io_uring
@@ -85,8 +87,9 @@ pub use permutation::Permutation;
 pub use plan::{Probe, ScanPlan};
 pub use ports::PortList;
 pub use probes::{
-    CertSummary, HostLimiter, HostPermit, Payload, ProbeLimits, ProbeRegistry, Response,
-    ServiceProbe, TlsInfo, probe, summarize_certificate,
+    CertSummary, Decoder, HostLimiter, HostPermit, MAX_DECODED_VALUE, Payload, ProbeLimits,
+    ProbeRegistry, Response, ServiceProbe, TlsInfo, UdpOutcome, probe, probe_udp,
+    summarize_certificate,
 };
 pub use progress::{Progress, ProgressSnapshot};
 pub use rdns::{RdnsConfig, RdnsError, ReverseResolver};

@@ -54,6 +54,7 @@ pub(crate) fn identify(identifier: &Identifier, observed: &[Observed]) -> Vec<Po
         PortRecord {
             ip: o.finding.ip,
             port: o.finding.port,
+            proto: o.finding.proto,
             rtt_ms: o.finding.rtt.as_secs_f64() * 1000.0,
             banner: o.banner.clone(),
             service: m.as_ref().map(|m| m.service.clone()),

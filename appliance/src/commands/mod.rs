@@ -7,6 +7,7 @@ pub mod export;
 pub mod scan;
 mod scan_identify;
 mod scan_names;
+mod scan_udp;
 pub mod schedule;
 pub mod serve;
 pub mod signatures;

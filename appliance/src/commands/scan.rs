@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::scan_identify::{Identified, ScanIdentifier};
 use super::scan_names::{ScanNamer, parse_servers};
+use super::scan_udp::{UdpSweep, sweep as udp_sweep};
 use crate::checkpoint::{Checkpoint, ScanIdentity};
 use crate::cli::{ConnectBackendArg, EngineArg, ScanArgs, SendPathArg};
 use crate::error::UsageError;
@@ -39,6 +40,8 @@ struct ValidScan {
     shard: (u64, u64),
     /// The resume file and what it held when the scan started.
     resume: Option<(PathBuf, Option<Checkpoint>)>,
+    /// UDP ports probed after the TCP scan, and how.
+    udp: Option<UdpSweep>,
 }
 
 /// Runs the scan; returns the process exit code.
@@ -108,6 +111,24 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
         (Some(spec), _) => PortList::parse(spec)?,
         (None, Some(n)) => PortList::top(n)?,
         (None, None) => PortList::top(100)?,
+    };
+
+    let udp = match &args.udp_ports {
+        None => None,
+        // A resume file and a shard index cover the TCP plan's order only.
+        Some(_) if args.resume.is_some() || args.shard.is_some() => {
+            return Err(UsageError::new(
+                "--udp-ports cannot be combined with --resume or --shard: run the UDP ports as a scan of their own",
+            )
+            .into());
+        }
+        Some(spec) => Some(UdpSweep {
+            ports: PortList::parse(spec)
+                .map_err(|e| UsageError::new(format!("--udp-ports: {e}")))?,
+            rate: args.rate,
+            concurrency: args.concurrency,
+            identify: !args.no_identify,
+        }),
     };
 
     let mut specs = args.targets.clone();
@@ -214,6 +235,7 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
         },
         shard,
         resume,
+        udp,
     })
 }
 
@@ -242,7 +264,7 @@ fn save_checkpoint(path: &Path, scan: &ScanIdentity, settled_below: u64) {
 }
 
 async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
-    let ValidScan { specs, plan, kind, connect, syn, shard, resume } = scan;
+    let ValidScan { specs, plan, kind, connect, syn, shard, resume, udp } = scan;
     let concurrency = connect.concurrency;
     let choice = Engine::choose(kind, plan.targets(), connect, syn)?;
     if let Some(why) = &choice.fallback {
@@ -422,6 +444,31 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
             else => break,
         }
     }
+    let mut udp_sent = 0;
+    if let Some(udp) = &udp
+        && !cancel.is_cancelled()
+    {
+        bar.set_message(format!("probing {} UDP", plural(udp.ports.len() as u64, "port")));
+        let report = udp_sweep(plan.targets(), udp, &cancel).await;
+        udp_sent = report.sent;
+        eprintln!(
+            "sonde: UDP: {} probes, {} open, {} closed, {} open|filtered (silent)",
+            report.sent,
+            report.open.len(),
+            report.closed,
+            report.open_filtered
+        );
+        for (finding, service) in &report.open {
+            found += 1;
+            if hosts.insert(finding.ip)
+                && let Some(namer) = &namer
+            {
+                namer.ask(finding.ip);
+            }
+            printer.found(finding, service.as_ref())?;
+        }
+        printer.flush()?;
+    }
     if let Some(namer) = namer {
         for (ip, name) in namer.finish().await {
             printer.named(ip, name);
@@ -453,7 +500,7 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
         seed: plan.seed(),
         addresses: plan.targets().len(),
         probes: plan.len(),
-        sent: snapshot.sent,
+        sent: snapshot.sent + udp_sent,
         duration_s: elapsed.as_secs_f64(),
         complete,
     })?;

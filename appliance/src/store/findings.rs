@@ -2,7 +2,7 @@
 
 use std::net::Ipv4Addr;
 
-use sonde_scanner::TlsInfo;
+use sonde_scanner::{Proto, TlsInfo};
 use sonde_web::api::{CertView, TlsView};
 
 use super::backend::now;
@@ -18,6 +18,8 @@ pub struct PortRecord {
     pub ip: Ipv4Addr,
     /// Port.
     pub port: u16,
+    /// `tcp`, or `udp` when a datagram came back.
+    pub proto: Proto,
     /// Round-trip time of the probe that found it.
     pub rtt_ms: f64,
     /// What the service sent first, bounded by the prober.
@@ -158,7 +160,7 @@ impl Store {
                 "INSERT INTO ports (ip, port, proto, state, service, product, version, confidence, \
                  banner, rtt_ms, first_seen, last_seen, last_scan_id, vendor, info, cpe, signature, \
                  tls_cert) \
-                 VALUES ($1, $2, 'tcp', 'open', $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, \
+                 VALUES ($1, $2, $16, 'open', $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, \
                  $15) \
                  ON CONFLICT (ip, port, proto) DO UPDATE SET state = 'open', \
                  service = excluded.service, product = excluded.product, version = excluded.version, \
@@ -184,6 +186,7 @@ impl Store {
             .bind(&r.cpe)
             .bind(&r.signature)
             .bind(tls_json)
+            .bind(r.proto.as_str())
             .execute(&mut *tx)
             .await?;
             // Names the service gave about its host land with the port itself, in the same
@@ -206,7 +209,7 @@ impl Store {
             }
             sqlx::query(
                 "INSERT INTO scan_results (scan_id, ip, port, proto, service, product, version, \
-                 info, cpe) VALUES ($1, $2, $3, 'tcp', $4, $5, $6, $7, $8) \
+                 info, cpe) VALUES ($1, $2, $3, $9, $4, $5, $6, $7, $8) \
                  ON CONFLICT (scan_id, ip, port, proto) DO UPDATE SET service = excluded.service, \
                  product = excluded.product, version = excluded.version, info = excluded.info, \
                  cpe = excluded.cpe",
@@ -219,6 +222,7 @@ impl Store {
             .bind(&r.version)
             .bind(&r.info)
             .bind(&r.cpe)
+            .bind(r.proto.as_str())
             .execute(&mut *tx)
             .await?;
         }
@@ -237,6 +241,7 @@ pub(crate) mod tests {
         PortRecord {
             ip: ip.into(),
             port,
+            proto: Proto::Tcp,
             rtt_ms: 0.5,
             banner: None,
             service: None,
@@ -267,6 +272,33 @@ pub(crate) mod tests {
     }
 
     store_tests! {
+        async fn udp_and_tcp_on_one_port_are_two_rows(store) {
+            let id = scan(store).await;
+            let udp = PortRecord {
+                proto: Proto::Udp,
+                service: Some("domain".into()),
+                product: Some("dnsmasq".into()),
+                banner: Some(b"dns.version: dnsmasq-2.90\n".to_vec()),
+                ..record([10, 0, 0, 1], 53)
+            };
+            store.persist(id, &[record([10, 0, 0, 1], 53), udp]).await.unwrap();
+            let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+                "SELECT proto, product FROM ports WHERE port = $1 ORDER BY proto",
+            )
+            .bind(53i64)
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+            assert_eq!(rows, [("tcp".to_string(), None), ("udp".to_string(), Some("dnsmasq".to_string()))]);
+            let results: Vec<String> =
+                sqlx::query_scalar("SELECT proto FROM scan_results WHERE scan_id = $1 ORDER BY proto")
+                    .bind(id)
+                    .fetch_all(&store.pool)
+                    .await
+                    .unwrap();
+            assert_eq!(results, ["tcp", "udp"]);
+        }
+
         async fn new_hosts_are_reported_once_per_scan(store) {
             let first = scan(store).await;
             let out = store

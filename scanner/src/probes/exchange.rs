@@ -62,6 +62,8 @@ impl Response {
 /// Runs `probe` against `addr`. `None` when the connection fails, the payload cannot be sent,
 /// or nothing comes back before the timeout; never waits past `limits.timeout`.
 ///
+/// The answer is decoded by the probe's [`Decoder`](super::Decoder) when it recognizes it.
+///
 /// After the first bytes, reading goes on until the peer closes, `max_bytes` are in, a pause
 /// longer than the probe's idle time, or the timeout. The connection closes with a reset.
 ///
@@ -90,7 +92,11 @@ pub async fn probe(
         timeout_at(deadline, stream.write_all(&request)).await.ok()?.ok()?;
     }
     let data = read_bounded(&mut stream, probe.idle, limits.max_bytes, deadline).await;
-    (!data.is_empty()).then_some(Response { probe: probe.name, data, tls: None })
+    (!data.is_empty()).then(|| Response {
+        probe: probe.name,
+        data: probe.decoder.apply(data),
+        tls: None,
+    })
 }
 
 /// Inside TLS: what the service says first (IMAPS, POP3S, SMTPS greet), else the answer to

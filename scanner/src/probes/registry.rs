@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::decode::{self, Decoder};
+
 /// What a probe sends once connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -33,12 +35,18 @@ pub struct ServiceProbe {
     /// Once bytes arrive, how long a pause ends the read (services that keep the
     /// connection open never send EOF).
     pub idle: Duration,
+    /// How the answer becomes fields: binary protocols are decoded into `name: value`
+    /// lines, the rest kept as received.
+    pub decoder: Decoder,
 }
 
 /// The probes Sonde knows, in the order they are considered.
 #[derive(Debug, Clone)]
 pub struct ProbeRegistry {
     probes: Vec<ServiceProbe>,
+    /// UDP probes: one datagram, one answer. Names may repeat TCP ones when the exchange
+    /// and its decoded answer are the same (`dns-version`), so the same signatures apply.
+    udp: Vec<ServiceProbe>,
 }
 
 /// `PING` answers even when `INFO` needs a password; `INFO server` names the version.
@@ -55,8 +63,6 @@ const MQTT: &[u8] = b"\x10\x11\x00\x04MQTT\x04\x02\x00\x3c\x00\x05sonde\
     \x82\x18\x00\x01\x00\x13$SYS/broker/version\x00";
 /// The AMQP 0-9-1 protocol header; brokers answer with Connection.Start and their name.
 const AMQP: &[u8] = b"AMQP\x00\x00\x09\x01";
-/// A CHAOS-class TXT query for `version.bind` over TCP (two-byte length prefix).
-const DNS_VERSION: &[u8] = b"\x00\x1e\x53\x44\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07version\x04bind\x00\x00\x10\x00\x03";
 /// PJL's device identification, wrapped in the Universal Exit Language.
 const PJL: &[u8] = b"\x1b%-12345X@PJL INFO ID\r\n\x1b%-12345X\r\n";
 /// A Minecraft status handshake (protocol -1, host `localhost`, port 25565) and request.
@@ -70,6 +76,7 @@ const BUILTIN: &[ServiceProbe] = &[
         fallback: false,
         timeout: Duration::from_millis(1500),
         idle: Duration::from_millis(50),
+        decoder: Decoder::Raw,
     },
     ServiceProbe {
         name: "redis",
@@ -78,6 +85,7 @@ const BUILTIN: &[ServiceProbe] = &[
         fallback: false,
         timeout: Duration::from_millis(1500),
         idle: Duration::from_millis(100),
+        decoder: Decoder::Raw,
     },
     ServiceProbe {
         name: "memcached",
@@ -86,6 +94,7 @@ const BUILTIN: &[ServiceProbe] = &[
         fallback: false,
         timeout: Duration::from_millis(1500),
         idle: Duration::from_millis(100),
+        decoder: Decoder::Raw,
     },
     ServiceProbe {
         name: "postgres",
@@ -94,6 +103,7 @@ const BUILTIN: &[ServiceProbe] = &[
         fallback: false,
         timeout: Duration::from_millis(1500),
         idle: Duration::from_millis(100),
+        decoder: Decoder::Raw,
     },
     ServiceProbe {
         name: "mqtt",
@@ -102,6 +112,7 @@ const BUILTIN: &[ServiceProbe] = &[
         fallback: false,
         timeout: Duration::from_millis(1500),
         idle: Duration::from_millis(100),
+        decoder: Decoder::Raw,
     },
     ServiceProbe {
         name: "amqp",
@@ -110,6 +121,7 @@ const BUILTIN: &[ServiceProbe] = &[
         fallback: false,
         timeout: Duration::from_millis(1500),
         idle: Duration::from_millis(100),
+        decoder: Decoder::Raw,
     },
     ServiceProbe {
         name: "zookeeper",
@@ -118,14 +130,16 @@ const BUILTIN: &[ServiceProbe] = &[
         fallback: false,
         timeout: Duration::from_millis(1500),
         idle: Duration::from_millis(100),
+        decoder: Decoder::Raw,
     },
     ServiceProbe {
         name: "dns-version",
-        payload: Payload::Bytes(DNS_VERSION),
+        payload: Payload::Bytes(decode::DNS_TCP_QUERY),
         ports: &[53],
         fallback: false,
         timeout: Duration::from_millis(1500),
         idle: Duration::from_millis(100),
+        decoder: Decoder::DnsVersion { tcp: true },
     },
     ServiceProbe {
         name: "pjl",
@@ -134,6 +148,7 @@ const BUILTIN: &[ServiceProbe] = &[
         fallback: false,
         timeout: Duration::from_millis(2000),
         idle: Duration::from_millis(200),
+        decoder: Decoder::Raw,
     },
     ServiceProbe {
         name: "minecraft",
@@ -142,6 +157,43 @@ const BUILTIN: &[ServiceProbe] = &[
         fallback: false,
         timeout: Duration::from_millis(1500),
         idle: Duration::from_millis(100),
+        decoder: Decoder::Raw,
+    },
+    ServiceProbe {
+        name: "mongodb",
+        payload: Payload::Bytes(decode::MONGODB),
+        ports: &[27017, 27018, 27019],
+        fallback: false,
+        timeout: Duration::from_millis(1500),
+        idle: Duration::from_millis(100),
+        decoder: Decoder::MongoDb,
+    },
+    ServiceProbe {
+        name: "rdp",
+        payload: Payload::Bytes(decode::RDP),
+        ports: &[3389],
+        fallback: false,
+        timeout: Duration::from_millis(1500),
+        idle: Duration::from_millis(100),
+        decoder: Decoder::Rdp,
+    },
+    ServiceProbe {
+        name: "smb",
+        payload: Payload::Bytes(decode::SMB),
+        ports: &[445],
+        fallback: false,
+        timeout: Duration::from_millis(1500),
+        idle: Duration::from_millis(100),
+        decoder: Decoder::Smb,
+    },
+    ServiceProbe {
+        name: "ldap",
+        payload: Payload::Bytes(decode::LDAP),
+        ports: &[389, 3268],
+        fallback: false,
+        timeout: Duration::from_millis(1500),
+        idle: Duration::from_millis(100),
+        decoder: Decoder::Ldap,
     },
     ServiceProbe {
         name: "tls",
@@ -155,6 +207,7 @@ const BUILTIN: &[ServiceProbe] = &[
         fallback: false,
         timeout: Duration::from_millis(3000),
         idle: Duration::from_millis(300),
+        decoder: Decoder::Raw,
     },
     ServiceProbe {
         name: "http",
@@ -166,13 +219,67 @@ const BUILTIN: &[ServiceProbe] = &[
         fallback: true,
         timeout: Duration::from_millis(2500),
         idle: Duration::from_millis(300),
+        decoder: Decoder::Raw,
     },
 ];
+
+/// The UDP probes. `idle` is unused: one datagram is the whole answer.
+const BUILTIN_UDP: &[ServiceProbe] = &[
+    ServiceProbe {
+        name: "dns-version",
+        payload: Payload::Bytes(decode::DNS_QUERY),
+        ports: &[53, 5353],
+        fallback: false,
+        timeout: Duration::from_millis(1000),
+        idle: Duration::ZERO,
+        decoder: Decoder::DnsVersion { tcp: false },
+    },
+    ServiceProbe {
+        name: "ntp",
+        payload: Payload::Bytes(decode::NTP),
+        ports: &[123],
+        fallback: false,
+        timeout: Duration::from_millis(1000),
+        idle: Duration::ZERO,
+        decoder: Decoder::Ntp,
+    },
+    ServiceProbe {
+        name: "snmp",
+        payload: Payload::Bytes(decode::SNMP),
+        ports: &[161],
+        fallback: false,
+        timeout: Duration::from_millis(1000),
+        idle: Duration::ZERO,
+        decoder: Decoder::Snmp,
+    },
+];
+
+/// What a UDP port with no probe of its own gets: an empty datagram, which a closed port
+/// answers with ICMP port unreachable and many open ones ignore.
+const UDP_EMPTY: ServiceProbe = ServiceProbe {
+    name: "udp-empty",
+    payload: Payload::Nothing,
+    ports: &[],
+    fallback: true,
+    timeout: Duration::from_millis(1000),
+    idle: Duration::ZERO,
+    decoder: Decoder::Raw,
+};
 
 impl ProbeRegistry {
     /// The built-in probes.
     pub fn builtin() -> Self {
-        Self { probes: BUILTIN.to_vec() }
+        Self { probes: BUILTIN.to_vec(), udp: BUILTIN_UDP.to_vec() }
+    }
+
+    /// The UDP probe for `port`: the one that claims it, else an empty datagram.
+    pub fn udp_probe(&self, port: u16) -> &ServiceProbe {
+        self.udp.iter().find(|p| p.ports.contains(&port)).unwrap_or(&UDP_EMPTY)
+    }
+
+    /// Every UDP probe, in registry order.
+    pub fn udp_probes(&self) -> &[ServiceProbe] {
+        &self.udp
     }
 
     /// The NULL probe: connect and wait for a banner.
@@ -217,6 +324,10 @@ mod tests {
         assert_eq!(names(993, 2), ["tls", "http"]);
         assert_eq!(names(40000, 2), ["http"]);
         assert_eq!(names(22, 0), Vec::<&str>::new());
+        assert_eq!(names(27017, 2), ["mongodb", "http"]);
+        assert_eq!(names(3389, 1), ["rdp"]);
+        assert_eq!(names(445, 1), ["smb"]);
+        assert_eq!(names(389, 1), ["ldap"]);
         assert_eq!(ProbeRegistry::builtin().null().name, "null");
         assert_eq!(ProbeRegistry::builtin().get("tls").map(|p| p.payload), Some(Payload::Tls));
     }
@@ -228,6 +339,20 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), r.probes().len());
+    }
+
+    #[test]
+    fn udp_ports_get_their_probe_or_an_empty_datagram() {
+        let r = ProbeRegistry::builtin();
+        let name = |port| r.udp_probe(port).name;
+        assert_eq!(
+            [name(53), name(123), name(161), name(40000)],
+            ["dns-version", "ntp", "snmp", "udp-empty"]
+        );
+        assert!(r.udp_probes().iter().all(|p| matches!(p.payload, Payload::Bytes(_))));
+        // UDP probes never go over TCP: `get` and the follow-ups know only TCP ones.
+        assert_eq!(r.get("ntp"), None);
+        assert!(r.follow_ups(161, usize::MAX).iter().all(|p| p.name != "snmp"));
     }
 
     #[test]
