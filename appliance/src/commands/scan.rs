@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sonde_matcher::Identifier;
 use sonde_scanner::{
     ArpConfig, ConnectBackend, ConnectConfig, Engine, EngineKind, Ipv4Range,
     MAX_ADDRESSES_WITHOUT_CONFIRMATION, MacAddr, PathOverrides, PortList, Progress, ScanPlan,
@@ -21,6 +22,7 @@ use super::scan_identify::{Identified, ScanIdentifier};
 use super::scan_names::{ScanNamer, parse_servers};
 use crate::checkpoint::{Checkpoint, ScanIdentity};
 use crate::cli::{ConnectBackendArg, EngineArg, ScanArgs, SendPathArg};
+use crate::config::{Config, PACKAGED_CONFIG, validate_signatures_dirs};
 use crate::error::UsageError;
 use crate::output::{Printer, ScanSummary, human_duration};
 
@@ -39,6 +41,8 @@ struct ValidScan {
     shard: (u64, u64),
     /// The resume file and what it held when the scan started.
     resume: Option<(PathBuf, Option<Checkpoint>)>,
+    /// The compiled signatures; `None` with `--no-identify`.
+    identifier: Option<Identifier>,
 }
 
 /// Runs the scan; returns the process exit code.
@@ -214,7 +218,22 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
         },
         shard,
         resume,
+        identifier: if args.no_identify { None } else { Some(identifier(args)?) },
     })
+}
+
+/// The built-in signatures with those of the config's `[identify] signatures_dirs` and of
+/// `--signatures-dir`, compiled before any packet is sent so that a broken file stops the
+/// scan with its name.
+fn identifier(args: &ScanArgs) -> Result<Identifier, UsageError> {
+    let config = match args.config.as_deref() {
+        Some(path) => Config::load(path)?,
+        None if Path::new(PACKAGED_CONFIG).exists() => Config::load(Path::new(PACKAGED_CONFIG))?,
+        None => Config::default(),
+    };
+    let mut dirs = validate_signatures_dirs(config.identify)?;
+    dirs.extend(args.signatures_dirs.iter().cloned());
+    crate::signature_dirs::identifier(&dirs)
 }
 
 /// `I/N` with `1 <= I <= N`.
@@ -341,10 +360,11 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
     // waits here, with the arrival number of the first finding it does not cover, until every
     // finding before that number is printed.
     let mut pending_marks: VecDeque<(u64, u64)> = VecDeque::new();
-    let (mut identify, mut identified) = match args.no_identify {
-        true => (None, None),
-        false => {
-            let (identify, identified) = ScanIdentifier::new(args.identify_concurrency);
+    let (mut identify, mut identified) = match scan.identifier.clone() {
+        None => (None, None),
+        Some(identifier) => {
+            let (identify, identified) =
+                ScanIdentifier::new(args.identify_concurrency, identifier);
             (Some(identify), Some(identified))
         }
     };

@@ -93,6 +93,49 @@ fn the_corpus_compiles_with_the_builtins_and_identifies_through_the_set() {
     assert_eq!((m.product.as_deref(), m.version.as_deref()), (Some("Exim"), Some("4.96")));
 }
 
+/// Rapid7's own databases, committed unchanged beside `LICENSE-recog`.
+const UPSTREAM: &[&str] =
+    &["nntp_banners.xml", "http_xpoweredby.xml", "http_header.x-fortisandbox-version.xml"];
+
+#[test]
+fn rapid7_databases_load_unchanged_and_identify_through_the_set() {
+    let corpus = corpus();
+    let upstream: Vec<_> = corpus
+        .iter()
+        .filter(|(f, _)| UPSTREAM.iter().any(|u| f.ends_with(&format!("/{u}"))))
+        .collect();
+    assert_eq!(upstream.len(), UPSTREAM.len(), "every upstream file is in the corpus");
+    let mut examples = 0;
+    for (file, text) in &upstream {
+        let db = RecogDatabase::parse(file, text).unwrap_or_else(|e| panic!("{e}"));
+        let report = db.check_examples();
+        assert!(report.failures.is_empty(), "{file}: {:#?}", report.failures);
+        assert!(db.untranslatable().is_empty(), "{file}: {:?}", db.untranslatable());
+        assert_eq!(report.passed, report.examples, "{file}");
+        examples += report.examples;
+    }
+    assert_eq!(examples, 9, "7 NNTP, 1 X-Powered-By, 1 X-FortiSandbox-Version");
+
+    let set = SignatureSet::from_sources(upstream.iter().map(|(f, t)| (f.as_str(), t.as_str())))
+        .unwrap();
+    let nntp = b"200 NNTP Service 6.0.3790.3959 Version: 6.0.3790.3959 Posting Allowed\r\n";
+    let m = set.identify(119, &[Response { probe: "null", data: nntp }]).unwrap();
+    assert_eq!(m.service, "nntp");
+    assert_eq!((m.product.as_deref(), m.version.as_deref()), (Some("IIS"), Some("6.0.3790.3959")));
+    assert_eq!(m.vendor.as_deref(), Some("Microsoft"));
+    let http = b"HTTP/1.1 200 OK\r\nX-Powered-By: PHP/8.2.14\r\n\
+        X-FortiSandbox-Version: 5.0.5\r\n\r\n";
+    let m = set.identify(80, &[Response { probe: "http", data: http }]).unwrap();
+    assert!(
+        matches!((m.product.as_deref(), m.version.as_deref()), (Some("PHP"), Some("8.2.14"))
+            | (Some("FortiSandbox"), Some("5.0.5"))),
+        "{m:?}"
+    );
+    let php = b"HTTP/1.1 200 OK\r\nX-Powered-By: PHP/8.2.14\r\n\r\n";
+    let m = set.identify(80, &[Response { probe: "http", data: php }]).unwrap();
+    assert_eq!(m.cpe.as_deref(), Some("cpe:2.3:a:php:php:8.2.14:*:*:*:*:*:*:*"));
+}
+
 #[test]
 fn first_match_in_file_order_wins() {
     let (file, text) = corpus().into_iter().find(|(f, _)| f.ends_with("ssh_banners.xml")).unwrap();
