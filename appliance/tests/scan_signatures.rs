@@ -8,20 +8,20 @@ use std::net::{Ipv4Addr, TcpListener};
 use crate::util::sonde::{Outcome, sonde};
 
 /// A Recog database naming a product no built-in signature knows.
-const ACME: &str = "<fingerprints matches=\"ssh.banner\" protocol=\"ssh\">\n\
-    <fingerprint pattern=\"^AcmeSSH_([\\d.]+)$\"><description>Acme</description>\n\
-    <example service.version=\"2.1\">AcmeSSH_2.1</example>\n\
-    <param pos=\"0\" name=\"service.product\" value=\"AcmeSSH\"/>\n\
+const ACME: &str = "<fingerprints matches=\"telnet.banner\" protocol=\"telnet\">\n\
+    <fingerprint pattern=\"^ACME-WIDGET v([\\d.]+) ready\"><description>Acme</description>\n\
+    <example service.version=\"2.1\">ACME-WIDGET v2.1 ready</example>\n\
+    <param pos=\"0\" name=\"service.product\" value=\"AcmeWidget\"/>\n\
     <param pos=\"1\" name=\"service.version\"/></fingerprint></fingerprints>\n";
 
-/// A loopback SSH server that announces `AcmeSSH_2.1` on every connection.
+/// A loopback server that greets every connection with `ACME-WIDGET v2.1 ready`.
 fn acme_server() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
     let port = listener.local_addr().expect("local address").port();
     std::thread::spawn(move || {
         for mut stream in listener.incoming().flatten() {
             std::thread::spawn(move || {
-                let _ = stream.write_all(b"SSH-2.0-AcmeSSH_2.1\r\n");
+                let _ = stream.write_all(b"ACME-WIDGET v2.1 ready\r\n");
                 let mut sink = [0; 256];
                 let _ = stream.read(&mut sink);
             });
@@ -56,7 +56,7 @@ fn scan_compiles_signature_dirs_from_the_flag_and_the_config() {
     let with = |extra: &[&str]| sonde(&[&scan[..], extra].concat());
 
     let builtin = row(&with(&["--config", "/dev/null"]), port);
-    assert!(!builtin.contains("AcmeSSH"), "the built-ins alone do not know it: {builtin}");
+    assert!(!builtin.contains("AcmeWidget"), "the built-ins alone do not know it: {builtin}");
     let sigs_arg = sigs.display().to_string();
     let config_arg = config.display().to_string();
     for (how, extra) in [
@@ -64,7 +64,7 @@ fn scan_compiles_signature_dirs_from_the_flag_and_the_config() {
         ("--config", ["--config", config_arg.as_str()]),
     ] {
         let found = row(&with(&extra), port);
-        assert!(found.contains(",ssh,AcmeSSH,2.1"), "{how}: {found}");
+        assert!(found.contains(",telnet,AcmeWidget,2.1"), "{how}: {found}");
     }
 
     // A broken file stops the scan before it starts, naming the file.

@@ -261,7 +261,7 @@ fn save_checkpoint(path: &Path, scan: &ScanIdentity, settled_below: u64) {
 }
 
 async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
-    let ValidScan { specs, plan, kind, connect, syn, shard, resume } = scan;
+    let ValidScan { specs, plan, kind, connect, syn, shard, resume, identifier } = scan;
     let concurrency = connect.concurrency;
     let choice = Engine::choose(kind, plan.targets(), connect, syn)?;
     if let Some(why) = &choice.fallback {
@@ -360,7 +360,7 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
     // waits here, with the arrival number of the first finding it does not cover, until every
     // finding before that number is printed.
     let mut pending_marks: VecDeque<(u64, u64)> = VecDeque::new();
-    let (mut identify, mut identified) = match scan.identifier.clone() {
+    let (mut identify, mut identified) = match identifier {
         None => (None, None),
         Some(identifier) => {
             let (identify, identified) =
