@@ -18,8 +18,8 @@ use crate::error::{LoadError, LoadErrorKind};
 use crate::fields::{Fields, Response, TlsFacts};
 use crate::identify::{Evidence, ServiceMatch};
 use crate::lazy_regex::LazyRegex;
-use crate::response_index::{PendingProbe, ProbeIndex, RangeValue};
 use crate::recog::{RecogDatabase, Untranslatable};
+use crate::response_index::{PendingProbe, ProbeIndex, RangeValue};
 use crate::signature::{Signature, load_file};
 
 /// Longest evidence excerpt kept, in bytes.
@@ -184,14 +184,7 @@ impl SignatureSet {
                 probes.push(sig.probe.clone());
             }
         }
-        Ok(Self {
-            signatures,
-            index,
-            by_probe,
-            unanchored,
-            by_service,
-            untranslatable: Vec::new(),
-        })
+        Ok(Self { signatures, index, by_probe, unanchored, by_service, untranslatable: Vec::new() })
     }
 
     /// Number of signatures.

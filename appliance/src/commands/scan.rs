@@ -363,8 +363,7 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
     let (mut identify, mut identified) = match identifier {
         None => (None, None),
         Some(identifier) => {
-            let (identify, identified) =
-                ScanIdentifier::new(args.identify_concurrency, identifier);
+            let (identify, identified) = ScanIdentifier::new(args.identify_concurrency, identifier);
             (Some(identify), Some(identified))
         }
     };

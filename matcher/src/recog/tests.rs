@@ -116,8 +116,8 @@ fn rapid7_databases_load_unchanged_and_identify_through_the_set() {
     }
     assert_eq!(examples, 9, "7 NNTP, 1 X-Powered-By, 1 X-FortiSandbox-Version");
 
-    let set = SignatureSet::from_sources(upstream.iter().map(|(f, t)| (f.as_str(), t.as_str())))
-        .unwrap();
+    let set =
+        SignatureSet::from_sources(upstream.iter().map(|(f, t)| (f.as_str(), t.as_str()))).unwrap();
     let nntp = b"200 NNTP Service 6.0.3790.3959 Version: 6.0.3790.3959 Posting Allowed\r\n";
     let m = set.identify(119, &[Response { probe: "null", data: nntp }]).unwrap();
     assert_eq!(m.service, "nntp");
@@ -127,8 +127,10 @@ fn rapid7_databases_load_unchanged_and_identify_through_the_set() {
         X-FortiSandbox-Version: 5.0.5\r\n\r\n";
     let m = set.identify(80, &[Response { probe: "http", data: http }]).unwrap();
     assert!(
-        matches!((m.product.as_deref(), m.version.as_deref()), (Some("PHP"), Some("8.2.14"))
-            | (Some("FortiSandbox"), Some("5.0.5"))),
+        matches!(
+            (m.product.as_deref(), m.version.as_deref()),
+            (Some("PHP"), Some("8.2.14")) | (Some("FortiSandbox"), Some("5.0.5"))
+        ),
         "{m:?}"
     );
     let php = b"HTTP/1.1 200 OK\r\nX-Powered-By: PHP/8.2.14\r\n\r\n";
