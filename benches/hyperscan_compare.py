@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Sonde's matcher against Hyperscan on the same patterns and inputs, one core.
 
-Builds and runs `examples/matcher_export.rs`, which writes the patterns of the large
+Builds and runs `src/bin/matcher-export.rs`, which writes the patterns of the large
 benchmark set (built-in + synthetic + Recog corpus + synthetic Recog, in priority order) and
 the benchmark inputs already split into fields, and measures Sonde on those inputs in the same
 run. Then compiles the same regexes with Hyperscan (the `hyperscan` wheel from PyPI,
@@ -42,14 +42,14 @@ def ensure_hyperscan():
 def export(seconds):
     root = os.path.dirname(HERE)
     subprocess.run(
-        ["cargo", "build", "--quiet", "--release", "-p", "sonde-benches", "--example", "matcher_export"],
+        ["cargo", "build", "--quiet", "--release", "-p", "sonde-benches", "--bin", "matcher-export"],
         cwd=root,
         check=True,
     )
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target"))
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "matcher.json")
-        exe = os.path.join(target, "release", "examples", "matcher_export")
+        exe = os.path.join(target, "release", "matcher-export")
         subprocess.run([exe, out, str(seconds)], check=True)
         with open(out, encoding="utf-8") as f:
             return json.load(f)

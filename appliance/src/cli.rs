@@ -194,6 +194,14 @@ pub struct ScanArgs {
     /// Open ports being identified at once, at most (each with a few probes in turn).
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub identify_concurrency: usize,
+    /// Directory of operator signatures (`*.toml`, Recog `*.xml`) compiled with the built-in
+    /// ones, after those of the config's `[identify] signatures_dirs`; repeatable.
+    #[arg(long = "signatures-dir", value_name = "DIR", conflicts_with = "no_identify")]
+    pub signatures_dirs: Vec<PathBuf>,
+    /// Configuration file, for its `[identify] signatures_dirs` (default:
+    /// /etc/sonde/sonde.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Do not look up the names of hosts with open ports (reverse DNS).
     #[arg(long, conflicts_with = "dns_server")]
     pub no_dns: bool,

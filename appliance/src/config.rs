@@ -375,12 +375,7 @@ impl Config {
             )));
         }
 
-        let signatures_dirs = self.identify.signatures_dirs;
-        if let Some(empty) = signatures_dirs.iter().find(|d| d.as_os_str().is_empty()) {
-            return Err(UsageError::new(format!(
-                "identify.signatures_dirs has an empty path {empty:?}: name a directory"
-            )));
-        }
+        let signatures_dirs = validate_signatures_dirs(self.identify)?;
         let dns = validate_dns(self.dns)?;
         let docker = validate_docker(self.docker)?;
 
@@ -425,6 +420,16 @@ fn default_data_dir() -> PathBuf {
         return PathBuf::from(home).join(".local/share/sonde");
     }
     PathBuf::from("sonde-data")
+}
+
+/// The `[identify] signatures_dirs`, each a non-empty path (`sonde serve`, `validate`, `scan`).
+pub fn validate_signatures_dirs(i: IdentifyConfig) -> Result<Vec<PathBuf>, UsageError> {
+    if let Some(empty) = i.signatures_dirs.iter().find(|d| d.as_os_str().is_empty()) {
+        return Err(UsageError::new(format!(
+            "identify.signatures_dirs has an empty path {empty:?}: name a directory"
+        )));
+    }
+    Ok(i.signatures_dirs)
 }
 
 /// Checks `[docker]`: every endpoint parses, TLS files come as a set, the interval is sane.

@@ -24,6 +24,7 @@ mod lab_syn_scan;
 mod loopback_scan;
 mod resume_scan;
 mod scan_history;
+mod scan_signatures;
 mod schedules;
 mod serve_api;
 mod serve_tls;

@@ -1,6 +1,6 @@
 //! The inputs and signature sources of the matcher benchmark, shared by the criterion bench
 //! (`benches/matcher.rs`) and the export for the Hyperscan comparison
-//! (`examples/matcher_export.rs`), so that both measure the same thing.
+//! (`src/bin/matcher-export.rs`), so that both measure the same thing.
 
 use std::path::Path;
 

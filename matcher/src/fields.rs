@@ -88,6 +88,16 @@ impl<'a> Fields<'a> {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.fields.iter().map(|(name, range)| (name.as_ref(), &self.text[range.clone()]))
     }
+
+    /// The decoded response that every field is a range of.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Every field as (name, range of [`text`](Self::text)), in response order.
+    pub(crate) fn ranges(&self) -> impl Iterator<Item = (&str, Range<usize>)> {
+        self.fields.iter().map(|(name, range)| (name.as_ref(), range.clone()))
+    }
 }
 
 /// Whether `name` is a field the parsers can produce: a fixed name or `http.header.<name>`

@@ -34,6 +34,7 @@ mod identify;
 mod lazy_regex;
 mod port_names;
 mod recog;
+mod response_index;
 mod set;
 mod signature;
 mod template;

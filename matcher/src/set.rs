@@ -1,8 +1,10 @@
 //! The compiled signature database.
 //!
-//! Per (probe, field), one Aho-Corasick automaton over the anchors of the signatures that
-//! target it; a hit names candidate signatures, which are then confirmed by their regex in
-//! priority order. Signatures without a usable anchor are candidates for every value of
+//! Per probe, one Aho-Corasick automaton over the anchors of the signatures that target any
+//! field of it, run once over each response; a hit inside a field's range names candidate
+//! signatures, which are then confirmed by their regex in priority order. Values that are not
+//! ranges of a response (the `tls.*` facts, examples) go through a per (probe, field)
+//! automaton instead, with the same candidates. Signatures without a usable anchor are candidates for every value of
 //! their field. Priority: higher confidence first; at equal confidence, signatures that list
 //! the observed port first; then source order.
 
@@ -17,6 +19,7 @@ use crate::fields::{Fields, Response, TlsFacts};
 use crate::identify::{Evidence, ServiceMatch};
 use crate::lazy_regex::LazyRegex;
 use crate::recog::{RecogDatabase, Untranslatable};
+use crate::response_index::{PendingProbe, ProbeIndex, RangeValue};
 use crate::signature::{Signature, load_file};
 
 /// Longest evidence excerpt kept, in bytes.
@@ -29,6 +32,8 @@ pub struct SignatureSet {
     signatures: Vec<Signature>,
     /// probe -> field -> index.
     index: HashMap<String, HashMap<String, FieldIndex>>,
+    /// probe -> the anchors of all its fields, to scan a response once.
+    by_probe: HashMap<String, ProbeIndex>,
     unanchored: usize,
     /// service -> the probes (other than `null`) whose signatures name a product of that
     /// service, best first: what a soft match asks for next.
@@ -121,6 +126,7 @@ impl SignatureSet {
 
     fn compile(signatures: Vec<Signature>) -> Result<Self, LoadError> {
         let mut anchors: PendingAnchors<'_> = HashMap::new();
+        let mut pending_probes: HashMap<&str, PendingProbe> = HashMap::new();
         let mut always: HashMap<(&str, &str), Vec<u32>> = HashMap::new();
         let mut unanchored = 0;
         for (i, sig) in signatures.iter().enumerate() {
@@ -132,7 +138,9 @@ impl SignatureSet {
                 continue;
             }
             let (patterns, by_pattern) = anchors.entry(key).or_default();
+            let whole = pending_probes.entry(key.0).or_default();
             for anchor in &sig.anchors {
+                whole.add(key.1, anchor, i);
                 match patterns.iter().position(|p| p == anchor) {
                     Some(p) => by_pattern[p].push(i),
                     None => {
@@ -160,6 +168,15 @@ impl SignatureSet {
         for ((probe, field), sigs) in always {
             index.entry(probe.into()).or_default().entry(field.into()).or_default().always = sigs;
         }
+        let mut by_probe = HashMap::new();
+        for (probe, pending) in pending_probes {
+            let built = pending.build().map_err(|e| LoadError {
+                file: "(all sources)".into(),
+                id: None,
+                kind: LoadErrorKind::Syntax(format!("anchors of probe {probe}: {e}")),
+            })?;
+            by_probe.insert(probe.to_string(), built);
+        }
         let mut by_service: HashMap<String, Vec<String>> = HashMap::new();
         for sig in signatures.iter().filter(|s| s.product.is_some() && s.probe != "null") {
             let probes = by_service.entry(sig.service.clone()).or_default();
@@ -167,7 +184,7 @@ impl SignatureSet {
                 probes.push(sig.probe.clone());
             }
         }
-        Ok(Self { signatures, index, unanchored, by_service, untranslatable: Vec::new() })
+        Ok(Self { signatures, index, by_probe, unanchored, by_service, untranslatable: Vec::new() })
     }
 
     /// Number of signatures.
@@ -211,16 +228,34 @@ impl SignatureSet {
         tls: Option<&TlsFacts<'_>>,
     ) -> Option<ServiceMatch> {
         let parsed: Vec<Fields<'_>> = responses.iter().map(|r| Fields::parse(r.data)).collect();
-        let mut values = values(responses, &parsed);
-        if let Some(tls) = tls {
-            values.extend(tls.iter().map(|(field, text)| Value {
-                probe: "tls",
-                field,
-                text,
-                over_tls: true,
-            }));
+        let mut values = Vec::new();
+        let mut candidates = Vec::new();
+        let mut ranged = Vec::new();
+        for (response, fields) in responses.iter().zip(&parsed) {
+            let (probe, over_tls) = probe_of(response);
+            let whole = self.by_probe.get(probe);
+            ranged.clear();
+            for (field, range) in fields.ranges() {
+                let vi = values.len() as u32;
+                if let Some(id) = whole.and_then(|w| w.field(field)) {
+                    ranged.push(RangeValue { field: id, range: range.clone(), value: vi });
+                }
+                let value = Value { probe, field, text: &fields.text()[range], over_tls };
+                self.unanchored_candidates(vi, &value, &mut candidates);
+                values.push(value);
+            }
+            if let Some(whole) = whole {
+                whole.candidates(fields.text(), &ranged, &mut candidates);
+            }
         }
-        self.best(port, &values)
+        for (field, text) in tls.iter().flat_map(|t| t.iter()) {
+            let vi = values.len() as u32;
+            let value = Value { probe: "tls", field, text, over_tls: true };
+            self.field_candidates(vi, &value, &mut candidates);
+            self.unanchored_candidates(vi, &value, &mut candidates);
+            values.push(value);
+        }
+        self.pick(port, &values, candidates)
     }
 
     /// The probes that can name the product of a `service` found without one (a soft match),
@@ -331,23 +366,43 @@ impl SignatureSet {
         (Reverse(sig.confidence), !sig.ports.contains(&port), i)
     }
 
+    /// The best match among `values`, each searched with its own field's automaton.
     fn best(&self, port: u16, values: &[Value<'_>]) -> Option<ServiceMatch> {
-        // (signature, value) pairs; small, so a Vec and a sort beat any set.
-        let mut candidates: Vec<(u32, u32)> = Vec::new();
+        let mut candidates = Vec::new();
         for (vi, value) in values.iter().enumerate() {
-            let Some(index) = self.index.get(value.probe).and_then(|f| f.get(value.field)) else {
-                continue;
-            };
-            let vi = vi as u32;
-            if let Some(ac) = &index.automaton {
-                for hit in ac.find_overlapping_iter(value.text) {
-                    candidates.extend(
-                        index.by_pattern[hit.pattern().as_usize()].iter().map(|&s| (s, vi)),
-                    );
-                }
-            }
-            candidates.extend(index.always.iter().map(|&s| (s, vi)));
+            self.field_candidates(vi as u32, value, &mut candidates);
+            self.unanchored_candidates(vi as u32, value, &mut candidates);
         }
+        self.pick(port, values, candidates)
+    }
+
+    /// Pushes (signature, `vi`) for every anchor of `value`'s field found in it.
+    fn field_candidates(&self, vi: u32, value: &Value<'_>, out: &mut Vec<(u32, u32)>) {
+        let index = self.index.get(value.probe).and_then(|f| f.get(value.field));
+        if let Some(ac) = index.and_then(|i| i.automaton.as_ref().map(|ac| (i, ac))) {
+            let (index, ac) = ac;
+            for hit in ac.find_overlapping_iter(value.text) {
+                out.extend(index.by_pattern[hit.pattern().as_usize()].iter().map(|&s| (s, vi)));
+            }
+        }
+    }
+
+    /// Pushes (signature, `vi`) for the signatures without an anchor that target `value`'s
+    /// field.
+    fn unanchored_candidates(&self, vi: u32, value: &Value<'_>, out: &mut Vec<(u32, u32)>) {
+        if let Some(index) = self.index.get(value.probe).and_then(|f| f.get(value.field)) {
+            out.extend(index.always.iter().map(|&s| (s, vi)));
+        }
+    }
+
+    /// The first candidate, in priority order, whose regex confirms it.
+    fn pick(
+        &self,
+        port: u16,
+        values: &[Value<'_>],
+        // (signature, value) pairs; small, so a Vec and a sort beat any set.
+        mut candidates: Vec<(u32, u32)>,
+    ) -> Option<ServiceMatch> {
         candidates.sort_unstable_by_key(|&(s, vi)| (self.rank(s, port), vi));
         candidates.dedup();
         candidates.into_iter().find_map(|(s, vi)| self.confirm(s, &values[vi as usize], false))
@@ -402,15 +457,19 @@ fn values<'v>(responses: &'v [Response<'v>], parsed: &'v [Fields<'v>]) -> Vec<Va
         .iter()
         .zip(parsed)
         .flat_map(|(r, f)| {
-            let over_tls = r.probe == "tls";
-            let probe = match r.probe {
-                "tls" if r.data.starts_with(b"HTTP/") => "http",
-                "tls" => "null",
-                other => other,
-            };
+            let (probe, over_tls) = probe_of(r);
             f.iter().map(move |(field, text)| Value { probe, field, text, over_tls })
         })
         .collect()
+}
+
+/// The probe whose signatures match `response`, and whether it came inside TLS.
+fn probe_of<'r>(response: &Response<'r>) -> (&'r str, bool) {
+    match response.probe {
+        "tls" if response.data.starts_with(b"HTTP/") => ("http", true),
+        "tls" => ("null", true),
+        other => (other, false),
+    }
 }
 
 /// Whether `hay` contains `needle` (lowercase ASCII), ignoring ASCII case.

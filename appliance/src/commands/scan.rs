@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sonde_matcher::Identifier;
 use sonde_scanner::{
     ArpConfig, ConnectBackend, ConnectConfig, Engine, EngineKind, Ipv4Range,
     MAX_ADDRESSES_WITHOUT_CONFIRMATION, MacAddr, PathOverrides, PortList, Progress, ScanPlan,
@@ -22,6 +23,7 @@ use super::scan_names::{ScanNamer, parse_servers};
 use super::scan_udp::{UdpSweep, sweep as udp_sweep};
 use crate::checkpoint::{Checkpoint, ScanIdentity};
 use crate::cli::{ConnectBackendArg, EngineArg, ScanArgs, SendPathArg};
+use crate::config::{Config, PACKAGED_CONFIG, validate_signatures_dirs};
 use crate::error::UsageError;
 use crate::output::{Printer, ScanSummary, human_duration};
 
@@ -42,6 +44,8 @@ struct ValidScan {
     resume: Option<(PathBuf, Option<Checkpoint>)>,
     /// UDP ports probed after the TCP scan, and how.
     udp: Option<UdpSweep>,
+    /// The compiled signatures; `None` with `--no-identify`.
+    identifier: Option<Identifier>,
 }
 
 /// Runs the scan; returns the process exit code.
@@ -236,7 +240,22 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
         shard,
         resume,
         udp,
+        identifier: if args.no_identify { None } else { Some(identifier(args)?) },
     })
+}
+
+/// The built-in signatures with those of the config's `[identify] signatures_dirs` and of
+/// `--signatures-dir`, compiled before any packet is sent so that a broken file stops the
+/// scan with its name.
+fn identifier(args: &ScanArgs) -> Result<Identifier, UsageError> {
+    let config = match args.config.as_deref() {
+        Some(path) => Config::load(path)?,
+        None if Path::new(PACKAGED_CONFIG).exists() => Config::load(Path::new(PACKAGED_CONFIG))?,
+        None => Config::default(),
+    };
+    let mut dirs = validate_signatures_dirs(config.identify)?;
+    dirs.extend(args.signatures_dirs.iter().cloned());
+    crate::signature_dirs::identifier(&dirs)
 }
 
 /// `I/N` with `1 <= I <= N`.
@@ -264,7 +283,7 @@ fn save_checkpoint(path: &Path, scan: &ScanIdentity, settled_below: u64) {
 }
 
 async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
-    let ValidScan { specs, plan, kind, connect, syn, shard, resume, udp } = scan;
+    let ValidScan { specs, plan, kind, connect, syn, shard, resume, udp, identifier } = scan;
     let concurrency = connect.concurrency;
     let choice = Engine::choose(kind, plan.targets(), connect, syn)?;
     if let Some(why) = &choice.fallback {
@@ -363,10 +382,10 @@ async fn execute(args: &ScanArgs, scan: ValidScan) -> anyhow::Result<i32> {
     // waits here, with the arrival number of the first finding it does not cover, until every
     // finding before that number is printed.
     let mut pending_marks: VecDeque<(u64, u64)> = VecDeque::new();
-    let (mut identify, mut identified) = match args.no_identify {
-        true => (None, None),
-        false => {
-            let (identify, identified) = ScanIdentifier::new(args.identify_concurrency);
+    let (mut identify, mut identified) = match identifier {
+        None => (None, None),
+        Some(identifier) => {
+            let (identify, identified) = ScanIdentifier::new(args.identify_concurrency, identifier);
             (Some(identify), Some(identified))
         }
     };

@@ -40,12 +40,16 @@ pub(crate) struct ScanIdentifier {
 }
 
 impl ScanIdentifier {
-    /// At most `concurrency` ports at once; results arrive on the returned receiver.
-    pub(crate) fn new(concurrency: usize) -> (Self, mpsc::UnboundedReceiver<Identified>) {
+    /// At most `concurrency` ports at once, named by `identifier`; results arrive on the
+    /// returned receiver.
+    pub(crate) fn new(
+        concurrency: usize,
+        identifier: Identifier,
+    ) -> (Self, mpsc::UnboundedReceiver<Identified>) {
         let (results, rx) = mpsc::unbounded_channel();
         let this = Self {
             registry: Arc::new(ProbeRegistry::builtin()),
-            identifier: Identifier::builtin(),
+            identifier,
             limit: Arc::new(Semaphore::new(concurrency.max(1))),
             hosts: HostLimiter::new(PER_HOST),
             banner: BannerConfig::default(),

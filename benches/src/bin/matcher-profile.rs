@@ -1,7 +1,7 @@
 //! A fixed amount of matcher work for instruction-count profiling, which stays repeatable on
 //! a loaded machine where timings do not:
 //!
-//! `valgrind --tool=callgrind target/release/examples/matcher_profile http 2000`
+//! `valgrind --tool=callgrind target/release/matcher-profile http 2000`
 //!
 //! Loads the 4,667-signature set of the Hyperscan comparison, identifies every input once to
 //! compile the regexes it needs, then identifies `http` or `banners` inputs `ROUNDS` times.
@@ -18,14 +18,14 @@ fn main() {
     let sources = large_sources();
     let set = SignatureSet::from_sources(sources.iter().map(|(f, t)| (f.as_str(), t.as_str())))
         .unwrap_or_else(|e| {
-            eprintln!("matcher_profile: {e}");
+            eprintln!("matcher-profile: {e}");
             std::process::exit(1)
         });
     let inputs: Vec<(&str, u16, Vec<u8>)> = match which.as_str() {
         "banners" => BANNERS.iter().map(|(p, port, d)| (*p, *port, d.to_vec())).collect(),
         "http" => http_inputs().into_iter().map(|(port, d)| ("http", port, d)).collect(),
         other => {
-            eprintln!("matcher_profile: unknown input set {other:?}: use http or banners");
+            eprintln!("matcher-profile: unknown input set {other:?}: use http or banners");
             std::process::exit(2)
         }
     };

@@ -1,7 +1,7 @@
 //! Exports the matcher benchmark's patterns and inputs for another engine, and measures
 //! Sonde on them in the same run, one thread: the Rust half of `benches/hyperscan_compare.py`.
 //!
-//! `cargo run --release -p sonde-benches --example matcher_export -- OUT.json [SECONDS]`
+//! `cargo run --release -p sonde-benches --bin matcher-export -- OUT.json [SECONDS]`
 //! writes `{ "patterns": [{probe, field, regex}] (priority order), "banners"/"http": [[{probe,
 //! field, value}] per input], "sonde": {set, signatures, banners_per_s, http_per_s} }`.
 //! Inputs are exported already split into fields, so the other engine is not charged for
@@ -17,7 +17,7 @@ use sonde_matcher::{Fields, Response, SignatureSet};
 fn main() {
     let mut args = std::env::args().skip(1);
     let Some(out) = args.next() else {
-        eprintln!("usage: matcher_export OUT.json [SECONDS]");
+        eprintln!("usage: matcher-export OUT.json [SECONDS]");
         std::process::exit(2);
     };
     let seconds: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(3.0);
@@ -26,7 +26,7 @@ fn main() {
     let cpu_started = thread_cpu_s();
     let set = SignatureSet::from_sources(sources.iter().map(|(f, t)| (f.as_str(), t.as_str())))
         .unwrap_or_else(|e| {
-            eprintln!("matcher_export: {e}");
+            eprintln!("matcher-export: {e}");
             std::process::exit(1)
         });
     let compile_s = started.elapsed().as_secs_f64();
@@ -59,7 +59,7 @@ fn main() {
         },
     });
     if let Err(e) = std::fs::write(&out, doc.to_string()) {
-        eprintln!("matcher_export: cannot write {out}: {e}");
+        eprintln!("matcher-export: cannot write {out}: {e}");
         std::process::exit(1);
     }
 }
