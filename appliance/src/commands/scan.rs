@@ -131,7 +131,8 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
                 .map_err(|e| UsageError::new(format!("--udp-ports: {e}")))?,
             rate: args.rate,
             concurrency: args.concurrency,
-            identify: !args.no_identify,
+            // Set once the signatures are compiled, below.
+            identifier: None,
         }),
     };
 
@@ -197,6 +198,7 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
             u64::from_le_bytes(bytes)
         }
     };
+    let identifier = if args.no_identify { None } else { Some(identifier(args)?) };
     Ok(ValidScan {
         specs,
         plan: ScanPlan::new(targets, ports, seed),
@@ -239,8 +241,8 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
         },
         shard,
         resume,
-        udp,
-        identifier: if args.no_identify { None } else { Some(identifier(args)?) },
+        udp: udp.map(|udp| UdpSweep { identifier: identifier.clone(), ..udp }),
+        identifier,
     })
 }
 

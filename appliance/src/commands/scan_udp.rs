@@ -29,8 +29,9 @@ pub(crate) struct UdpSweep {
     pub(crate) rate: u64,
     /// Probes in flight at most.
     pub(crate) concurrency: usize,
-    /// Whether answers go through the matcher.
-    pub(crate) identify: bool,
+    /// The scan's compiled signatures (built-ins and `signatures_dirs`); `None` with
+    /// `--no-identify`.
+    pub(crate) identifier: Option<Identifier>,
 }
 
 /// What a UDP sweep found: open ports with their identification, and the counts of the rest.
@@ -50,7 +51,7 @@ pub(crate) async fn sweep(
     cancel: &CancellationToken,
 ) -> UdpReport {
     let registry = Arc::new(ProbeRegistry::builtin());
-    let identifier = sweep.identify.then(Identifier::builtin);
+    let identifier = sweep.identifier.clone();
     let pacer = Arc::new(Pacer::new(sweep.rate));
     let limit = Arc::new(Semaphore::new(sweep.concurrency.max(1)));
     let mut tasks = JoinSet::new();
@@ -125,7 +126,8 @@ mod tests {
         let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let targets = TargetSet::parse(&["127.0.0.1".to_string()]).unwrap();
         let ports = PortList::from_ports([echo_port, closed, silent_port]);
-        let config = UdpSweep { ports, rate: 1000, concurrency: 8, identify: true };
+        let config =
+            UdpSweep { ports, rate: 1000, concurrency: 8, identifier: Some(Identifier::builtin()) };
         let report = sweep(&targets, &config, &CancellationToken::new()).await;
         drop(silent);
         assert_eq!((report.sent, report.closed, report.open_filtered), (3, 1, 1), "{report:?}");
