@@ -32,6 +32,7 @@ pub mod config;
 pub mod data_dir;
 pub mod error;
 pub mod export;
+pub mod fleet;
 pub mod limits;
 pub mod naming;
 pub mod output;

@@ -13,7 +13,9 @@ use crate::actors::{EventBus, Matcher, Persister, Prober, Supervisor, Supervisor
 use crate::backend::ApplianceBackend;
 use crate::cli::ServeArgs;
 use crate::config::{Config, Overrides, PACKAGED_CONFIG, Settings};
-use crate::store::Store;
+use crate::fleet::relay;
+use crate::fleet::worker::Worker;
+use crate::store::{Backend, Store};
 
 /// Loads `config` (or the packaged file when it exists, or defaults) and validates it with
 /// the command-line overrides.
@@ -86,7 +88,24 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
     }
     let bus = Arc::new(EventBus::new());
 
+    // On PostgreSQL this appliance may share the store with others: it registers, and events
+    // travel between them.
+    let cluster = (store.backend() == Backend::Postgres).then(|| settings.cluster.clone());
     let mut persister = Persister::new(store.clone(), bus.clone());
+    if let (Some(cluster), Some(url)) = (&cluster, settings.database_url.clone()) {
+        store.register_appliance(&Worker::record(cluster)).await?;
+        tracing::info!(
+            name = %cluster.name,
+            reach = ?cluster.reach,
+            exclusive = ?cluster.exclusive,
+            "Appliance registered; it takes its share of scans from the store."
+        );
+        persister = persister.with_lease_owner(cluster.name.clone());
+        let (relay, outgoing) = tokio::sync::mpsc::channel(relay::RELAY_QUEUE);
+        bus.relay_to(relay);
+        actix_rt::spawn(relay::send(store.clone(), cluster.name.clone(), outgoing));
+        actix_rt::spawn(relay::listen(url, cluster.name.clone(), bus.clone()));
+    }
     if let Some(dns) = settings.dns.clone() {
         let resolver = sonde_scanner::ReverseResolver::new(dns)?;
         let (naming, queue) = tokio::sync::mpsc::channel(crate::naming::NAMING_QUEUE);
@@ -131,10 +150,21 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
     )
     .start();
 
-    let backend = Arc::new(
-        ApplianceBackend::new(store.clone(), supervisor, persister, bus, settings.scan.clone())
-            .with_signature_dirs(settings.signatures_dirs.clone()),
-    );
+    let mut backend = ApplianceBackend::new(
+        store.clone(),
+        supervisor.clone(),
+        persister,
+        bus.clone(),
+        settings.scan.clone(),
+    )
+    .with_signature_dirs(settings.signatures_dirs.clone());
+    if let Some(cluster) = cluster {
+        backend = backend.with_cluster(cluster.clone());
+        let worker =
+            Worker::new(store.clone(), cluster, supervisor, bus, settings.scan.parallel_subnets);
+        actix_rt::spawn(worker.run());
+    }
+    let backend = Arc::new(backend);
     // The runner lives as long as the process; it holds no state a stop could lose (the
     // store has each schedule's last run).
     actix_rt::spawn(crate::schedule::runner::run(

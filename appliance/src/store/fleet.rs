@@ -302,15 +302,10 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Marks chunk `id` done by `owner` with its final counters. The scan's row is locked
-    /// first, so that of two appliances releasing the last two chunks at once exactly one is
-    /// told it released the last.
-    pub async fn release_chunk(
-        &self,
-        id: i64,
-        owner: &str,
-        c: &ScanCounters,
-    ) -> Result<Released, StoreError> {
+    /// Marks chunk `id` done by `owner` (every pair settled; the other counters stay as the
+    /// last renewal stored them). The scan's row is locked first, so that of two appliances
+    /// releasing the last two chunks at once exactly one is told it released the last.
+    pub async fn release_chunk(&self, id: i64, owner: &str) -> Result<Released, StoreError> {
         let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
         let scan_id: Option<i64> =
             sqlx::query_scalar("SELECT scan_id FROM scan_chunks WHERE id = $1")
@@ -329,17 +324,11 @@ impl Store {
         .await?;
         let done = sqlx::query(
             "UPDATE scan_chunks SET status = 'done', settled_below = probes_total, \
-             lease_until = NULL, done_by = $1, finished_at = $2, probes_sent = $3, \
-             probes_done = $4, replies = $5, open_ports = $6, hosts_up = $7 \
-             WHERE id = $8 AND lease_owner = $1 AND status = 'leased'",
+             lease_until = NULL, done_by = $1, finished_at = $2, probes_done = probes_total \
+             WHERE id = $3 AND lease_owner = $1 AND status = 'leased'",
         )
         .bind(owner)
         .bind(now())
-        .bind(c.probes_sent as i64)
-        .bind(c.probes_done as i64)
-        .bind(c.replies as i64)
-        .bind(c.open_ports as i64)
-        .bind(c.hosts_up as i64)
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -372,6 +361,16 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    /// Sends `payload` to the listeners of `channel` (PostgreSQL's NOTIFY).
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Whether scan `id` is split into chunks (a scan shared by appliances).
@@ -534,8 +533,8 @@ mod tests {
             let c = ScanCounters::default();
             assert!(!store.renew_chunk(first.id, "a", 30, &c).await.unwrap());
             assert!(!store.checkpoint_chunk(first.id, "a", 2).await.unwrap());
-            assert_eq!(store.release_chunk(first.id, "a", &c).await.unwrap(), Released::NotHeld);
-            let end = store.release_chunk(first.id, "b", &c).await.unwrap();
+            assert_eq!(store.release_chunk(first.id, "a").await.unwrap(), Released::NotHeld);
+            let end = store.release_chunk(first.id, "b").await.unwrap();
             assert_eq!(end, Released::Last(ScanStatus::Completed));
             let _ = scan_id;
         }
@@ -556,10 +555,10 @@ mod tests {
             let c = ScanCounters { probes_done: 2, ..ScanCounters::default() };
             let a = store.lease_chunk("a", &anywhere(), 30).await.unwrap().unwrap();
             let b = store.lease_chunk("b", &anywhere(), 30).await.unwrap().unwrap();
-            assert_eq!(store.release_chunk(a.id, "a", &c).await.unwrap(), Released::Done);
-            assert_eq!(store.release_chunk(a.id, "a", &c).await.unwrap(), Released::NotHeld);
+            assert_eq!(store.release_chunk(a.id, "a").await.unwrap(), Released::Done);
+            assert_eq!(store.release_chunk(a.id, "a").await.unwrap(), Released::NotHeld);
             assert_eq!(
-                store.release_chunk(b.id, "b", &c).await.unwrap(),
+                store.release_chunk(b.id, "b").await.unwrap(),
                 Released::Last(ScanStatus::Completed)
             );
             assert_eq!(store.chunk_totals(scan_id).await.unwrap().probes_done, 4);
