@@ -161,8 +161,10 @@ mod tests {
         let inner = (0x0a00_0000, 0x0a00_00ff);
         assert!(!may_lease(&fc, dmz_chunk) && may_lease(&fd, dmz_chunk));
         assert!(may_lease(&fc, inner) && !may_lease(&fd, inner));
-        assert!(unreachable(&chunks("192.0.2.0/24"), &[central.clone(), dmz]).is_empty());
-        let lost = unreachable(&chunks("192.0.2.0/24"), &[central]);
+        assert!(unreachable(&chunks("192.0.2.0/24"), &[central, dmz]).is_empty());
+        // Without the sensor, a central box that cannot reach the DMZ leaves it unscanned.
+        let inside_only = appliance("central", &["10.0.0.0/8"], &[]);
+        let lost = unreachable(&chunks("192.0.2.0/24"), &[inside_only]);
         assert_eq!(
             lost.iter().map(|&s| describe(s)).collect::<Vec<_>>(),
             ["192.0.2.0-192.0.2.255"]

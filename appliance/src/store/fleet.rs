@@ -552,7 +552,6 @@ mod tests {
 
         async fn only_the_last_release_ends_the_scan(store) {
             let scan_id = shared_scan(store, 2).await;
-            let c = ScanCounters { probes_done: 2, ..ScanCounters::default() };
             let a = store.lease_chunk("a", &anywhere(), 30).await.unwrap().unwrap();
             let b = store.lease_chunk("b", &anywhere(), 30).await.unwrap().unwrap();
             assert_eq!(store.release_chunk(a.id, "a").await.unwrap(), Released::Done);
