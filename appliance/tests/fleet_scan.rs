@@ -33,14 +33,15 @@ const OPEN: [&str; 12] = [
     "10.79.250.250:22",
     "10.79.255.1:80",
 ];
-/// Probes per second of each chunk; each appliance runs four chunks at once.
-const RATE: u64 = 1500;
+/// Probes per second of each chunk; each appliance runs eight chunks at once.
+const RATE: u64 = 4000;
 /// The scan must end within this, takeover included.
 const LIMIT: Duration = Duration::from_secs(60);
 
 #[test]
 fn two_appliances_share_a_scan_and_one_survives_the_other_needs_root_netns() {
     require_root_netns("two_appliances_share_a_scan_and_one_survives_the_other_needs_root_netns");
+    let t0 = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let open_file = dir.path().join("open.txt");
     std::fs::write(&open_file, OPEN.join("\n") + "\n").unwrap();
@@ -55,6 +56,7 @@ fn two_appliances_share_a_scan_and_one_survives_the_other_needs_root_netns() {
     assert_eq!(truth, lab_b.truth(), "both labs answer the same");
     assert_eq!(truth.len(), OPEN.len());
 
+    eprintln!("fleet scan: labs up after {:.1} s", t0.elapsed().as_secs_f64());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let server = PgServer::shared().expect("a PostgreSQL server for the test");
     let url = runtime.block_on(server.fresh_database()).expect("a fresh database");
@@ -83,6 +85,7 @@ fn two_appliances_share_a_scan_and_one_survives_the_other_needs_root_netns() {
         wait_for(Duration::from_secs(60), || api(ns, &token, "GET", "/api/v1/health", None))
             .unwrap_or_else(|| panic!("the console in {ns} answers\n{}", logs()));
     }
+    eprintln!("fleet scan: consoles up after {:.1} s", t0.elapsed().as_secs_f64());
     // Bravo's console stream, read from the start of the scan.
     let events_path = dir.path().join("bravo-events.txt");
     let mut stream = Command::new("ip")
@@ -215,7 +218,7 @@ fn config(dir: &std::path::Path, name: &str, url: &str) -> std::path::PathBuf {
     let quote = |s: &str| Value::String(s.to_owned()).to_string();
     let text = format!(
         "[server]\nlisten = \"127.0.0.1:8080\"\ndata_dir = {}\ndatabase_url = {}\n\n\
-         [scan]\nsubnet_prefix = 22\nparallel_subnets = 4\ntimeout_ms = 250\nretries = 0\n\
+         [scan]\nsubnet_prefix = 22\nparallel_subnets = 8\ntimeout_ms = 250\nretries = 0\n\
          concurrency = 512\n\n[cluster]\nname = {}\nlease_secs = 3\n",
         quote(&data.display().to_string()),
         quote(url),

@@ -56,7 +56,7 @@ impl Worker {
 
     /// How often the worker heartbeats, renews and looks for work: a few times per lease.
     pub fn tick(settings: &ClusterSettings) -> Duration {
-        (settings.lease / 4).clamp(Duration::from_millis(100), Duration::from_millis(500))
+        (settings.lease / 4).clamp(Duration::from_millis(100), Duration::from_millis(250))
     }
 
     /// This appliance as it registers.
