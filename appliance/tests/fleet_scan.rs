@@ -3,6 +3,8 @@
 //! ground truth), both reach the store through its unix socket (a file, so namespaces share
 //! it), and the first is killed half-way.
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its location.
+
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::process::Command;

@@ -78,7 +78,7 @@ pub struct FinishScan {
     pub error: Option<String>,
     /// Set when this ends or checkpoints one leased chunk of a scan shared by several
     /// appliances, rather than the scan itself.
-    pub chunk: Option<ChunkMark>,
+    pub chunk: Option<Box<ChunkMark>>,
 }
 
 /// A position in a leased chunk, behind the results it covers: every pair below
@@ -239,7 +239,7 @@ impl Handler<FinishScan> for Persister {
     fn handle(&mut self, mut msg: FinishScan, _: &mut Self::Context) -> Self::Result {
         let store = self.store.clone();
         let bus = self.bus.clone();
-        if let Some(mark) = msg.chunk {
+        if let Some(mark) = msg.chunk.as_deref().copied() {
             let owner = self.lease_owner.clone().unwrap_or_default();
             if mark.done
                 && let Some(reason) = self.broken.remove(&msg.scan_id)

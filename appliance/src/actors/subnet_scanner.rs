@@ -203,7 +203,7 @@ async fn scan_subnet(
                 status: sonde_web::api::ScanStatus::Running,
                 counters: Default::default(),
                 error: None,
-                chunk: Some(mark),
+                chunk: Some(Box::new(mark)),
             };
             if marks.send(checkpoint).await.is_err() {
                 tracing::error!(scan_id, "The prober is gone; stopping this subnet.");

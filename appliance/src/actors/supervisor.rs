@@ -357,7 +357,7 @@ fn end_chunk(mut end: FinishScan, chunk: Option<&ChunkJob>) -> FinishScan {
         let outcome = if done { CHUNK_COMPLETED } else { CHUNK_STOPPED };
         c.outcome.store(outcome, Ordering::Release);
         let settled_below = c.progress.probes.settled_below.load(Ordering::Acquire);
-        end.chunk = Some(ChunkMark { chunk_id: c.id, settled_below, done });
+        end.chunk = Some(Box::new(ChunkMark { chunk_id: c.id, settled_below, done }));
     }
     end
 }
