@@ -84,7 +84,7 @@ fn two_appliances_share_a_scan_and_one_survives_the_other_needs_root_netns() {
         )
     };
     for ns in [&ns_a, &ns_b] {
-        wait_for(Duration::from_secs(60), || api(ns, &token, "GET", "/api/v1/health", None))
+        wait_for(Duration::from_secs(120), || api(ns, &token, "GET", "/api/v1/health", None))
             .unwrap_or_else(|| panic!("the console in {ns} answers\n{}", logs()));
     }
     eprintln!("fleet scan: consoles up after {:.1} s", t0.elapsed().as_secs_f64());
