@@ -92,6 +92,10 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
     // travel between them.
     let cluster = (store.backend() == Backend::Postgres).then(|| settings.cluster.clone());
     let mut persister = Persister::new(store.clone(), bus.clone());
+    // Fleet tasks run on the engine runtime and are stopped before it goes: a database
+    // connection must close inside a runtime, which the actors' local set no longer is at
+    // shutdown.
+    let mut fleet_tasks = Vec::new();
     if let (Some(cluster), Some(url)) = (&cluster, settings.database_url.clone()) {
         store.register_appliance(&Worker::record(cluster)).await?;
         tracing::info!(
@@ -103,8 +107,8 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
         persister = persister.with_lease_owner(cluster.name.clone());
         let (relay, outgoing) = tokio::sync::mpsc::channel(relay::RELAY_QUEUE);
         bus.relay_to(relay);
-        actix_rt::spawn(relay::send(store.clone(), cluster.name.clone(), outgoing));
-        actix_rt::spawn(relay::listen(url, cluster.name.clone(), bus.clone()));
+        fleet_tasks.push(tokio::spawn(relay::send(store.clone(), cluster.name.clone(), outgoing)));
+        fleet_tasks.push(tokio::spawn(relay::listen(url, cluster.name.clone(), bus.clone())));
     }
     if let Some(dns) = settings.dns.clone() {
         let resolver = sonde_scanner::ReverseResolver::new(dns)?;
@@ -162,7 +166,7 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
         backend = backend.with_cluster(cluster.clone());
         let worker =
             Worker::new(store.clone(), cluster, supervisor, bus, settings.scan.parallel_subnets);
-        actix_rt::spawn(worker.run());
+        fleet_tasks.push(tokio::spawn(worker.run()));
     }
     let backend = Arc::new(backend);
     // The runner lives as long as the process; it holds no state a stop could lose (the
@@ -202,6 +206,10 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
             info!(signal, "Stopping: no new requests; scans in progress will show as failed after a restart.");
             handle.stop(true).await;
         }
+    }
+    for task in fleet_tasks {
+        task.abort();
+        let _ = task.await;
     }
     store.close().await;
     System::current().stop();
