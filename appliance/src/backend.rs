@@ -18,10 +18,12 @@ use sonde_web::{ApiError, AuditRecord, Backend, Caller, NewSession, Subscription
 use tokio::sync::Notify;
 
 use crate::actors::{
-    CancelOutcome, CancelScan, CreateScan, EventBus, Persister, ScanJob, StartScan, Supervisor,
+    CancelOutcome, CancelScan, CreateScan, EventBus, FinishScan, Persister, ScanJob, StartScan,
+    Supervisor,
 };
 use crate::config::ScanSettings;
 use crate::docker::DockerRefresh;
+use crate::fleet::ClusterSettings;
 use crate::schedule::spec;
 use crate::store::{HostFilter, NewScan, ScheduleRow, SettingsRow, Store, StoreError};
 use sha2::{Digest, Sha256};
@@ -42,6 +44,8 @@ pub struct ApplianceBackend {
     signature_dirs: Vec<PathBuf>,
     /// Asks the Docker poller for a read now; `None` when no endpoint is configured.
     docker: Option<DockerRefresh>,
+    /// Set when appliances share the store: scans are cut into chunks they lease.
+    cluster: Option<ClusterSettings>,
 }
 
 impl ApplianceBackend {
@@ -63,7 +67,16 @@ impl ApplianceBackend {
             schedule_wake: Arc::new(Notify::new()),
             signature_dirs: Vec::new(),
             docker: None,
+            cluster: None,
         }
+    }
+
+    /// Shares scans with the other appliances on the store: a queued scan is stored as
+    /// chunks for all of them to lease instead of running here alone.
+    #[must_use]
+    pub fn with_cluster(mut self, cluster: ClusterSettings) -> Self {
+        self.cluster = Some(cluster);
+        self
     }
 
     /// Names the signature directories the settings show.
@@ -148,11 +161,57 @@ impl ApplianceBackend {
             probes_total: targets.len() * ports.len() as u64,
             created_by,
         };
+        if let Some(cluster) = &self.cluster {
+            return self.queue_shared(cluster, new, &targets, &ports, engine).await;
+        }
         let scan_id = self.persister.send(CreateScan(new)).await.map_err(mailbox)??;
         self.supervisor
-            .send(StartScan(ScanJob { scan_id, targets, ports, seed, rate, engine }))
+            .send(StartScan(ScanJob { scan_id, targets, ports, seed, rate, engine, chunk: None }))
             .await
             .map_err(mailbox)?;
+        Ok(ScanCreated { id: scan_id, status: ScanStatus::Queued })
+    }
+
+    /// Stores a scan as chunks for the appliances sharing the store, once sure that every
+    /// chunk has an appliance that may scan it.
+    async fn queue_shared(
+        &self,
+        cluster: &ClusterSettings,
+        new: NewScan,
+        targets: &TargetSet,
+        ports: &PortList,
+        engine: Option<EngineKind>,
+    ) -> Result<ScanCreated, ApiError> {
+        let chunks = crate::fleet::chunks::cut(
+            targets,
+            ports,
+            new.seed,
+            new.rate,
+            engine,
+            self.scan.subnet_prefix,
+        );
+        let within = (cluster.lease.as_secs() as i64).max(1)
+            * i64::from(crate::fleet::worker::LIVE_HEARTBEATS);
+        let appliances = self.store.live_appliances(within).await?;
+        let lost = crate::fleet::chunks::unreachable(&chunks, &appliances);
+        if let Some(&first) = lost.first() {
+            let names: Vec<&str> = appliances.iter().map(|a| a.name.as_str()).collect();
+            return Err(ApiError::BadRequest(format!(
+                "no appliance sharing this store can reach {} ({} of {} subnets unreachable;                  live appliances: {}): add the network to an appliance's [cluster] reach, or                  start one that reaches it",
+                crate::fleet::chunks::describe(first),
+                lost.len(),
+                chunks.len(),
+                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+            )));
+        }
+        let scan_id = self.persister.send(CreateScan(new)).await.map_err(mailbox)??;
+        self.store.create_chunks(scan_id, &chunks).await?;
+        self.bus.publish([sonde_web::api::EventPayload::ScanStatus {
+            scan_id,
+            status: ScanStatus::Running,
+            error: None,
+        }]);
+        tracing::info!(scan_id, chunks = chunks.len(), "Scan shared out as chunks.");
         Ok(ScanCreated { id: scan_id, status: ScanStatus::Queued })
     }
 
@@ -307,6 +366,22 @@ impl Backend for ApplianceBackend {
                 "scan {id} is already {}",
                 scan.status.as_str()
             )));
+        }
+        if self.cluster.is_some() && self.store.has_chunks(id).await? {
+            // Holders elsewhere lose their leases at their next renewal and stop.
+            self.store.cancel_chunks(id).await?;
+            self.supervisor.do_send(CancelScan { scan_id: id });
+            let counters = self.store.chunk_totals(id).await?;
+            let end = FinishScan {
+                scan_id: id,
+                status: ScanStatus::Cancelled,
+                counters,
+                error: None,
+                chunk: None,
+            };
+            self.persister.send(end).await.map_err(mailbox)?;
+            tracing::info!(scan_id = id, user = %caller.user.name, "Shared scan cancelled over the API.");
+            return self.scan(id).await;
         }
         match self.supervisor.send(CancelScan { scan_id: id }).await.map_err(mailbox)? {
             CancelOutcome::Cancelling => {

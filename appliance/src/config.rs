@@ -38,6 +38,9 @@ pub struct Config {
     /// Docker engines whose containers and networks become hosts and subnets.
     #[serde(default)]
     pub docker: DockerConfig,
+    /// This appliance among others sharing a PostgreSQL store.
+    #[serde(default)]
+    pub cluster: crate::fleet::ClusterConfig,
 }
 
 /// `[docker]`.
@@ -175,6 +178,8 @@ pub struct Settings {
     pub signatures_dirs: Vec<PathBuf>,
     /// Docker endpoints and how often to read them.
     pub docker: DockerSettings,
+    /// This appliance among others sharing a PostgreSQL store.
+    pub cluster: crate::fleet::ClusterSettings,
 }
 
 /// Validated TLS settings.
@@ -379,9 +384,11 @@ impl Config {
         let dns = validate_dns(self.dns)?;
         let docker = validate_docker(self.docker)?;
 
+        let cluster = self.cluster.validate(&crate::commands::serve::hostname())?;
         Ok(Settings {
             dns,
             docker,
+            cluster,
             listen,
             signatures_dirs,
             data_dir,

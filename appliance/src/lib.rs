@@ -35,6 +35,7 @@ pub mod data_dir;
 pub mod docker;
 pub mod error;
 pub mod export;
+pub mod fleet;
 pub mod limits;
 pub mod naming;
 pub mod output;

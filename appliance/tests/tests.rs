@@ -14,6 +14,7 @@ mod console_e2e;
 mod db_copy;
 mod docker_engine;
 mod doctor;
+mod fleet_scan;
 mod hostile_services;
 mod lab_arp;
 mod lab_identify;

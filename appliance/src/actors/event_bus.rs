@@ -27,6 +27,9 @@ struct Inner {
     next_id: u64,
     recent: VecDeque<Event>,
     clients: Vec<mpsc::Sender<Event>>,
+    /// Where events born here go to reach the other appliances sharing the store; bounded,
+    /// and never waited for.
+    relay: Option<mpsc::Sender<EventPayload>>,
 }
 
 impl EventBus {
@@ -35,10 +38,32 @@ impl EventBus {
         Self::default()
     }
 
+    /// Also hands every event published here (not progress, which each appliance sums from
+    /// the store itself) to `relay`, which carries it to the other appliances.
+    pub fn relay_to(&self, relay: mpsc::Sender<EventPayload>) {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).relay = Some(relay);
+    }
+
     /// Publishes events in order. A client whose buffer is full is dropped, never waited for.
     pub fn publish(&self, payloads: impl IntoIterator<Item = EventPayload>) {
+        self.publish_from(payloads, true);
+    }
+
+    /// Publishes events another appliance announced: to the clients here, not relayed back.
+    pub fn publish_remote(&self, payloads: impl IntoIterator<Item = EventPayload>) {
+        self.publish_from(payloads, false);
+    }
+
+    fn publish_from(&self, payloads: impl IntoIterator<Item = EventPayload>, local: bool) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         for payload in payloads {
+            if local
+                && !matches!(payload, EventPayload::ScanProgress { .. })
+                && let Some(relay) = &inner.relay
+                && relay.try_send(payload.clone()).is_err()
+            {
+                tracing::warn!("The event relay is behind; other appliances miss an event.");
+            }
             inner.next_id += 1;
             let event = Event { id: inner.next_id, payload };
             inner.clients.retain(|c| c.try_send(event.clone()).is_ok());

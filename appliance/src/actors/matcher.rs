@@ -181,6 +181,7 @@ mod tests {
             status: ScanStatus::Completed,
             counters: ScanCounters::default(),
             error: None,
+            chunk: None,
         })
         .await
         .unwrap();

@@ -35,9 +35,12 @@ mod supervisor;
 
 pub use event_bus::EventBus;
 pub use matcher::Matcher;
-pub use persister::{CreateScan, PersistHosts, Persister};
+pub use persister::{ChunkMark, CreateScan, FinishScan, PersistHosts, Persister};
 pub use prober::Prober;
-pub use supervisor::{CancelOutcome, CancelScan, ScanJob, StartScan, Supervisor, SupervisorConfig};
+pub(crate) use supervisor::{CHUNK_COMPLETED, CHUNK_STOPPED, subnet_seed};
+pub use supervisor::{
+    CancelOutcome, CancelScan, ChunkJob, ScanJob, StartScan, Supervisor, SupervisorConfig,
+};
 
 /// Bound of the Prober's mailbox.
 pub const PROBER_MAILBOX: usize = 64;

@@ -14,7 +14,7 @@ use tracing::{error, warn};
 use super::{EventBus, PERSISTER_MAILBOX};
 use crate::naming::NameHosts;
 use crate::store::{
-    HostRecord, NewScan, PortRecord, Store, StoreError, printable_banner, tls_view,
+    HostRecord, NewScan, PortRecord, Released, Store, StoreError, printable_banner, tls_view,
 };
 
 /// How long to wait before writing again to a full disk.
@@ -76,6 +76,21 @@ pub struct FinishScan {
     pub counters: ScanCounters,
     /// Why it failed, when it did.
     pub error: Option<String>,
+    /// Set when this ends or checkpoints one leased chunk of a scan shared by several
+    /// appliances, rather than the scan itself.
+    pub chunk: Option<Box<ChunkMark>>,
+}
+
+/// A position in a leased chunk, behind the results it covers: every pair below
+/// `settled_below` has its results stored once the Persister sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkMark {
+    /// Chunk id in the store.
+    pub chunk_id: i64,
+    /// The chunk's checkpoint.
+    pub settled_below: u64,
+    /// The chunk is finished: release it (and end the scan if it was the last).
+    pub done: bool,
 }
 
 /// Writes what the pipeline produces and announces it on the bus once it is stored.
@@ -87,12 +102,20 @@ pub struct Persister {
     broken: HashMap<i64, String>,
     /// Where new hosts go to be named, when reverse DNS is on.
     naming: Option<mpsc::Sender<NameHosts>>,
+    /// This appliance's name when it shares the store with others: the owner of its leases.
+    lease_owner: Option<String>,
 }
 
 impl Persister {
     /// A persister writing to `store`.
     pub fn new(store: Store, bus: Arc<EventBus>) -> Self {
-        Self { store, bus, broken: HashMap::new(), naming: None }
+        Self { store, bus, broken: HashMap::new(), naming: None, lease_owner: None }
+    }
+
+    /// Records the checkpoints and ends of chunks leased under `name`.
+    pub fn with_lease_owner(mut self, name: String) -> Self {
+        self.lease_owner = Some(name);
+        self
     }
 
     /// Also hands each batch's new hosts to `naming` (never waiting for it).
@@ -214,44 +237,96 @@ impl Handler<FinishScan> for Persister {
     type Result = AtomicResponse<Self, ()>;
 
     fn handle(&mut self, mut msg: FinishScan, _: &mut Self::Context) -> Self::Result {
+        let store = self.store.clone();
+        let bus = self.bus.clone();
+        if let Some(mark) = msg.chunk.as_deref().copied() {
+            let owner = self.lease_owner.clone().unwrap_or_default();
+            if mark.done
+                && let Some(reason) = self.broken.remove(&msg.scan_id)
+            {
+                // Another appliance may still complete the scan; this chunk's loss is logged.
+                error!(scan_id = msg.scan_id, chunk = mark.chunk_id, %reason, "Results of a chunk could not all be stored.");
+            }
+            return AtomicResponse::new(Box::pin(
+                end_chunk(store, bus, owner, msg.scan_id, mark).into_actor(self),
+            ));
+        }
         if let Some(reason) = self.broken.remove(&msg.scan_id) {
             msg.status = ScanStatus::Failed;
             msg.error = Some(reason);
         }
-        let store = self.store.clone();
-        let bus = self.bus.clone();
-        AtomicResponse::new(Box::pin(
-            async move {
-                match store.finish_scan(msg.scan_id, msg.status, &msg.counters, msg.error.as_deref()).await {
-                    Ok(view) => {
-                        // Every host the scan saw belongs to a machine from now on, whether
-                        // or not the scan completed.
-                        if let Err(e) = store.link_machines(msg.scan_id).await {
-                            error!(scan_id = msg.scan_id, error = %e, "Could not link the scan's hosts to their machines.");
-                        }
-                        // Only a completed scan saw everything it was asked to: a cancelled or
-                        // failed one would report every port it did not reach as closed.
-                        if view.status == ScanStatus::Completed {
-                            record_changes(&store, &bus, msg.scan_id).await;
-                        }
-                        bus.publish([
-                            EventPayload::ScanStatus {
-                                scan_id: msg.scan_id,
-                                status: view.status,
-                                error: view.error.clone(),
-                            },
-                            EventPayload::ScanFinished {
-                                scan_id: msg.scan_id,
-                                status: view.status,
-                                counters: view.counters,
-                            },
-                        ]);
-                    }
-                    Err(e) => error!(scan_id = msg.scan_id, error = %e, "Could not record the end of the scan; it will show as failed after a restart."),
+        AtomicResponse::new(Box::pin(end_scan(store, bus, msg).into_actor(self)))
+    }
+}
+
+/// Records a chunk's checkpoint, or releases it; the appliance releasing a scan's last chunk
+/// ends the scan for all.
+async fn end_chunk(store: Store, bus: Arc<EventBus>, owner: String, scan_id: i64, mark: ChunkMark) {
+    if !mark.done {
+        if let Err(e) = store.checkpoint_chunk(mark.chunk_id, &owner, mark.settled_below).await {
+            warn!(scan_id, chunk = mark.chunk_id, error = %e, "Could not store a chunk's checkpoint.");
+        }
+        return;
+    }
+    match store.release_chunk(mark.chunk_id, &owner).await {
+        Ok(Released::Last(status)) => {
+            let counters = match store.chunk_totals(scan_id).await {
+                Ok(counters) => counters,
+                Err(e) => {
+                    warn!(scan_id, error = %e, "Could not sum the counters of the scan's chunks.");
+                    ScanCounters::default()
                 }
+            };
+            tracing::info!(scan_id, "Last chunk of a shared scan released; the scan ends.");
+            end_scan(
+                store,
+                bus,
+                FinishScan { scan_id, status, counters, error: None, chunk: None },
+            )
+            .await;
+        }
+        Ok(Released::Done) => tracing::info!(scan_id, chunk = mark.chunk_id, "Chunk done."),
+        Ok(Released::NotHeld) => warn!(
+            scan_id,
+            chunk = mark.chunk_id,
+            "A chunk finished after its lease passed to another appliance; its results are kept."
+        ),
+        Err(e) => {
+            error!(scan_id, chunk = mark.chunk_id, error = %e, "Could not release a chunk; its lease will pass to another appliance.")
+        }
+    }
+}
+
+/// Puts a scan in its final status, compares it with the previous one and announces it.
+async fn end_scan(store: Store, bus: Arc<EventBus>, msg: FinishScan) {
+    match store.finish_scan(msg.scan_id, msg.status, &msg.counters, msg.error.as_deref()).await {
+        Ok(view) => {
+            // Every host the scan saw belongs to a machine from now on, whether or not the
+            // scan completed.
+            if let Err(e) = store.link_machines(msg.scan_id).await {
+                error!(scan_id = msg.scan_id, error = %e, "Could not link the scan's hosts to their machines.");
             }
-            .into_actor(self),
-        ))
+            // Only a completed scan saw everything it was asked to: a cancelled or
+            // failed one would report every port it did not reach as closed.
+            if view.status == ScanStatus::Completed {
+                record_changes(&store, &bus, msg.scan_id).await;
+            }
+            bus.publish([
+                EventPayload::ScanStatus {
+                    scan_id: msg.scan_id,
+                    status: view.status,
+                    error: view.error.clone(),
+                },
+                EventPayload::ScanFinished {
+                    scan_id: msg.scan_id,
+                    status: view.status,
+                    counters: view.counters,
+                },
+            ]);
+        }
+        Err(e) => {
+            error!(scan_id = msg.scan_id, error = %e, "Could not record the end of the scan; it will show as failed after a restart.")
+        }
     }
 }
 

@@ -76,7 +76,9 @@ pub(crate) struct ProberState {
 struct ScanProbes {
     in_flight: usize,
     ready: Vec<Observed>,
-    finish: Option<FinishScan>,
+    /// Ends (and chunk checkpoints) waiting for the reads in flight; several may wait when
+    /// chunks of one scan follow each other on this appliance.
+    finish: Vec<FinishScan>,
 }
 
 /// What the Prober sends to the Matcher.
@@ -109,7 +111,7 @@ impl ProberState {
     /// The scan will send nothing more; its end follows its last results.
     pub(crate) fn finish(&mut self, msg: FinishScan) {
         let scan_id = msg.scan_id;
-        self.scans.entry(scan_id).or_default().finish = Some(msg);
+        self.scans.entry(scan_id).or_default().finish.push(msg);
         self.settle(scan_id);
     }
 
@@ -137,7 +139,7 @@ impl ProberState {
     /// When a finished scan has nothing in flight, its rest and its end go out.
     fn settle(&mut self, scan_id: i64) {
         let Some(scan) = self.scans.get(&scan_id) else { return };
-        if scan.in_flight > 0 || scan.finish.is_none() {
+        if scan.in_flight > 0 || scan.finish.is_empty() {
             return;
         }
         let Some(mut scan) = self.scans.remove(&scan_id) else { return };
@@ -145,7 +147,7 @@ impl ProberState {
             let batch = std::mem::take(&mut scan.ready);
             self.outbox.push_back(ToMatcher::Identify(IdentifyPorts { scan_id, observed: batch }));
         }
-        if let Some(finish) = scan.finish.take() {
+        for finish in scan.finish.drain(..) {
             self.outbox.push_back(ToMatcher::Finish(finish));
         }
     }
@@ -307,6 +309,7 @@ mod tests {
             status: ScanStatus::Completed,
             counters: ScanCounters::default(),
             error: None,
+            chunk: None,
         }
     }
 

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use sonde_scanner::{Engine, Finding, Progress, ScanPlan};
@@ -12,12 +12,14 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::BATCH;
-use super::persister::PersistHosts;
+use super::persister::{ChunkMark, FinishScan, PersistHosts};
 use super::prober::ProbePorts;
 use crate::store::HostRecord;
 
 /// Longest time a found port waits in a partial batch.
 const BATCH_WINDOW: Duration = Duration::from_millis(100);
+/// How often a leased chunk sends its checkpoint down the pipeline to the store.
+const MARK_EVERY: Duration = Duration::from_secs(1);
 
 /// Counters of one subnet, shared with the Supervisor that aggregates them.
 #[derive(Debug, Default)]
@@ -32,8 +34,8 @@ pub(crate) struct SubnetProgress {
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct SubnetDone {
-    /// Scan id.
-    pub scan_id: i64,
+    /// The Supervisor's key of the job (the scan, or a leased chunk of it).
+    pub job: i64,
     /// Which subnet of the scan.
     pub subnet: usize,
 }
@@ -43,6 +45,8 @@ pub struct SubnetDone {
 pub(crate) struct SubnetTask {
     /// Scan id.
     pub scan_id: i64,
+    /// The Supervisor's key of the job this subnet belongs to.
+    pub job: i64,
     /// Index of the subnet in its scan.
     pub subnet: usize,
     /// The subnet's targets x ports in scan order.
@@ -53,6 +57,10 @@ pub(crate) struct SubnetTask {
     pub progress: Arc<SubnetProgress>,
     /// Fired by a cancel.
     pub cancel: CancellationToken,
+    /// Plan index to start from (a leased chunk's checkpoint; 0 otherwise).
+    pub start: u64,
+    /// The chunk id when this subnet is a leased chunk: its checkpoints follow its results.
+    pub chunk: Option<i64>,
 }
 
 /// Scans one subnet, then stops.
@@ -60,20 +68,23 @@ pub(crate) struct SubnetTask {
 pub(crate) struct SubnetScanner {
     task: Option<SubnetTask>,
     prober: Recipient<ProbePorts>,
+    /// The same Prober, for a chunk's checkpoints: they travel behind its results.
+    marks: Recipient<FinishScan>,
     hosts: Recipient<PersistHosts>,
     done: Recipient<SubnetDone>,
 }
 
 impl SubnetScanner {
-    /// A scanner for `task`, sending open ports to `prober`, on-link hosts found by ARP to
-    /// `hosts`, and its end to `done`.
+    /// A scanner for `task`, sending open ports to `prober`, a chunk's checkpoints to
+    /// `marks`, on-link hosts found by ARP to `hosts`, and its end to `done`.
     pub(crate) fn new(
         task: SubnetTask,
         prober: Recipient<ProbePorts>,
+        marks: Recipient<FinishScan>,
         hosts: Recipient<PersistHosts>,
         done: Recipient<SubnetDone>,
     ) -> Self {
-        Self { task: Some(task), prober, hosts, done }
+        Self { task: Some(task), prober, marks, hosts, done }
     }
 }
 
@@ -83,13 +94,14 @@ impl Actor for SubnetScanner {
     fn started(&mut self, ctx: &mut Self::Context) {
         let Some(task) = self.task.take() else { return };
         let prober = self.prober.clone();
+        let marks = self.marks.clone();
         let hosts = self.hosts.clone();
         let done = self.done.clone();
-        let (scan_id, subnet) = (task.scan_id, task.subnet);
+        let (job, subnet) = (task.job, task.subnet);
         ctx.spawn(
             async move {
-                scan_subnet(task, prober, hosts).await;
-                done.do_send(SubnetDone { scan_id, subnet });
+                scan_subnet(task, prober, marks, hosts).await;
+                done.do_send(SubnetDone { job, subnet });
             }
             .into_actor(self)
             .map(|_, _, ctx| ctx.stop()),
@@ -102,10 +114,11 @@ impl Actor for SubnetScanner {
 async fn scan_subnet(
     task: SubnetTask,
     prober: Recipient<ProbePorts>,
+    marks: Recipient<FinishScan>,
     hosts_to_store: Recipient<PersistHosts>,
 ) {
     let (tx, mut rx) = mpsc::channel::<Finding>(BATCH * 4);
-    let SubnetTask { scan_id, plan, engine, progress, cancel, .. } = task;
+    let SubnetTask { scan_id, plan, engine, progress, cancel, start, chunk, .. } = task;
     // On-link targets: ARP first; the engine probes only those that answered.
     match engine.neighbours(plan.targets(), &cancel).await {
         Ok(found) if !found.is_empty() => {
@@ -128,7 +141,14 @@ async fn scan_subnet(
     let engine_progress = progress.clone();
     let engine_cancel = cancel.clone();
     let engine_task = tokio::spawn(async move {
-        if let Err(error) = engine.run(&plan, &engine_progress.probes, tx, engine_cancel).await {
+        let run = match chunk {
+            Some(_) => {
+                let range = start.min(plan.len())..plan.len();
+                engine.run_range(&plan, range, &engine_progress.probes, tx, engine_cancel).await
+            }
+            None => engine.run(&plan, &engine_progress.probes, tx, engine_cancel).await,
+        };
+        if let Err(error) = run {
             // The ports found so far are already on their way to the Prober.
             tracing::error!(scan_id, %error, "The scan engine failed; this subnet stops here.");
         }
@@ -136,18 +156,56 @@ async fn scan_subnet(
 
     let mut hosts: HashSet<Ipv4Addr> = HashSet::new();
     let mut batch = Vec::with_capacity(BATCH);
+    let mut last_mark = Instant::now();
     loop {
         let next = tokio::time::timeout(BATCH_WINDOW, rx.recv()).await;
-        let closed = matches!(next, Ok(None));
-        if let Ok(Some(finding)) = next {
+        let mut closed = matches!(next, Ok(None));
+        let mut found = |finding: Finding, batch: &mut Vec<Finding>| {
             if hosts.insert(finding.ip) {
                 progress.hosts_up.fetch_add(1, Ordering::Relaxed);
             }
             batch.push(finding);
+        };
+        if let Ok(Some(finding)) = next {
+            found(finding, &mut batch);
         }
-        if !batch.is_empty() && (closed || batch.len() >= BATCH || next.is_err()) {
+        // A chunk's checkpoint: the engine's settled mark, read before draining the channel,
+        // covers only findings now in `batch`; they reach the Prober before the mark does.
+        let mark = match chunk {
+            Some(chunk_id) if !closed && last_mark.elapsed() >= MARK_EVERY => {
+                last_mark = Instant::now();
+                let settled_below = progress.probes.settled_below.load(Ordering::Acquire);
+                loop {
+                    match rx.try_recv() {
+                        Ok(finding) => found(finding, &mut batch),
+                        Err(mpsc::error::TryRecvError::Empty) => break,
+                        Err(mpsc::error::TryRecvError::Disconnected) => {
+                            closed = true;
+                            break;
+                        }
+                    }
+                }
+                Some(ChunkMark { chunk_id, settled_below, done: false })
+            }
+            _ => None,
+        };
+        if !batch.is_empty() && (closed || batch.len() >= BATCH || next.is_err() || mark.is_some())
+        {
             let findings = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
             if prober.send(ProbePorts { scan_id, findings }).await.is_err() {
+                tracing::error!(scan_id, "The prober is gone; stopping this subnet.");
+                cancel.cancel();
+            }
+        }
+        if let Some(mark) = mark {
+            let checkpoint = FinishScan {
+                scan_id,
+                status: sonde_web::api::ScanStatus::Running,
+                counters: Default::default(),
+                error: None,
+                chunk: Some(Box::new(mark)),
+            };
+            if marks.send(checkpoint).await.is_err() {
                 tracing::error!(scan_id, "The prober is gone; stopping this subnet.");
                 cancel.cancel();
             }

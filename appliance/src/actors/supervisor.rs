@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -14,7 +14,7 @@ use sonde_web::api::{EventPayload, ScanCounters, ScanStatus};
 use tokio_util::sync::CancellationToken;
 
 use super::EventBus;
-use super::persister::{FinishScan, MarkRunning, PersistHosts, StoreCounters};
+use super::persister::{ChunkMark, FinishScan, MarkRunning, PersistHosts, StoreCounters};
 use super::prober::ProbePorts;
 use super::subnet_scanner::{SubnetDone, SubnetProgress, SubnetScanner, SubnetTask};
 
@@ -40,6 +40,42 @@ pub struct ScanJob {
     pub rate: u64,
     /// The engine this scan asked for; the configured one when `None`.
     pub engine: Option<EngineKind>,
+    /// Set when this job is one leased chunk of a scan shared by several appliances: its
+    /// targets are one subnet walked from the chunk's checkpoint, and its end releases the
+    /// chunk instead of ending the scan.
+    pub chunk: Option<ChunkJob>,
+}
+
+/// A leased chunk run as a job, and what the fleet worker watches of it.
+#[derive(Debug, Clone)]
+pub struct ChunkJob {
+    /// Chunk id in the store.
+    pub id: i64,
+    /// Plan index to start from (the chunk's checkpoint).
+    pub start: u64,
+    /// The chunk's counters, read to renew its lease.
+    pub(crate) progress: Arc<SubnetProgress>,
+    /// How the job ended: [`CHUNK_RUNNING`], [`CHUNK_COMPLETED`] or [`CHUNK_STOPPED`].
+    pub(crate) outcome: Arc<AtomicU8>,
+}
+
+/// The chunk's job is still sending.
+pub(crate) const CHUNK_RUNNING: u8 = 0;
+/// Everything was sent; its results are on their way to the store, which releases it.
+pub(crate) const CHUNK_COMPLETED: u8 = 1;
+/// Cancelled or failed: it will not be released by this appliance.
+pub(crate) const CHUNK_STOPPED: u8 = 2;
+
+impl ChunkJob {
+    /// A job for chunk `id` from plan index `start`.
+    pub(crate) fn new(id: i64, start: u64) -> Self {
+        Self {
+            id,
+            start,
+            progress: Arc::new(SubnetProgress::default()),
+            outcome: Arc::new(AtomicU8::new(CHUNK_RUNNING)),
+        }
+    }
 }
 
 /// Starts a queued scan.
@@ -84,11 +120,19 @@ pub struct SupervisorConfig {
 #[derive(Debug)]
 pub(crate) struct Jobs {
     config: SupervisorConfig,
+    /// Keyed by [`job_key`], so that chunks of one scan run side by side.
     jobs: HashMap<i64, Job>,
+}
+
+/// A job's key: its scan id, or for a leased chunk its chunk id negated (scan and chunk ids
+/// are positive, so the two never meet).
+fn job_key(job: &ScanJob) -> i64 {
+    job.chunk.as_ref().map_or(job.scan_id, |c| -c.id)
 }
 
 #[derive(Debug)]
 struct Job {
+    scan_id: i64,
     ports: PortList,
     seed: u64,
     engine: Engine,
@@ -98,6 +142,7 @@ struct Job {
     total: u64,
     cancel: CancellationToken,
     rate: RateMeter,
+    chunk: Option<ChunkJob>,
 }
 
 #[derive(Debug)]
@@ -122,20 +167,27 @@ impl Jobs {
     ) -> Result<Vec<SubnetTask>, FinishScan> {
         let total = job.targets.len() * job.ports.len() as u64;
         if total == 0 {
-            return Err(finish(job.scan_id, ScanStatus::Completed, ScanCounters::default()));
+            let end = finish(job.scan_id, ScanStatus::Completed, ScanCounters::default());
+            return Err(end_chunk(end, job.chunk.as_ref()));
         }
-        let pending = job
-            .targets
-            .split_by_prefix(self.config.subnet_prefix)
-            .into_iter()
-            .enumerate()
-            .collect();
+        let key = job_key(&job);
+        // A chunk is already one subnet, walked in its own order from its checkpoint.
+        let pending = match job.chunk {
+            Some(_) => VecDeque::from([(0, job.targets.clone())]),
+            None => job
+                .targets
+                .split_by_prefix(self.config.subnet_prefix)
+                .into_iter()
+                .enumerate()
+                .collect(),
+        };
         let engine = match self.engine_for(&job) {
             Ok(engine) => engine,
             Err(error) => {
                 tracing::error!(scan_id = job.scan_id, %error, "The scan cannot start.");
                 let counters = ScanCounters { probes_total: total, ..ScanCounters::default() };
-                return Err(finish(job.scan_id, ScanStatus::Failed, counters));
+                let end = finish(job.scan_id, ScanStatus::Failed, counters);
+                return Err(end_chunk(end, job.chunk.as_ref()));
             }
         };
         let entry = Job {
@@ -148,19 +200,21 @@ impl Jobs {
             total,
             cancel: CancellationToken::new(),
             rate: RateMeter { at: now, sent: 0, pps: 0.0 },
+            chunk: job.chunk.clone(),
+            scan_id: job.scan_id,
         };
-        self.jobs.insert(job.scan_id, entry);
-        Ok(self.launch(job.scan_id))
+        self.jobs.insert(key, entry);
+        Ok(self.launch(key))
     }
 
-    /// A subnet finished: its counters join the totals; the next subnets start, or the scan
-    /// ends when none is left.
+    /// A subnet of job `key` finished: its counters join the totals; the next subnets
+    /// start, or the scan (or chunk) ends when none is left.
     pub(crate) fn subnet_done(
         &mut self,
-        scan_id: i64,
+        key: i64,
         subnet: usize,
     ) -> Result<Vec<SubnetTask>, FinishScan> {
-        let Some(job) = self.jobs.get_mut(&scan_id) else { return Ok(Vec::new()) };
+        let Some(job) = self.jobs.get_mut(&key) else { return Ok(Vec::new()) };
         if let Some(progress) = job.running.remove(&subnet) {
             add_progress(&mut job.finished, &progress);
         }
@@ -168,32 +222,34 @@ impl Jobs {
             job.pending.clear();
         }
         if job.running.is_empty() && job.pending.is_empty() {
-            let Some(job) = self.jobs.remove(&scan_id) else { return Ok(Vec::new()) };
+            let Some(job) = self.jobs.remove(&key) else { return Ok(Vec::new()) };
             let status = if job.cancel.is_cancelled() {
                 ScanStatus::Cancelled
             } else {
                 ScanStatus::Completed
             };
-            return Err(finish(scan_id, status, job.finished));
+            let end = finish(job.scan_id, status, job.finished);
+            return Err(end_chunk(end, job.chunk.as_ref()));
         }
-        Ok(self.launch(scan_id))
+        Ok(self.launch(key))
     }
 
     /// Stops a scan: running subnets stop sending, pending ones never start.
     pub(crate) fn cancel(&mut self, scan_id: i64) -> CancelOutcome {
-        match self.jobs.get(&scan_id) {
-            Some(job) => {
-                job.cancel.cancel();
-                CancelOutcome::Cancelling
-            }
-            None => CancelOutcome::NotRunning,
+        let mut outcome = CancelOutcome::NotRunning;
+        for job in self.jobs.values().filter(|job| job.scan_id == scan_id) {
+            job.cancel.cancel();
+            outcome = CancelOutcome::Cancelling;
         }
+        outcome
     }
 
     /// Counters of every running scan, with the rate smoothed since the previous call.
     pub(crate) fn progress(&mut self, now: Instant) -> Vec<(i64, ScanCounters)> {
         let mut out = Vec::with_capacity(self.jobs.len());
-        for (&scan_id, job) in &mut self.jobs {
+        // A chunk's progress reaches the event stream summed over the whole shared scan, by
+        // the fleet worker.
+        for (&scan_id, job) in self.jobs.iter_mut().filter(|(_, job)| job.chunk.is_none()) {
             let mut c = job.finished;
             for progress in job.running.values() {
                 add_progress(&mut c, progress);
@@ -244,22 +300,31 @@ impl Jobs {
     }
 
     /// Starts subnets until the scan's parallel budget is used.
-    fn launch(&mut self, scan_id: i64) -> Vec<SubnetTask> {
-        let Some(job) = self.jobs.get_mut(&scan_id) else { return Vec::new() };
+    fn launch(&mut self, key: i64) -> Vec<SubnetTask> {
+        let Some(job) = self.jobs.get_mut(&key) else { return Vec::new() };
+        let scan_id = job.scan_id;
         let mut tasks = Vec::new();
         while job.running.len() < self.config.parallel_subnets {
             let Some((subnet, targets)) = job.pending.pop_front() else { break };
-            let progress = Arc::new(SubnetProgress::default());
+            // Each subnet gets its own order, still determined by the scan's seed; a chunk
+            // carries the seed of its subnet already.
+            let (seed, progress, start, chunk) = match &job.chunk {
+                Some(c) => (job.seed, c.progress.clone(), c.start, Some(c.id)),
+                None => {
+                    (subnet_seed(job.seed, subnet), Arc::new(SubnetProgress::default()), 0, None)
+                }
+            };
             job.running.insert(subnet, progress.clone());
-            // Each subnet gets its own order, still determined by the scan's seed.
-            let seed = job.seed ^ (subnet as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             tasks.push(SubnetTask {
                 scan_id,
+                job: key,
                 subnet,
                 plan: ScanPlan::new(targets, job.ports.clone(), seed),
                 engine: job.engine.clone(),
                 progress,
                 cancel: job.cancel.child_token(),
+                start,
+                chunk,
             });
         }
         tasks
@@ -275,8 +340,26 @@ fn add_progress(c: &mut ScanCounters, p: &SubnetProgress) {
     c.hosts_up += p.hosts_up.load(Ordering::Relaxed);
 }
 
+/// The seed of subnet (or chunk) `index` of a scan seeded with `seed`.
+pub(crate) fn subnet_seed(seed: u64, index: usize) -> u64 {
+    seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
 fn finish(scan_id: i64, status: ScanStatus, counters: ScanCounters) -> FinishScan {
-    FinishScan { scan_id, status, counters, error: None }
+    FinishScan { scan_id, status, counters, error: None, chunk: None }
+}
+
+/// A chunk's end releases the chunk when everything was sent; otherwise it is only a
+/// checkpoint, and the chunk's lease passes on when it expires.
+fn end_chunk(mut end: FinishScan, chunk: Option<&ChunkJob>) -> FinishScan {
+    if let Some(c) = chunk {
+        let done = end.status == ScanStatus::Completed;
+        let outcome = if done { CHUNK_COMPLETED } else { CHUNK_STOPPED };
+        c.outcome.store(outcome, Ordering::Release);
+        let settled_below = c.progress.probes.settled_below.load(Ordering::Acquire);
+        end.chunk = Some(Box::new(ChunkMark { chunk_id: c.id, settled_below, done }));
+    }
+    end
 }
 
 /// The actor around `Jobs`, the bookkeeping it delegates to.
@@ -324,6 +407,7 @@ impl Supervisor {
                     SubnetScanner::new(
                         task,
                         self.prober.clone(),
+                        self.finish.clone(),
                         self.persist_hosts.clone(),
                         ctx.address().recipient(),
                     )
@@ -378,7 +462,10 @@ impl Handler<StartScan> for Supervisor {
             rate = msg.0.rate,
             "Scan starting."
         );
-        self.mark_running.do_send(MarkRunning { scan_id });
+        // A shared scan is marked running when its chunks are stored.
+        if msg.0.chunk.is_none() {
+            self.mark_running.do_send(MarkRunning { scan_id });
+        }
         let next = self.jobs.start(msg.0, Instant::now());
         self.spawn_or_finish(next, ctx);
     }
@@ -388,7 +475,7 @@ impl Handler<SubnetDone> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, msg: SubnetDone, ctx: &mut Self::Context) {
-        let next = self.jobs.subnet_done(msg.scan_id, msg.subnet);
+        let next = self.jobs.subnet_done(msg.job, msg.subnet);
         self.spawn_or_finish(next, ctx);
     }
 }
@@ -424,6 +511,7 @@ mod tests {
             seed: 5,
             rate: 1000,
             engine: None,
+            chunk: None,
         }
     }
 

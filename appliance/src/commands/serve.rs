@@ -13,7 +13,9 @@ use crate::actors::{EventBus, Matcher, Persister, Prober, Supervisor, Supervisor
 use crate::backend::ApplianceBackend;
 use crate::cli::ServeArgs;
 use crate::config::{Config, Overrides, PACKAGED_CONFIG, Settings};
-use crate::store::Store;
+use crate::fleet::relay;
+use crate::fleet::worker::Worker;
+use crate::store::{Backend, Store};
 
 /// Loads `config` (or the packaged file when it exists, or defaults) and validates it with
 /// the command-line overrides.
@@ -86,7 +88,28 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
     }
     let bus = Arc::new(EventBus::new());
 
+    // On PostgreSQL this appliance may share the store with others: it registers, and events
+    // travel between them.
+    let cluster = (store.backend() == Backend::Postgres).then(|| settings.cluster.clone());
     let mut persister = Persister::new(store.clone(), bus.clone());
+    // Fleet tasks run on the engine runtime and are stopped before it goes: a database
+    // connection must close inside a runtime, which the actors' local set no longer is at
+    // shutdown.
+    let mut fleet_tasks = Vec::new();
+    if let (Some(cluster), Some(url)) = (&cluster, settings.database_url.clone()) {
+        store.register_appliance(&Worker::record(cluster)).await?;
+        tracing::info!(
+            name = %cluster.name,
+            reach = ?cluster.reach,
+            exclusive = ?cluster.exclusive,
+            "Appliance registered; it takes its share of scans from the store."
+        );
+        persister = persister.with_lease_owner(cluster.name.clone());
+        let (relay, outgoing) = tokio::sync::mpsc::channel(relay::RELAY_QUEUE);
+        bus.relay_to(relay);
+        fleet_tasks.push(tokio::spawn(relay::send(store.clone(), cluster.name.clone(), outgoing)));
+        fleet_tasks.push(tokio::spawn(relay::listen(url, cluster.name.clone(), bus.clone())));
+    }
     if let Some(dns) = settings.dns.clone() {
         let resolver = sonde_scanner::ReverseResolver::new(dns)?;
         let (naming, queue) = tokio::sync::mpsc::channel(crate::naming::NAMING_QUEUE);
@@ -133,7 +156,7 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
 
     let mut backend = ApplianceBackend::new(
         store.clone(),
-        supervisor,
+        supervisor.clone(),
         persister,
         bus.clone(),
         settings.scan.clone(),
@@ -147,6 +170,17 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
         backend = backend.with_docker(refresh);
         Some(requests)
     };
+    if let Some(cluster) = cluster {
+        backend = backend.with_cluster(cluster.clone());
+        let worker = Worker::new(
+            store.clone(),
+            cluster,
+            supervisor,
+            bus.clone(),
+            settings.scan.parallel_subnets,
+        );
+        fleet_tasks.push(tokio::spawn(worker.run()));
+    }
     let backend = Arc::new(backend);
     if let Some(requests) = docker {
         info!(
@@ -199,6 +233,10 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
             info!(signal, "Stopping: no new requests; scans in progress will show as failed after a restart.");
             handle.stop(true).await;
         }
+    }
+    for task in fleet_tasks {
+        task.abort();
+        let _ = task.await;
     }
     store.close().await;
     System::current().stop();

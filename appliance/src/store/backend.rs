@@ -47,6 +47,24 @@ impl Backend {
         }
     }
 
+    /// The clause that ends a `SELECT` taking rows to update without waiting for rows another
+    /// transaction holds (leasing chunks). SQLite has no row locks: its write transaction
+    /// (`BEGIN IMMEDIATE`) already excludes every other writer.
+    pub(crate) fn skip_locked(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// The clause that ends a `SELECT` of one row to lock it until the transaction ends.
+    pub(crate) fn lock_row(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE",
+        }
+    }
+
     /// `expr` aggregated into one comma-separated text, `NULL` for no rows.
     pub(crate) fn comma_list(self, expr: &str) -> String {
         match self {

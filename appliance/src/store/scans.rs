@@ -107,7 +107,8 @@ impl Store {
     }
 
     /// Fails the scans a previous process left queued or running (it was killed or stopped);
-    /// their results so far stay stored. Returns how many.
+    /// their results so far stay stored. Returns how many. Scans shared between appliances
+    /// (cut into chunks) are left alone: their chunks are leased again when their leases pass.
     pub async fn fail_interrupted_scans(&self) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "UPDATE scans SET status = 'failed', \
@@ -115,7 +116,8 @@ impl Store {
              finished_at = $1, \
              open_ports = (SELECT COUNT(*) FROM scan_results WHERE scan_id = scans.id), \
              hosts_up = (SELECT COUNT(DISTINCT ip) FROM scan_results WHERE scan_id = scans.id) \
-             WHERE status IN ('queued', 'running')",
+             WHERE status IN ('queued', 'running') \
+             AND NOT EXISTS (SELECT 1 FROM scan_chunks WHERE scan_chunks.scan_id = scans.id)",
         )
         .bind(now())
         .execute(&self.pool)

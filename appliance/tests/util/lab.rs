@@ -164,6 +164,33 @@ impl Lab {
         run(HARNESS, &args)
     }
 
+    /// Starts `command` inside the scanning namespace (after the harness's route check)
+    /// without waiting for it; it is killed after `timeout_secs` at the latest.
+    pub(crate) fn spawn(
+        &self,
+        timeout_secs: u32,
+        command: &[&str],
+        log: std::fs::File,
+    ) -> std::process::Child {
+        let timeout = timeout_secs.to_string();
+        let mut args = vec!["exec", "--name", &self.name, "--timeout", &timeout, "--"];
+        args.extend_from_slice(command);
+        let err = log.try_clone().expect("a log file handle");
+        std::process::Command::new(HARNESS)
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {HARNESS}: {e}"))
+    }
+
+    /// The scanning namespace's name, for commands that only talk to processes inside it
+    /// (a console on its loopback).
+    pub(crate) fn scan_namespace(&self) -> String {
+        format!("{}-scan", self.name)
+    }
+
     /// Runs `command` inside the target namespace (where the hosts and daemons are), for
     /// changing what the target answers during a test.
     pub(crate) fn exec_in_target(&self, command: &[&str]) -> Outcome {

@@ -1,0 +1,215 @@
+//! The fleet worker of one appliance: registers it, heartbeats, leases chunks it may reach,
+//! runs them through the Supervisor, renews their leases while they run, and publishes the
+//! whole of every shared scan's progress on this appliance's event stream.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use actix::Addr;
+use sonde_scanner::{EngineKind, PortList};
+use sonde_web::api::{EventPayload, ScanCounters};
+
+use super::ClusterSettings;
+use super::chunks::{Reach, targets_of};
+use crate::actors::{
+    CHUNK_COMPLETED, CHUNK_STOPPED, CancelScan, ChunkJob, EventBus, ScanJob, StartScan, Supervisor,
+};
+use crate::store::{ApplianceRecord, LeasedChunk, Store, StoreError};
+
+/// Heartbeats missed before an appliance counts as gone (for reach decisions).
+pub const LIVE_HEARTBEATS: u32 = 5;
+
+/// Everything the worker needs.
+#[derive(Debug)]
+pub struct Worker {
+    store: Store,
+    settings: ClusterSettings,
+    /// Where leased chunks run.
+    supervisor: Addr<Supervisor>,
+    bus: Arc<EventBus>,
+    /// Chunks leased at once (the Supervisor's parallel subnets).
+    parallel: usize,
+    /// Chunks this appliance holds, by id.
+    active: HashMap<i64, Held>,
+}
+
+#[derive(Debug)]
+struct Held {
+    chunk: LeasedChunk,
+    job: ChunkJob,
+}
+
+impl Worker {
+    /// A worker running up to `parallel` chunks at once on `supervisor`.
+    pub fn new(
+        store: Store,
+        settings: ClusterSettings,
+        supervisor: Addr<Supervisor>,
+        bus: Arc<EventBus>,
+        parallel: usize,
+    ) -> Self {
+        Self { store, settings, supervisor, bus, parallel: parallel.max(1), active: HashMap::new() }
+    }
+
+    /// How often the worker heartbeats, renews and looks for work: a few times per lease.
+    pub fn tick(settings: &ClusterSettings) -> Duration {
+        (settings.lease / 4).clamp(Duration::from_millis(100), Duration::from_millis(250))
+    }
+
+    /// This appliance as it registers.
+    pub fn record(settings: &ClusterSettings) -> ApplianceRecord {
+        ApplianceRecord {
+            name: settings.name.clone(),
+            reach: settings.reach.clone(),
+            exclusive: settings.exclusive.clone(),
+            raw_sockets: sonde_scanner::check_raw_sockets().is_ok(),
+            io_uring: sonde_scanner::check_io_uring().is_ok(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            heartbeat_at: String::new(),
+        }
+    }
+
+    /// Runs for the life of the process.
+    pub async fn run(mut self) {
+        let tick = Self::tick(&self.settings);
+        let mut interval = tokio::time::interval(tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            if let Err(error) = self.round().await {
+                tracing::warn!(%error, "The fleet worker's round failed; it tries again.");
+            }
+        }
+    }
+
+    /// One round: heartbeat, renew, lease, progress.
+    async fn round(&mut self) -> Result<(), StoreError> {
+        let name = self.settings.name.clone();
+        self.store.heartbeat(&name).await?;
+        self.renew().await?;
+        while self.active.len() < self.parallel {
+            if !self.lease().await? {
+                break;
+            }
+        }
+        let progress = self.store.chunk_progress().await?;
+        self.bus.publish(
+            progress
+                .into_iter()
+                .map(|(scan_id, counters)| EventPayload::ScanProgress { scan_id, counters }),
+        );
+        Ok(())
+    }
+
+    /// Renews the leases still worked on; forgets chunks released, lost or stopped.
+    async fn renew(&mut self) -> Result<(), StoreError> {
+        let lease = lease_secs(&self.settings);
+        let mut gone = Vec::new();
+        for (&id, held) in &self.active {
+            let outcome = held.job.outcome.load(Ordering::Acquire);
+            if outcome == CHUNK_STOPPED {
+                // Not released here: its lease passes on to another appliance.
+                gone.push(id);
+                continue;
+            }
+            let counters = counters(&held.chunk, &held.job);
+            if !self.store.renew_chunk(id, &self.settings.name, lease, &counters).await? {
+                if outcome != CHUNK_COMPLETED {
+                    tracing::warn!(
+                        scan_id = held.chunk.scan_id,
+                        chunk = id,
+                        "The chunk's lease passed to another appliance or its scan was \
+                         cancelled; stopping it here."
+                    );
+                    self.supervisor.do_send(CancelScan { scan_id: held.chunk.scan_id });
+                }
+                gone.push(id);
+            }
+        }
+        for id in gone {
+            self.active.remove(&id);
+        }
+        Ok(())
+    }
+
+    /// Leases one chunk this appliance may reach and starts it; `false` when none is free.
+    async fn lease(&mut self) -> Result<bool, StoreError> {
+        let within = (self.settings.lease.as_secs() as i64).max(1) * i64::from(LIVE_HEARTBEATS);
+        let appliances = self.store.live_appliances(within).await?;
+        let others: Vec<Reach> = appliances.iter().map(Reach::of).collect();
+        let me = Reach::of(&Self::record_light(&self.settings));
+        let filter = me.filter(&others);
+        let lease = lease_secs(&self.settings);
+        let Some(chunk) = self.store.lease_chunk(&self.settings.name, &filter, lease).await? else {
+            return Ok(false);
+        };
+        let ports = PortList::parse(&chunk.ports)
+            .map_err(|e| StoreError::Corrupt(format!("ports of chunk {}: {e}", chunk.id)))?;
+        let engine = chunk
+            .engine
+            .as_deref()
+            .map(EngineKind::from_str)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("engine of chunk {}: {e}", chunk.id)))?;
+        let job = ChunkJob::new(chunk.id, chunk.settled_below);
+        tracing::info!(
+            scan_id = chunk.scan_id,
+            chunk = chunk.id,
+            index = chunk.idx,
+            from = chunk.settled_below,
+            lease = chunk.leases,
+            "Chunk leased."
+        );
+        let start = StartScan(ScanJob {
+            scan_id: chunk.scan_id,
+            targets: targets_of(&chunk.ranges),
+            ports,
+            seed: chunk.seed,
+            rate: chunk.rate.max(1),
+            engine,
+            chunk: Some(job.clone()),
+        });
+        if self.supervisor.send(start).await.is_err() {
+            return Err(StoreError::Invalid("the supervisor is gone".into()));
+        }
+        self.active.insert(chunk.id, Held { chunk, job });
+        Ok(true)
+    }
+
+    /// The record without probing capabilities (for reach only).
+    fn record_light(settings: &ClusterSettings) -> ApplianceRecord {
+        ApplianceRecord {
+            name: settings.name.clone(),
+            reach: settings.reach.clone(),
+            exclusive: settings.exclusive.clone(),
+            raw_sockets: false,
+            io_uring: false,
+            version: String::new(),
+            heartbeat_at: String::new(),
+        }
+    }
+}
+
+fn lease_secs(settings: &ClusterSettings) -> i64 {
+    i64::try_from(settings.lease.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The chunk's counters: those of its earlier leases plus this one's.
+fn counters(chunk: &LeasedChunk, job: &ChunkJob) -> ScanCounters {
+    let live = job.progress.probes.snapshot();
+    let before = chunk.counters;
+    ScanCounters {
+        probes_total: before.probes_total,
+        probes_sent: before.probes_sent + live.sent,
+        // Pairs below the checkpoint were done by an earlier holder.
+        probes_done: (chunk.settled_below + live.done).min(before.probes_total),
+        replies: before.replies + live.replies,
+        open_ports: before.open_ports + live.open,
+        hosts_up: before.hosts_up + job.progress.hosts_up.load(Ordering::Relaxed),
+        rate_pps: 0.0,
+        eta_seconds: None,
+    }
+}
