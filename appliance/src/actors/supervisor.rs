@@ -525,7 +525,7 @@ mod tests {
         let slash16 = targets(&["10.77.0.0/16"]);
         assert_eq!(split_prefix(false, &slash16, 24, 16), 24, "connect keeps its subnets");
         assert_eq!(split_prefix(true, &slash16, 24, 16), 20, "16 subnets of a /16");
-        assert_eq!(split_prefix(true, &slash16, 24, 1), 8);
+        assert_eq!(split_prefix(true, &slash16, 24, 1), 16, "one subnet: the /16 itself");
         assert_eq!(split_prefix(true, &slash16, 24, 1000), 24, "never finer than configured");
         assert_eq!(split_prefix(true, &targets(&["10.0.0.0/22"]), 24, 16), 24);
         // Scattered targets: no prefix of 8 or more puts them in fewer subnets.
