@@ -51,6 +51,9 @@ def main():
     config = os.path.join(data, "sonde.toml")
     with open(config, "w") as f:
         f.write(f"[scan]\ntimeout_ms = {timeout_ms}\nretries = {retries}\n")
+        # The engine `sonde serve` scans with (auto, connect or syn); its default when unset.
+        if os.environ.get("SONDE_SERVE_ENGINE"):
+            f.write(f'engine = "{os.environ["SONDE_SERVE_ENGINE"]}"\n')
         if dns_server:
             f.write(f'[dns]\nservers = ["{dns_server}"]\ntimeout_ms = 1000\n')
     # A token belongs to a user: the store's first admin.

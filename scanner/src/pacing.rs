@@ -177,6 +177,41 @@ mod tests {
         assert!((0.0095..=0.0115).contains(&elapsed), "100 more took {elapsed}s, want 10 ms");
     }
 
+    /// The appliance's subnets share their scan's pacer (`SynEngine` and `ConnectEngine`
+    /// clones): the scan's budget is divided among the subnets that are sending, and a
+    /// subnet that finishes leaves its share to the others.
+    #[tokio::test(start_paused = true)]
+    async fn a_shared_budget_is_divided_among_the_running_and_redivided_when_one_ends() {
+        let pacer = Arc::new(Pacer::new(30_000));
+        let start = Instant::now();
+        let sent = |stop_after: Duration| {
+            let pacer = Arc::clone(&pacer);
+            tokio::spawn(async move {
+                let mut probes = 0u64;
+                while start.elapsed() < stop_after {
+                    pacer.acquire_many(30).await;
+                    probes += 30;
+                }
+                probes
+            })
+        };
+        // Three subnets for 1 s, then one of them alone for 1 s more.
+        let short = [sent(Duration::from_secs(1)), sent(Duration::from_secs(1))];
+        let long = sent(Duration::from_secs(2));
+        let mut first_second = Vec::new();
+        for task in short {
+            first_second.push(task.await.unwrap());
+        }
+        let long = long.await.unwrap();
+        let burst = pacer.burst();
+        for probes in &first_second {
+            // A third of 30,000 each, give or take the initial burst and one batch.
+            assert!(probes.abs_diff(10_000) <= burst + 30, "a short subnet sent {probes}");
+        }
+        // A third during the first second, the whole budget during the second.
+        assert!(long.abs_diff(40_000) <= burst + 60, "the long subnet sent {long}");
+    }
+
     #[test]
     fn bursts_scale_with_the_rate() {
         let cases = [(1, 1), (249, 1), (250, 1), (1_000, 4), (10_000, 40), (1_000_000, 4_000)];

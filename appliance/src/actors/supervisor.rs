@@ -24,6 +24,8 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 const STORE_EVERY_TICKS: u32 = 10;
 /// Weight of the newest interval in the smoothed rate.
 const RATE_SMOOTHING: f64 = 0.3;
+/// The coarsest split of a SYN scan (the configuration allows no shorter subnet prefix).
+const MIN_SPLIT_PREFIX: u8 = 8;
 
 /// A validated scan, ready to run.
 #[derive(Debug, Clone)]
@@ -171,16 +173,6 @@ impl Jobs {
             return Err(end_chunk(end, job.chunk.as_ref()));
         }
         let key = job_key(&job);
-        // A chunk is already one subnet, walked in its own order from its checkpoint.
-        let pending = match job.chunk {
-            Some(_) => VecDeque::from([(0, job.targets.clone())]),
-            None => job
-                .targets
-                .split_by_prefix(self.config.subnet_prefix)
-                .into_iter()
-                .enumerate()
-                .collect(),
-        };
         let engine = match self.engine_for(&job) {
             Ok(engine) => engine,
             Err(error) => {
@@ -189,6 +181,17 @@ impl Jobs {
                 let end = finish(job.scan_id, ScanStatus::Failed, counters);
                 return Err(end_chunk(end, job.chunk.as_ref()));
             }
+        };
+        let prefix = split_prefix(
+            matches!(engine, Engine::Syn(_)),
+            &job.targets,
+            self.config.subnet_prefix,
+            self.config.parallel_subnets,
+        );
+        // A chunk is already one subnet, walked in its own order from its checkpoint.
+        let pending = match job.chunk {
+            Some(_) => VecDeque::from([(0, job.targets.clone())]),
+            None => job.targets.split_by_prefix(prefix).into_iter().enumerate().collect(),
         };
         let entry = Job {
             ports: job.ports,
@@ -488,6 +491,24 @@ impl Handler<CancelScan> for Supervisor {
     }
 }
 
+/// The prefix a scan's targets are split by. A SYN run ends with the wait for late replies
+/// (after each retry pass too): subnets run one after another would add their waits up, and a
+/// /16 in /24s through 16 parallel subnets would wait 16 times. So a SYN scan is split into at
+/// most `parallel` subnets (by the longest prefix, no longer than `configured`, that allows
+/// it): they all send at once, sharing the rate, and wait once, together. The connect engine
+/// waits per attempt, not per run, and keeps the configured subnets.
+fn split_prefix(syn: bool, targets: &TargetSet, configured: u8, parallel: usize) -> u8 {
+    if !syn {
+        return configured;
+    }
+    // Subnet counts grow with the prefix length: stop at the first that is too many.
+    let mut prefix = MIN_SPLIT_PREFIX.min(configured);
+    while prefix < configured && targets.split_by_prefix(prefix + 1).len() <= parallel {
+        prefix += 1;
+    }
+    prefix
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,6 +603,27 @@ mod tests {
         assert!(jobs.subnet_done(1, 0).unwrap().is_empty());
         let (_, c) = jobs.progress(t0 + Duration::from_secs(2))[0];
         assert_eq!(c.probes_sent, 150, "a finished subnet's counters are kept");
+    }
+
+    #[test]
+    fn syn_scans_split_into_no_more_subnets_than_run_at_once() {
+        let targets = |t: &[&str]| {
+            TargetSet::parse(&t.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+        };
+        let slash16 = targets(&["10.77.0.0/16"]);
+        assert_eq!(split_prefix(false, &slash16, 24, 16), 24, "connect keeps its subnets");
+        assert_eq!(split_prefix(true, &slash16, 24, 16), 20, "16 subnets of a /16");
+        assert_eq!(split_prefix(true, &slash16, 24, 1), 16, "one subnet: the /16 itself");
+        assert_eq!(split_prefix(true, &slash16, 24, 1000), 24, "never finer than configured");
+        assert_eq!(split_prefix(true, &targets(&["10.0.0.0/22"]), 24, 16), 24);
+        // Scattered targets: no prefix of 8 or more puts them in fewer subnets.
+        let scattered = targets(&["10.0.0.1", "11.0.0.1", "12.0.0.1"]);
+        assert_eq!(split_prefix(true, &scattered, 24, 2), 8);
+        assert_eq!(split_prefix(true, &scattered, 24, 3), 24);
+        for (syn, parallel) in [(true, 16), (true, 1), (false, 16)] {
+            let parts = slash16.split_by_prefix(split_prefix(syn, &slash16, 24, parallel));
+            assert_eq!(parts.iter().map(TargetSet::len).sum::<u64>(), 65_536, "all of it");
+        }
     }
 
     #[test]

@@ -37,6 +37,8 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 /// of a second of probes, so a killed scan loses little, and enough for whole batches.
 const WINDOWS_PER_SECOND: u64 = 10;
 const UNPACED_WINDOW: u64 = 1 << 16;
+/// How long a sleeping sender may take to notice that the scan stopped.
+const STOP_CHECK_EVERY: Duration = Duration::from_millis(5);
 
 /// Settings of the SYN engine.
 #[derive(Debug, Clone)]
@@ -275,7 +277,8 @@ impl SynEngine {
         let shares = senders.len();
         let mut tasks = JoinSet::new();
         for (share, sender) in senders.into_iter().enumerate() {
-            tasks.spawn(self.clone().send_share(Arc::clone(&shared), sender, share, shares));
+            let (engine, shared) = (self.clone(), Arc::clone(&shared));
+            tasks.spawn_blocking(move || engine.send_share(&shared, sender, share, shares));
         }
         let mut folded = 0;
         let (sent, received, ()) = tokio::join!(
@@ -335,9 +338,15 @@ impl SynEngine {
     /// [`Schedule`], each window `1 + retries` times, skipping pairs that have answered and
     /// on-link addresses that did not answer ARP. Returns how often the kernel's queue was
     /// full.
-    async fn send_share(
+    ///
+    /// It runs on a thread of its own, like the bare sender it is measured against
+    /// (`benches/RESULTS.md`): nearly all of a probe's cost is the kernel delivering it on
+    /// the sending thread, and as an async task each batch also went through the runtime's
+    /// scheduler (a yield, a readiness poll, a cancellation waiter) and shared its worker
+    /// with the receiver. It sleeps on its own clock for the pacer and the schedule.
+    fn send_share(
         self,
-        shared: Arc<Shared>,
+        shared: &Shared,
         mut sender: PacketSender,
         share: usize,
         shares: usize,
@@ -372,10 +381,8 @@ impl SynEngine {
             let (indexes, pass, last) = match schedule.next(Instant::now()) {
                 Step::Done => break,
                 Step::Sleep(until) => {
-                    tokio::select! {
-                        biased;
-                        () = shared.stop.cancelled() => return Ok(sender.full_queue_waits),
-                        () = tokio::time::sleep_until(until) => {}
+                    if !sleep_until(&shared.stop, until) {
+                        return Ok(sender.full_queue_waits);
                     }
                     shared.settled_to[share].store(schedule.settled_below(), Ordering::Release);
                     continue;
@@ -388,12 +395,17 @@ impl SynEngine {
                 let mut count = 0;
                 let mut walked = 0;
                 {
-                    let answered = shared.answered.lock().unwrap_or_else(PoisonError::into_inner);
+                    // The first pass skips nothing, so it takes no lock.
+                    let answered = (pass > 0)
+                        .then(|| shared.answered.lock().unwrap_or_else(PoisonError::into_inner));
                     while count < batch && next < indexes.end {
                         let probe = plan.probe(next);
                         next += shares as u64;
                         walked += 1;
-                        if pass > 0 && answered.contains(&pair(probe.ip, probe.port)) {
+                        if answered
+                            .as_ref()
+                            .is_some_and(|a| a.contains(&pair(probe.ip, probe.port)))
+                        {
                             continue;
                         }
                         let dst_mac = match &shared.macs {
@@ -430,15 +442,16 @@ impl SynEngine {
                     }
                 }
                 if count > 0 {
-                    tokio::select! {
-                        biased;
-                        () = shared.stop.cancelled() => return Ok(sender.full_queue_waits),
-                        () = async {
-                            if let Some(host_pacer) = &host_pacer {
-                                host_pacer.acquire_many(count as u64).await;
-                            }
-                            self.pacer.acquire_many(count as u64).await;
-                        } => {}
+                    let pacers = host_pacer.iter().chain([&*self.pacer]);
+                    for pacer in pacers {
+                        if let Some(due) = pacer.reserve(count as u64)
+                            && !sleep_until(&shared.stop, due)
+                        {
+                            return Ok(sender.full_queue_waits);
+                        }
+                    }
+                    if shared.stop.is_cancelled() {
+                        return Ok(sender.full_queue_waits);
                     }
                     sender.send(count).map_err(|source| ScanError::Socket {
                         operation: format!("send on {}", self.path.interface),
@@ -449,14 +462,27 @@ impl SynEngine {
                 if last {
                     shared.last_walked.fetch_add(walked, Ordering::Relaxed);
                 }
-                // Unpaced, the loop would never give other tasks on this worker a turn.
-                tokio::task::yield_now().await;
             }
             schedule.sent(indexes, pass, Instant::now());
             shared.settled_to[share].store(schedule.settled_below(), Ordering::Release);
         }
         shared.settled_to[share].store(schedule.settled_below(), Ordering::Release);
         Ok(sender.full_queue_waits)
+    }
+}
+
+/// Sleeps this (sender) thread until `until`, looking at `stop` at least every
+/// [`STOP_CHECK_EVERY`]; false when the scan stopped first.
+fn sleep_until(stop: &CancellationToken, until: Instant) -> bool {
+    loop {
+        if stop.is_cancelled() {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= until {
+            return true;
+        }
+        std::thread::sleep((until - now).min(STOP_CHECK_EVERY));
     }
 }
 
