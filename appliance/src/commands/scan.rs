@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sonde_scanner::{
     ArpConfig, ConnectBackend, ConnectConfig, Engine, EngineKind, Ipv4Range,
-    MAX_ADDRESSES_WITHOUT_CONFIRMATION, MacAddr, PathOverrides, PortList, Progress, ScanPlan,
+    MAX_ADDRESSES_WITHOUT_CONFIRMATION, MAX_CONNECT_THREADS, MacAddr, PathOverrides, PortList, Progress, ScanPlan,
     SendPath, SynConfig, TargetSet, default_excludes, read_target_file,
 };
 use tokio::sync::mpsc;
@@ -69,6 +69,13 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
     }
     if args.concurrency == 0 {
         return Err(UsageError::new("--concurrency must be at least 1").into());
+    }
+    if args.connect_threads > MAX_CONNECT_THREADS {
+        return Err(UsageError::new(format!(
+            "--connect-threads {} is too many: use 0 (one per CPU) to {MAX_CONNECT_THREADS}",
+            args.connect_threads
+        ))
+        .into());
     }
     if args.identify_concurrency == 0 {
         return Err(UsageError::new(
@@ -190,6 +197,7 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
                 ConnectBackendArg::Uring => ConnectBackend::Uring,
                 ConnectBackendArg::Epoll => ConnectBackend::Epoll,
             },
+            threads: args.connect_threads,
         },
         syn: SynConfig {
             rate: args.rate,
