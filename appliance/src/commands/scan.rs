@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sonde_scanner::{
     ArpConfig, ConnectBackend, ConnectConfig, Engine, EngineKind, Ipv4Range,
-    MAX_ADDRESSES_WITHOUT_CONFIRMATION, MAX_CONNECT_THREADS, MacAddr, PathOverrides, PortList, Progress, ScanPlan,
-    SendPath, SynConfig, TargetSet, default_excludes, read_target_file,
+    MAX_ADDRESSES_WITHOUT_CONFIRMATION, MAX_CONNECT_THREADS, MacAddr, PathOverrides, PortList,
+    Progress, ScanPlan, SendPath, SynConfig, TargetSet, default_excludes, read_target_file,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
