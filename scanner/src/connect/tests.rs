@@ -561,7 +561,7 @@ async fn scan_range(
     progress: &Progress,
     cancel_after: Option<Duration>,
 ) -> Vec<SocketAddrV4> {
-    let (tx, mut rx) = mpsc::channel(4);
+    let (tx, mut rx) = mpsc::channel::<Finding>(4);
     let collect = tokio::spawn(async move {
         let mut found = Vec::new();
         while let Some(finding) = rx.recv().await {
