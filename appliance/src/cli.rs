@@ -145,6 +145,9 @@ pub struct ScanArgs {
     /// Path of the connect engine: io_uring where it works (auto), or forced.
     #[arg(long, value_enum, default_value_t = ConnectBackendArg::Auto)]
     pub connect_backend: ConnectBackendArg,
+    /// io_uring rings of the connect engine, one thread each (0: one per CPU).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub connect_threads: usize,
     /// Milliseconds to wait for late replies after the last probe (syn engine).
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub wait: u64,

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use sonde_scanner::{
-    BannerConfig, ConnectBackend, DockerEndpoint, DockerTls, EngineKind, PortList, RdnsConfig,
-    TargetSet, default_excludes,
+    BannerConfig, ConnectBackend, DockerEndpoint, DockerTls, EngineKind, MAX_CONNECT_THREADS,
+    PortList, RdnsConfig, TargetSet, default_excludes,
 };
 
 use crate::error::UsageError;
@@ -135,6 +135,8 @@ pub struct ScanConfig {
     /// Path of the connect engine: `auto` (default: io_uring where this kernel and sandbox
     /// allow it, epoll otherwise), `uring` or `epoll`.
     pub connect_backend: Option<String>,
+    /// io_uring rings of the connect engine, one thread each (default 0: one per CPU).
+    pub connect_threads: Option<usize>,
 }
 
 /// `[probe]`.
@@ -219,6 +221,8 @@ pub struct ScanSettings {
     pub engine: EngineKind,
     /// Which path the connect engine takes.
     pub connect_backend: ConnectBackend,
+    /// io_uring rings of the connect engine (0 = one per CPU).
+    pub connect_threads: usize,
 }
 
 /// Validated `[probe]`.
@@ -365,6 +369,13 @@ impl Config {
                 .map_err(|e| UsageError::new(format!("scan.connect_backend: {e}")))?,
             None => ConnectBackend::Auto,
         };
+        let connect_threads = s.connect_threads.unwrap_or(0);
+        if connect_threads > MAX_CONNECT_THREADS {
+            return Err(UsageError::new(format!(
+                "scan.connect_threads = {connect_threads} is too many: use 0 (one per CPU) to \
+                 {MAX_CONNECT_THREADS}"
+            )));
+        }
 
         let p = self.probe;
         let banner_timeout_ms = p.banner_timeout_ms.unwrap_or(1500);
@@ -405,6 +416,7 @@ impl Config {
                 parallel_subnets,
                 engine,
                 connect_backend,
+                connect_threads,
             },
             probe: ProbeSettings {
                 banner: BannerConfig {
@@ -557,6 +569,7 @@ mod tests {
             ("[scan]\nsubnet_prefix = 40", "scan.subnet_prefix"),
             ("[scan]\nengine = \"turbo\"", "scan.engine"),
             ("[scan]\nconnect_backend = \"kqueue\"", "scan.connect_backend"),
+            ("[scan]\nconnect_threads = 100000", "scan.connect_threads"),
             ("[probe]\nconcurrency = 0", "probe.concurrency"),
             ("[server]\ntls_cert = \"/c.pem\"", "server.tls_cert and server.tls_key"),
             ("[server]\ntls = true\ntls_key = \"/k.pem\"", "both server.tls_cert"),

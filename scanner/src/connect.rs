@@ -19,9 +19,13 @@ use crate::{Finding, Pacer, PortState, Probe, Progress, Proto, ScanError, ScanPl
 
 mod backend;
 mod ring;
+mod stripe;
 
 pub use backend::{ActiveBackend, ConnectBackend};
 
+/// io_uring rings at most, whatever the configuration asks: beyond the CPUs they only add
+/// threads.
+pub const MAX_CONNECT_THREADS: usize = 256;
 /// How long the engine pauses when this host runs out of descriptors, ports or buffers.
 const EXHAUSTION_BACKOFF: Duration = Duration::from_millis(20);
 /// Exhaustion is logged at most once per this period, with the count since the last line.
@@ -40,6 +44,10 @@ pub struct ConnectConfig {
     pub rate: u64,
     /// io_uring or epoll; `Auto` takes io_uring where it works.
     pub backend: ConnectBackend,
+    /// io_uring rings, one thread each, splitting the plan and the concurrency between them
+    /// (0 = one per CPU). A connect costs mostly kernel CPU, so one ring tops out at what one
+    /// CPU can do. The epoll path spreads over tokio's workers and ignores this.
+    pub threads: usize,
 }
 
 impl Default for ConnectConfig {
@@ -50,6 +58,7 @@ impl Default for ConnectConfig {
             retries: 1,
             rate: 10_000,
             backend: ConnectBackend::Auto,
+            threads: 0,
         }
     }
 }

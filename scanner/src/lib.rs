@@ -68,7 +68,9 @@ mod uring;
 
 pub use arp::sweep::{ArpConfig, ArpSweep, Neighbour};
 pub use banner::{BannerConfig, read_banner};
-pub use connect::{ActiveBackend, ConnectBackend, ConnectConfig, ConnectEngine};
+pub use connect::{
+    ActiveBackend, ConnectBackend, ConnectConfig, ConnectEngine, MAX_CONNECT_THREADS,
+};
 pub use docker::{
     ContainerAttachment, DockerContainer, DockerEndpoint, DockerEngine, DockerError,
     DockerInventory, DockerNetwork, DockerTls, MIN_API_VERSION as MIN_DOCKER_API_VERSION,

@@ -25,8 +25,8 @@ pub fn check_io_uring() -> io::Result<()> {
 }
 
 /// Whether the io_uring connect path can run here: a ring sets up and the kernel supports
-/// every operation it submits (connect, linked timeout, timeout, cancel: Linux 5.6 or later).
-/// `Err` says what is missing.
+/// every operation it submits (connect, linked timeout, timeout, cancel, close: Linux 5.6 or
+/// later). `Err` says what is missing.
 pub fn check_io_uring_connect() -> io::Result<()> {
     check_io_uring()?;
     let ring = io_uring::IoUring::new(2)?;
@@ -37,6 +37,7 @@ pub fn check_io_uring_connect() -> io::Result<()> {
         (opcode::LinkTimeout::CODE, "IORING_OP_LINK_TIMEOUT"),
         (opcode::Timeout::CODE, "IORING_OP_TIMEOUT"),
         (opcode::AsyncCancel::CODE, "IORING_OP_ASYNC_CANCEL"),
+        (opcode::Close::CODE, "IORING_OP_CLOSE"),
     ];
     for (code, name) in needed {
         if !probe.is_supported(code) {

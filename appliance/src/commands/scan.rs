@@ -12,8 +12,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sonde_matcher::Identifier;
 use sonde_scanner::{
     ArpConfig, ConnectBackend, ConnectConfig, Engine, EngineKind, Ipv4Range,
-    MAX_ADDRESSES_WITHOUT_CONFIRMATION, MacAddr, PathOverrides, PortList, Progress, ScanPlan,
-    SendPath, SynConfig, TargetSet, default_excludes, read_target_file,
+    MAX_ADDRESSES_WITHOUT_CONFIRMATION, MAX_CONNECT_THREADS, MacAddr, PathOverrides, PortList,
+    Progress, ScanPlan, SendPath, SynConfig, TargetSet, default_excludes, read_target_file,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -76,6 +76,13 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
     }
     if args.concurrency == 0 {
         return Err(UsageError::new("--concurrency must be at least 1").into());
+    }
+    if args.connect_threads > MAX_CONNECT_THREADS {
+        return Err(UsageError::new(format!(
+            "--connect-threads {} is too many: use 0 (one per CPU) to {MAX_CONNECT_THREADS}",
+            args.connect_threads
+        ))
+        .into());
     }
     if args.identify_concurrency == 0 {
         return Err(UsageError::new(
@@ -217,6 +224,7 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
                 ConnectBackendArg::Uring => ConnectBackend::Uring,
                 ConnectBackendArg::Epoll => ConnectBackend::Epoll,
             },
+            threads: args.connect_threads,
         },
         syn: SynConfig {
             rate: args.rate,

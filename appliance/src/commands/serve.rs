@@ -138,6 +138,7 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
                 retries: settings.scan.retries,
                 rate: settings.scan.rate,
                 backend: settings.scan.connect_backend,
+                threads: settings.scan.connect_threads,
             },
             syn: SynConfig {
                 rate: settings.scan.rate,

@@ -1,6 +1,12 @@
-//! The io_uring connect path: one thread owns a ring, submits connects in batches (each
-//! linked to a timeout), reaps completions in batches and sends the outcomes to the async side,
-//! which forwards findings and publishes progress exactly as the epoll path does.
+//! The io_uring connect path: one ring per thread, by default one thread per CPU. Each thread
+//! owns its ring and a [`Stripe`] of the plan, submits connects in batches (each linked to a
+//! timeout), reaps completions in batches and sends the outcomes to the async side, which
+//! forwards findings and publishes progress exactly as the epoll path does.
+//!
+//! Several rings because a connect costs the kernel far more than it costs Sonde (socket
+//! setup, the SYN's trip through the stack, the timer, the close): one thread's CPU was the
+//! ceiling, and rings that share nothing but the rate, the permits and the outcome channel
+//! scale with the CPUs.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::io;
@@ -17,8 +23,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::stripe::Stripe;
 use super::{
-    Attempt, ConnectConfig, ConnectEngine, EXHAUSTION_BACKOFF, ExhaustionLog, Job, classify,
+    Attempt, ConnectConfig, ConnectEngine, EXHAUSTION_BACKOFF, ExhaustionLog, Job,
+    MAX_CONNECT_THREADS, classify,
 };
 use crate::{Finding, Pacer, PortState, Progress, Proto, ScanPlan};
 
@@ -44,11 +52,14 @@ const CLOSE_TAG: u64 = 3;
 /// not yet handed over.
 #[derive(Debug, Default)]
 struct Batch {
+    /// The ring that sent it.
+    ring: usize,
     /// Probes submitted, minus those that failed for want of local resources.
     sent: i64,
     done: u64,
     replies: u64,
     found: Vec<Finding>,
+    /// The ring's own low-water mark: every index of its stripe below it is settled.
     settled_below: u64,
 }
 
@@ -86,25 +97,36 @@ struct RingScan {
     tick_armed: bool,
     retries: VecDeque<Job>,
     unsettled: BTreeSet<u64>,
-    next: u64,
-    end: u64,
+    /// The plan indexes this ring probes.
+    stripe: Stripe,
     paused_until: Option<Instant>,
     stopping: bool,
     exhaustion: ExhaustionLog,
     batch: Batch,
 }
 
-/// Opens the ring for `config`; `Err` when the kernel refuses (then the epoll path runs).
-fn open_ring(config: &ConnectConfig) -> io::Result<IoUring> {
-    let in_flight = in_flight_cap(config);
+/// Opens a ring for `in_flight` connects; `Err` when the kernel refuses (then the epoll path
+/// runs).
+fn open_ring(in_flight: usize) -> io::Result<IoUring> {
     // Each connect completes twice and its socket's close once, plus the tick and cancels:
     // room for all of them keeps the completion queue from overflowing.
     let cq = u32::try_from(in_flight * 3 + 64).unwrap_or(u32::MAX).next_power_of_two();
     IoUring::builder().setup_cqsize(cq.max(SQ_ENTRIES * 2)).build(SQ_ENTRIES)
 }
 
-fn in_flight_cap(config: &ConnectConfig) -> usize {
-    config.concurrency.clamp(1, MAX_IN_FLIGHT)
+/// Connects in flight at most on each of `rings` rings: their share of the concurrency.
+fn in_flight_cap(config: &ConnectConfig, rings: usize) -> usize {
+    config.concurrency.max(1).div_ceil(rings.max(1)).clamp(1, MAX_IN_FLIGHT)
+}
+
+/// How many rings a run uses: the configured count, or one per CPU when it says 0.
+fn ring_count(config: &ConnectConfig) -> usize {
+    let wanted = match config.threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
+    // More rings than permits would leave some without a connect to make.
+    wanted.min(config.concurrency.max(1)).clamp(1, MAX_CONNECT_THREADS)
 }
 
 impl ConnectEngine {
@@ -118,46 +140,58 @@ impl ConnectEngine {
         findings: &mpsc::Sender<Finding>,
         cancel: &CancellationToken,
     ) -> bool {
-        let ring = match open_ring(&self.config) {
-            Ok(ring) => ring,
-            Err(error) => {
-                tracing::warn!(
-                    %error,
-                    "The io_uring for connects could not be set up; this scan runs on epoll."
-                );
-                return false;
+        let rings = ring_count(&self.config);
+        let cap = in_flight_cap(&self.config, rings);
+        // Every ring is set up before any connect leaves, so a refusal falls back cleanly.
+        let mut opened = Vec::with_capacity(rings);
+        for _ in 0..rings {
+            match open_ring(cap) {
+                Ok(ring) => opened.push(ring),
+                Err(error) => {
+                    tracing::warn!(
+                        %error,
+                        rings,
+                        "The io_uring for connects could not be set up; this scan runs on epoll."
+                    );
+                    return false;
+                }
             }
-        };
+        }
         let end = range.end.min(plan.len());
         let start = range.start.min(end);
         progress.settled_below.store(start, Ordering::Release);
-        let (tx, mut rx) = mpsc::channel(BATCH_QUEUE);
-        // Stops the ring thread when this side stops early, whatever the reason.
+        let (tx, mut rx) = mpsc::channel(BATCH_QUEUE * rings);
+        // Stops the ring threads when this side stops early, whatever the reason.
         let stop = cancel.child_token();
-        let cap = in_flight_cap(&self.config);
-        let scan = RingScan {
-            ring,
-            plan: plan.clone(),
-            config: self.config.clone(),
-            pacer: Arc::clone(&self.pacer),
-            permits: Arc::clone(&self.slots),
-            cancel: stop.clone(),
-            batches: tx,
-            slots: (0..cap).map(|_| None).collect(),
-            free: (0..cap).rev().collect(),
-            connect_timeout: Box::new(timespec(self.config.timeout)),
-            tick: Box::new(timespec(TICK)),
-            tick_armed: false,
-            retries: VecDeque::new(),
-            unsettled: BTreeSet::new(),
-            next: start,
-            end,
-            paused_until: None,
-            stopping: false,
-            exhaustion: ExhaustionLog::default(),
-            batch: Batch::default(),
-        };
-        let thread = tokio::task::spawn_blocking(move || scan.run());
+        let mut threads = Vec::with_capacity(rings);
+        for (index, ring) in opened.into_iter().enumerate() {
+            let scan = RingScan {
+                ring,
+                plan: plan.clone(),
+                config: self.config.clone(),
+                pacer: Arc::clone(&self.pacer),
+                permits: Arc::clone(&self.slots),
+                cancel: stop.clone(),
+                batches: tx.clone(),
+                slots: (0..cap).map(|_| None).collect(),
+                free: (0..cap).rev().collect(),
+                connect_timeout: Box::new(timespec(self.config.timeout)),
+                tick: Box::new(timespec(TICK)),
+                tick_armed: false,
+                retries: VecDeque::new(),
+                unsettled: BTreeSet::new(),
+                stripe: Stripe::new(start..end, index, rings),
+                paused_until: None,
+                stopping: false,
+                exhaustion: ExhaustionLog::default(),
+                batch: Batch { ring: index, ..Batch::default() },
+            };
+            threads.push(tokio::task::spawn_blocking(move || scan.run()));
+        }
+        // The channel closes when the last ring thread is done.
+        drop(tx);
+        // Each ring's own mark; the scan's is the smallest (see `Stripe`).
+        let mut marks = vec![start; rings];
         loop {
             let batch = tokio::select! {
                 biased;
@@ -166,19 +200,24 @@ impl ConnectEngine {
                 batch = rx.recv() => batch,
             };
             let Some(batch) = batch else { break };
-            if !apply(batch, progress, findings, cancel).await {
+            if !apply(batch, &mut marks, progress, findings, cancel).await {
                 break;
             }
         }
         stop.cancel();
         drop(rx);
-        match thread.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                tracing::error!(%error, "The io_uring connect thread failed; the scan stopped.");
+        for thread in threads {
+            match thread.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::error!(
+                        %error,
+                        "An io_uring connect thread failed; the scan stopped."
+                    );
+                }
+                Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                Err(_) => {}
             }
-            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            Err(_) => {}
         }
         true
     }
@@ -187,6 +226,7 @@ impl ConnectEngine {
 /// Publishes one batch. `false` when the scan must stop (cancelled or findings closed).
 async fn apply(
     batch: Batch,
+    marks: &mut [u64],
     progress: &Progress,
     findings: &mpsc::Sender<Finding>,
     cancel: &CancellationToken,
@@ -209,7 +249,12 @@ async fn apply(
             return false;
         }
     }
-    progress.settled_below.store(batch.settled_below, Ordering::Release);
+    if let Some(mark) = marks.get_mut(batch.ring) {
+        *mark = batch.settled_below;
+    }
+    if let Some(low) = marks.iter().min() {
+        progress.settled_below.store(*low, Ordering::Release);
+    }
     true
 }
 
@@ -229,7 +274,7 @@ impl RingScan {
                 self.fill()?;
             }
             let in_flight = self.slots.len() - self.free.len();
-            let no_work = self.retries.is_empty() && self.next >= self.end;
+            let no_work = self.retries.is_empty() && self.stripe.left() == 0;
             if in_flight == 0 && (self.stopping || no_work) {
                 break;
             }
@@ -241,9 +286,11 @@ impl RingScan {
                 Err(error) => return Err(error),
             }
             self.reap()?;
-            self.flush_batch();
+            self.flush_batch(false);
         }
-        self.flush_batch();
+        // Always sent: a ring whose stripe was empty has sent nothing yet, and the scan's
+        // mark waits for every ring's.
+        self.flush_batch(true);
         self.exhaustion.flush();
         Ok(())
     }
@@ -261,7 +308,7 @@ impl RingScan {
                 }
                 self.paused_until = None;
             }
-            let waiting = self.retries.len() as u64 + (self.end - self.next);
+            let waiting = self.retries.len() as u64 + self.stripe.left();
             let want = (self.free.len() as u64).min(waiting).min(chunk);
             if want == 0 {
                 return Ok(());
@@ -286,11 +333,12 @@ impl RingScan {
             for permit in permits {
                 let job = if let Some(job) = self.retries.pop_front() {
                     job
-                } else {
-                    let index = self.next;
-                    self.next += 1;
+                } else if let Some(index) = self.stripe.take() {
                     self.unsettled.insert(index);
                     Job { index, probe: self.plan.probe(index), retries_used: 0 }
+                } else {
+                    // `want` counted the stripe's indexes, so this is not reached.
+                    break;
                 };
                 self.start(job, permit)?;
                 if self.paused_until.is_some() {
@@ -490,11 +538,14 @@ impl RingScan {
         }
     }
 
-    /// Hands the batch to the async side, waiting while its queue is full.
-    fn flush_batch(&mut self) {
-        self.batch.settled_below = self.unsettled.first().copied().unwrap_or(self.next);
-        let batch = std::mem::take(&mut self.batch);
-        if batch.sent == 0 && batch.done == 0 && batch.found.is_empty() {
+    /// Hands the batch to the async side, waiting while its queue is full; an empty batch
+    /// only when `always`.
+    fn flush_batch(&mut self, always: bool) {
+        self.batch.settled_below =
+            self.unsettled.first().copied().unwrap_or_else(|| self.stripe.floor());
+        let ring = self.batch.ring;
+        let batch = std::mem::replace(&mut self.batch, Batch { ring, ..Batch::default() });
+        if !always && batch.sent == 0 && batch.done == 0 && batch.found.is_empty() {
             // Nothing new but maybe the mark: only worth a message when it moved, and it
             // moves only when something settled.
             return;

@@ -23,7 +23,7 @@ fn plan(targets: &str, ports: &[u16]) -> ScanPlan {
 fn engine(concurrency: usize, retries: u8, rate: u64) -> ConnectEngine {
     let timeout = Duration::from_millis(500);
     let backend = ConnectBackend::Epoll;
-    ConnectEngine::new(ConnectConfig { concurrency, timeout, retries, rate, backend })
+    ConnectEngine::new(ConnectConfig { concurrency, timeout, retries, rate, backend, threads: 0 })
 }
 
 fn snapshot(sent: u64, done: u64, replies: u64, open: u64) -> ProgressSnapshot {
@@ -388,7 +388,7 @@ async fn the_low_water_mark_waits_for_retries() {
 /// The engine on `backend`; io_uring must be usable for the uring runs (fails loudly, not
 /// skipped, where it is disabled).
 fn engine_on(backend: ConnectBackend, timeout: Duration, retries: u8) -> ConnectEngine {
-    let config = ConnectConfig { concurrency: 64, timeout, retries, rate: 0, backend };
+    let config = ConnectConfig { concurrency: 64, timeout, retries, rate: 0, backend, threads: 0 };
     let engine = ConnectEngine::open(config).unwrap_or_else(|why| {
         panic!("these tests need io_uring (kernel.io_uring_disabled=0, no seccomp ban): {why}")
     });
@@ -541,5 +541,103 @@ async fn both_backends_reset_open_connections_on_close() {
             Err(io::ErrorKind::ConnectionReset),
             "{backend:?}: the scanner closed without a reset"
         );
+    }
+}
+
+/// An engine on io_uring with `threads` rings (fails loudly where io_uring is disabled).
+fn engine_with_rings(threads: usize, timeout: Duration, retries: u8) -> ConnectEngine {
+    let backend = ConnectBackend::Uring;
+    let config = ConnectConfig { concurrency: 64, timeout, retries, rate: 0, backend, threads };
+    ConnectEngine::open(config).unwrap_or_else(|why| {
+        panic!("these tests need io_uring (kernel.io_uring_disabled=0, no seccomp ban): {why}")
+    })
+}
+
+/// Runs `range` of `plan`, cancelled after `cancel_after` if given; the findings, sorted.
+async fn scan_range(
+    engine: &ConnectEngine,
+    plan: &ScanPlan,
+    range: Range<u64>,
+    progress: &Progress,
+    cancel_after: Option<Duration>,
+) -> Vec<SocketAddrV4> {
+    let (tx, mut rx) = mpsc::channel::<Finding>(4);
+    let collect = tokio::spawn(async move {
+        let mut found = Vec::new();
+        while let Some(finding) = rx.recv().await {
+            found.push(SocketAddrV4::new(finding.ip, finding.port));
+        }
+        found
+    });
+    let cancel = CancellationToken::new();
+    if let Some(after) = cancel_after {
+        let canceller = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            canceller.cancel();
+        });
+    }
+    engine.run_range(plan, range, progress, tx, cancel).await;
+    let mut found = collect.await.unwrap();
+    found.sort();
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_number_of_rings_probes_a_range_exactly_once() {
+    let open = listen(&["127.0.0.1", "127.0.0.2", "127.0.0.5", "127.0.0.8", "127.0.0.8"]).await;
+    let mut ports: Vec<u16> = open.iter().map(|a| a.port()).collect();
+    for _ in 0..20 {
+        ports.push(closed_port().await);
+    }
+    // 200 pairs: several chunks per ring, and a ring with none when there are many.
+    let plan = plan("127.0.0.1-8", &ports);
+    let range = 3..plan.len() - 5;
+    let want: Vec<SocketAddrV4> = {
+        let mut want: Vec<SocketAddrV4> = range
+            .clone()
+            .map(|i| plan.probe(i))
+            .map(|p| SocketAddrV4::new(p.ip, p.port))
+            .filter(|a| open.contains(a))
+            .collect();
+        want.sort();
+        want
+    };
+    for threads in [1, 2, 3, 7] {
+        let engine = engine_with_rings(threads, Duration::from_millis(1000), 0);
+        let progress = Progress::default();
+        let found = scan_range(&engine, &plan, range.clone(), &progress, None).await;
+        assert_eq!(found, want, "{threads} rings");
+        let pairs = range.end - range.start;
+        let opened = want.len() as u64;
+        assert_eq!(progress.snapshot(), snapshot(pairs, pairs, pairs, opened), "{threads} rings");
+        assert_eq!(progress.settled_below.load(Ordering::Acquire), range.end, "{threads} rings");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_low_water_mark_waits_for_the_slowest_ring() {
+    // One silent pair among refused ones: whichever ring holds it, the scan's mark must stop
+    // exactly there when the scan is cancelled, though every other ring has finished.
+    let (_listener, _fillers, silent) = saturated_listener();
+    let mut ports = vec![silent];
+    for _ in 0..39 {
+        ports.push(closed_port().await);
+    }
+    // The saturated listener is on 127.0.0.1 only: the other hosts refuse its port.
+    let plan = plan("127.0.0.1-4", &ports);
+    let held = (0..plan.len())
+        .find(|&i| plan.probe(i).ip == Ipv4Addr::LOCALHOST && plan.probe(i).port == silent)
+        .unwrap();
+    for threads in [2, 3] {
+        let engine = engine_with_rings(threads, Duration::from_secs(30), 0);
+        let progress = Progress::default();
+        let cancel_after = Some(Duration::from_millis(800));
+        let started = Instant::now();
+        let found = scan_range(&engine, &plan, 0..plan.len(), &progress, cancel_after).await;
+        assert!(found.is_empty());
+        assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+        assert_eq!(progress.settled_below.load(Ordering::Acquire), held, "{threads} rings");
+        assert_eq!(progress.snapshot().done, plan.len() - 1, "{threads} rings");
     }
 }
