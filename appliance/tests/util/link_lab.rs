@@ -185,6 +185,14 @@ impl Drop for LinkLab {
             let _ = child.kill();
             let _ = child.wait();
         }
+        // Killing `timeout` leaves its child, the listener, running: whatever still runs in
+        // a namespace is stopped before the namespace goes.
+        for ns in &self.namespaces {
+            let pids = run("ip", &["netns", "pids", ns]);
+            for pid in pids.stdout.split_whitespace() {
+                let _ = run("kill", &["-KILL", pid]);
+            }
+        }
         // The bridge's namespace goes first, taking every veth with it.
         for ns in self.namespaces.iter().rev() {
             let out = run("ip", &["netns", "del", ns]);
