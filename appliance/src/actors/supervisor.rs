@@ -19,7 +19,7 @@ use super::prober::ProbePorts;
 use super::subnet_scanner::{SubnetDone, SubnetProgress, SubnetScanner, SubnetTask};
 
 /// How often progress goes to the event stream (at most a few events per second per scan).
-const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+pub(crate) const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// Progress ticks between two writes of the counters to the store.
 const STORE_EVERY_TICKS: u32 = 10;
 /// Weight of the newest interval in the smoothed rate.
