@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::util::serve::{Serve, header};
 use crate::util::sonde::{SONDE, sonde};
+use crate::util::store::config_for;
 
 /// Runs `sonde args...` with `stdin` fed in.
 fn sonde_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
@@ -27,13 +28,14 @@ fn sonde_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
 #[test]
 fn users_are_managed_offline_and_tokens_need_one() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let no_user = sonde(&["token", "create", "--name", "ci", "--data-dir", data]);
+    let config = config_for(dir.path());
+    let data = config.to_str().unwrap();
+    let no_user = sonde(&["token", "create", "--name", "ci", "--config", data]);
     assert_eq!(no_user.code, Some(2), "{}", no_user.transcript());
     assert!(no_user.stderr.contains("sonde user add --role admin NAME"), "{}", no_user.stderr);
 
     let short = sonde_with_stdin(
-        &["user", "add", "--role", "admin", "root", "--password-stdin", "--data-dir", data],
+        &["user", "add", "--role", "admin", "root", "--password-stdin", "--config", data],
         "short\n",
     );
     assert_eq!(short.status.code(), Some(2));
@@ -43,29 +45,28 @@ fn users_are_managed_offline_and_tokens_need_one() {
     );
 
     let added = sonde_with_stdin(
-        &["user", "add", "--role", "admin", "root", "--password-stdin", "--data-dir", data],
+        &["user", "add", "--role", "admin", "root", "--password-stdin", "--config", data],
         "root-password\n",
     );
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
     let again = sonde_with_stdin(
-        &["user", "add", "--role", "viewer", "ROOT", "--password-stdin", "--data-dir", data],
+        &["user", "add", "--role", "viewer", "ROOT", "--password-stdin", "--config", data],
         "root-password\n",
     );
     assert_eq!(again.status.code(), Some(2), "names are unique whatever the case");
 
-    let listed = sonde(&["user", "list", "--data-dir", data]);
+    let listed = sonde(&["user", "list", "--config", data]);
     listed.assert_success();
     assert!(listed.stdout.contains("admin") && listed.stdout.contains("root"), "{}", listed.stdout);
 
-    let token = sonde(&["token", "create", "--name", "ci", "--data-dir", data]);
+    let token = sonde(&["token", "create", "--name", "ci", "--config", data]);
     token.assert_success();
     assert!(token.stdout.contains("acting as admin `root`"), "{}", token.stdout);
-    let unknown =
-        sonde(&["token", "create", "--name", "ci", "--user", "nobody", "--data-dir", data]);
+    let unknown = sonde(&["token", "create", "--name", "ci", "--user", "nobody", "--config", data]);
     assert_eq!(unknown.code, Some(2));
 
     let passwd = sonde_with_stdin(
-        &["user", "passwd", "root", "--password-stdin", "--data-dir", data],
+        &["user", "passwd", "root", "--password-stdin", "--config", data],
         "new-root-password\n",
     );
     assert!(passwd.status.success(), "{}", String::from_utf8_lossy(&passwd.stderr));

@@ -1,5 +1,6 @@
-//! `sonde db migrate` and `sonde db copy` from the command line, SQLite to SQLite (the
-//! PostgreSQL round trip is tested beside the code, in `store/copy.rs`).
+//! `sonde db migrate` and `sonde db copy` from the command line, from the test store (SQLite,
+//! or PostgreSQL in the second pass) to SQLite (the PostgreSQL round trip is tested beside the
+//! code, in `store/copy.rs`).
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its location.
 
@@ -9,10 +10,9 @@ use crate::util::sonde::sonde;
 fn db_copy_moves_an_installation_and_refuses_to_overwrite() {
     let from = tempfile::tempdir().unwrap();
     let to = tempfile::tempdir().unwrap();
-    let data = from.path().display().to_string();
     // An admin and its token: rows in two tables that reference each other.
     crate::serve_api::token(from.path());
-    let source = format!("sqlite://{data}/sonde.db");
+    let source = crate::util::store::store_url(from.path());
     let dest = format!("sqlite://{}/copy.db?mode=rwc", to.path().display());
     sonde(&["db", "migrate", "--database-url", &dest]).assert_success();
 

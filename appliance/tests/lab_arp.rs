@@ -217,12 +217,12 @@ fn lab_serve_stores_on_link_hosts_needs_root_netns() {
     require_root_netns("lab_serve_stores_on_link_hosts_needs_root_netns");
     let lab = LinkLab::up(&HOSTS);
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let data = dir.path().to_str().expect("a UTF-8 path").to_owned();
+    let config = crate::util::store::config_for(dir.path());
+    let data = config.to_str().expect("a UTF-8 path").to_owned();
     let token = crate::serve_api::token(dir.path());
     let listen = "127.0.0.1:18931";
-    let mut serve = Stopped(
-        lab.spawn(&[SONDE, "serve", "--data-dir", &data, "--listen", listen], Stdio::null()),
-    );
+    let mut serve =
+        Stopped(lab.spawn(&[SONDE, "serve", "--config", &data, "--listen", listen], Stdio::null()));
     let api = |method: &str, path: &str, body: &str| -> (u16, serde_json::Value) {
         let out = lab.exec(&[
             "python3",

@@ -86,11 +86,11 @@ fn lab_host_changing_address_stays_one_machine_needs_root_netns() {
     require_root_netns("lab_host_changing_address_stays_one_machine_needs_root_netns");
     let lab = LinkLab::up(&HOSTS);
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let data = dir.path().to_str().expect("a UTF-8 path").to_owned();
+    let config = crate::util::store::config_for(dir.path());
+    let data = config.to_str().expect("a UTF-8 path").to_owned();
     let token = crate::serve_api::token(dir.path());
-    let serve = Stopped(
-        lab.spawn(&[SONDE, "serve", "--data-dir", &data, "--listen", LISTEN], Stdio::null()),
-    );
+    let serve =
+        Stopped(lab.spawn(&[SONDE, "serve", "--config", &data, "--listen", LISTEN], Stdio::null()));
     let mut console = Console { lab: &lab, token, serve };
     console.wait_until_up();
 

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::serve_api::{SONDE, Serve, agent, events, free_port, get, post, token};
+use crate::util::store::config_for;
 
 /// nmap's DTD as Debian's `nmap` package installs it.
 const NMAP_DTD: &str = "/usr/share/nmap/nmap.dtd";
@@ -229,23 +230,23 @@ fn a_rescan_lists_exactly_what_changed_and_exports_agree() {
     let out = Command::new(SONDE)
         .args(["export", "--scan", &second.to_string(), "--format", "nmap-xml", "-o"])
         .arg(&cli_path)
-        .arg("--data-dir")
-        .arg(dir.path())
+        .arg("--config")
+        .arg(config_for(dir.path()))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read_to_string(&cli_path).unwrap(), xml);
     let out = Command::new(SONDE)
-        .args(["export", "--scan", &second.to_string(), "--format", "csv", "--data-dir"])
-        .arg(dir.path())
+        .args(["export", "--scan", &second.to_string(), "--format", "csv", "--config"])
+        .arg(config_for(dir.path()))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let csv = String::from_utf8(out.stdout).unwrap();
     assert_eq!(csv.lines().count(), 3, "a header and two ports: {csv}");
     let out = Command::new(SONDE)
-        .args(["export", "--scan", "999", "--data-dir"])
-        .arg(dir.path())
+        .args(["export", "--scan", "999", "--config"])
+        .arg(config_for(dir.path()))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -303,15 +304,15 @@ fn a_hosts_query_exports_as_json_csv_and_nmap_xml() {
     assert_eq!((status, err["error"]["code"].as_str()), (400, Some("bad_request")), "{err}");
 
     let out = Command::new(SONDE)
-        .args(["export", "--query", "service=ssh", "--format", "csv", "--data-dir"])
-        .arg(dir.path())
+        .args(["export", "--query", "service=ssh", "--format", "csv", "--config"])
+        .arg(config_for(dir.path()))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), csv, "the CLI writes what the API serves");
     let out = Command::new(SONDE)
-        .args(["export", "--query", "subnet=127.0.0.2/32", "--format", "json", "--data-dir"])
-        .arg(dir.path())
+        .args(["export", "--query", "subnet=127.0.0.2/32", "--format", "json", "--config"])
+        .arg(config_for(dir.path()))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -319,8 +320,8 @@ fn a_hosts_query_exports_as_json_csv_and_nmap_xml() {
     assert_eq!(cli["hosts"].as_array().unwrap().len(), 1, "{cli}");
     assert_eq!(cli["hosts"][0]["ip"], "127.0.0.2");
     let out = Command::new(SONDE)
-        .args(["export", "--query", "colour=red", "--data-dir"])
-        .arg(dir.path())
+        .args(["export", "--query", "colour=red", "--config"])
+        .arg(config_for(dir.path()))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::serve_api::{SONDE, Serve, agent, get, post, token};
+use crate::util::store::config_for;
 
 fn sonde_schedule(args: &[&str], data_dir: &std::path::Path) -> (Option<i32>, String, String) {
     let out = Command::new(SONDE)
         .arg("schedule")
         .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
+        .arg("--config")
+        .arg(config_for(data_dir))
         .output()
         .unwrap();
     (

@@ -37,7 +37,7 @@ pub use event_bus::EventBus;
 pub use matcher::Matcher;
 pub use persister::{ChunkMark, CreateScan, FinishScan, PersistHosts, Persister};
 pub use prober::Prober;
-pub(crate) use supervisor::{CHUNK_COMPLETED, CHUNK_STOPPED, subnet_seed};
+pub(crate) use supervisor::{CHUNK_COMPLETED, CHUNK_STOPPED, PROGRESS_EVERY, subnet_seed};
 pub use supervisor::{
     CancelOutcome, CancelScan, ChunkJob, ScanJob, StartScan, Supervisor, SupervisorConfig,
 };

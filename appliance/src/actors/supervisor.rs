@@ -19,7 +19,7 @@ use super::prober::ProbePorts;
 use super::subnet_scanner::{SubnetDone, SubnetProgress, SubnetScanner, SubnetTask};
 
 /// How often progress goes to the event stream (at most a few events per second per scan).
-const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+pub(crate) const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// Progress ticks between two writes of the counters to the store.
 const STORE_EVERY_TICKS: u32 = 10;
 /// Weight of the newest interval in the smoothed rate.
@@ -174,7 +174,7 @@ impl Jobs {
         }
         let key = job_key(&job);
         let engine = match self.engine_for(&job) {
-            Ok(engine) => engine,
+            Ok(engine) => self.share_chunk_engine(&job, engine),
             Err(error) => {
                 tracing::error!(scan_id = job.scan_id, %error, "The scan cannot start.");
                 let counters = ScanCounters { probes_total: total, ..ScanCounters::default() };
@@ -300,6 +300,42 @@ impl Jobs {
             ),
         }
         Ok(choice.engine)
+    }
+
+    /// For a leased chunk, the engine of another chunk of the same scan running here when
+    /// `opened` goes out the same way, so that this appliance's chunks of one scan draw from
+    /// one rate budget (engine clones share their pacer), as a single appliance's subnets
+    /// do. An engine that cannot be shared (connect beside SYN, or another interface or
+    /// next hop) keeps its own pacer at the scan's rate over the parallel chunks: the sum
+    /// then stays under twice the scan's rate instead of `parallel_subnets` times it.
+    fn share_chunk_engine(&self, job: &ScanJob, opened: Engine) -> Engine {
+        if job.chunk.is_none() {
+            return opened;
+        }
+        let mut siblings =
+            self.jobs.values().filter(|j| j.scan_id == job.scan_id && j.chunk.is_some()).peekable();
+        if siblings.peek().is_none() {
+            return opened;
+        }
+        for sibling in siblings {
+            let same_way = match (&sibling.engine, &opened) {
+                (Engine::Connect(_), Engine::Connect(_)) => true,
+                (Engine::Syn(a), Engine::Syn(b)) => a.path() == b.path(),
+                _ => false,
+            };
+            if same_way {
+                return sibling.engine.clone();
+            }
+        }
+        let share = (job.rate / self.config.parallel_subnets.max(1) as u64).max(1);
+        tracing::warn!(
+            scan_id = job.scan_id,
+            rate = share,
+            "This chunk goes out another way than the scan's other chunks here; it gets its \
+             own share of the scan's rate."
+        );
+        let own = ScanJob { rate: share, ..job.clone() };
+        self.engine_for(&own).unwrap_or(opened)
     }
 
     /// Starts subnets until the scan's parallel budget is used.
@@ -624,6 +660,58 @@ mod tests {
             let parts = slash16.split_by_prefix(split_prefix(syn, &slash16, 24, parallel));
             assert_eq!(parts.iter().map(TargetSet::len).sum::<u64>(), 65_536, "all of it");
         }
+    }
+
+    /// Chunk `id` of scan 1 over `targets`, at the scan's `rate`.
+    fn chunk(id: i64, targets: &str, ports: &str, rate: u64) -> ScanJob {
+        ScanJob {
+            ports: PortList::parse(ports).unwrap(),
+            rate,
+            chunk: Some(ChunkJob::new(id, 0)),
+            ..job(targets)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_appliances_chunks_of_one_scan_share_the_scans_rate() {
+        // Two chunks of one scan run side by side, each over 250 closed loopback ports, at a
+        // scan rate of 500/s. One budget: 500 probes take about a second. A budget each (the
+        // bug): half a second.
+        let mut jobs = Jobs::new(config(2));
+        let now = Instant::now();
+        let ports = "40000-40249";
+        let mut tasks = jobs.start(chunk(1, "127.0.0.2", ports, 500), now).unwrap();
+        tasks.extend(jobs.start(chunk(2, "127.0.0.3", ports, 500), now).unwrap());
+        assert_eq!(tasks.len(), 2);
+        let started = Instant::now();
+        let runs = tasks.into_iter().map(|task| {
+            tokio::spawn(async move {
+                let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+                let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+                task.engine.run(&task.plan, &task.progress.probes, tx, task.cancel).await.unwrap();
+                drain.await.unwrap();
+                task.progress.probes.snapshot().sent
+            })
+        });
+        let mut sent = 0;
+        for run in runs.collect::<Vec<_>>() {
+            sent += run.await.unwrap();
+        }
+        let elapsed = started.elapsed();
+        assert_eq!(sent, 500);
+        assert!(elapsed >= Duration::from_millis(900), "500 probes at 500/s took {elapsed:?}");
+    }
+
+    #[test]
+    fn chunks_of_other_scans_keep_their_own_rate() {
+        let mut jobs = Jobs::new(config(2));
+        let now = Instant::now();
+        let a = jobs.start(chunk(1, "127.0.0.2", "1", 500), now).unwrap();
+        let b = jobs.start(ScanJob { scan_id: 2, ..chunk(2, "127.0.0.3", "1", 300) }, now);
+        let (Engine::Connect(a), Engine::Connect(b)) = (&a[0].engine, &b.unwrap()[0].engine) else {
+            panic!("loopback chunks use the connect engine")
+        };
+        assert_eq!((a.config().rate, b.config().rate), (500, 300));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `sonde export`: a stored scan, or the hosts a query matches, as JSON, CSV or Nmap XML, read
-//! from the data directory (a running `sonde serve` may hold it: reads do not need its lock).
+//! from the store of the data directory, or the configured `database_url` (a running `sonde
+//! serve` may hold it: reads do not need its lock).
 
 use std::io::Write;
 
@@ -16,7 +17,11 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
         args.config.as_deref(),
         &Overrides { data_dir: args.data_dir.clone(), ..Overrides::default() },
     )?;
-    if !settings.data_dir.join(crate::store::DATABASE_FILE).exists() {
+    // The SQLite file must already be there (an export never creates a store); a PostgreSQL
+    // store is checked by connecting to it.
+    if settings.database_url.is_none()
+        && !settings.data_dir.join(crate::store::DATABASE_FILE).exists()
+    {
         return Err(UsageError::new(format!(
             "no store in {}: give the data directory of the appliance with --data-dir",
             settings.data_dir.display()

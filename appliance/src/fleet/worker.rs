@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::Addr;
 use sonde_scanner::{EngineKind, PortList};
@@ -15,7 +15,8 @@ use sonde_web::api::{EventPayload, ScanCounters};
 use super::ClusterSettings;
 use super::chunks::{Reach, targets_of};
 use crate::actors::{
-    CHUNK_COMPLETED, CHUNK_STOPPED, CancelScan, ChunkJob, EventBus, ScanJob, StartScan, Supervisor,
+    CHUNK_COMPLETED, CHUNK_STOPPED, CancelScan, ChunkJob, EventBus, PROGRESS_EVERY, ScanJob,
+    StartScan, Supervisor,
 };
 use crate::store::{ApplianceRecord, LeasedChunk, Store, StoreError};
 
@@ -34,6 +35,9 @@ pub struct Worker {
     parallel: usize,
     /// Chunks this appliance holds, by id.
     active: HashMap<i64, Held>,
+    /// When shared scans' progress last went to the event stream: rounds come every 100 to
+    /// 250 ms, and the stream gets progress no more often than a single appliance's scans.
+    published: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -51,7 +55,15 @@ impl Worker {
         bus: Arc<EventBus>,
         parallel: usize,
     ) -> Self {
-        Self { store, settings, supervisor, bus, parallel: parallel.max(1), active: HashMap::new() }
+        Self {
+            store,
+            settings,
+            supervisor,
+            bus,
+            parallel: parallel.max(1),
+            active: HashMap::new(),
+            published: None,
+        }
     }
 
     /// How often the worker heartbeats, renews and looks for work: a few times per lease.
@@ -95,6 +107,11 @@ impl Worker {
                 break;
             }
         }
+        let now = Instant::now();
+        if self.published.is_some_and(|at| now.duration_since(at) < PROGRESS_EVERY) {
+            return Ok(());
+        }
+        self.published = Some(now);
         let progress = self.store.chunk_progress().await?;
         self.bus.publish(
             progress

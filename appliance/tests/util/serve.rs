@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::sonde::SONDE;
+use super::store::config_for;
 
 /// A running `sonde serve` on 127.0.0.1, stopped with SIGTERM when dropped.
 pub(crate) struct Serve {
@@ -37,12 +38,13 @@ pub(crate) struct Session {
 pub(crate) type Answer = (u16, Vec<(String, String)>, Value);
 
 impl Serve {
-    /// Starts `sonde serve` on `data_dir` and waits until it listens.
+    /// Starts `sonde serve` on `data_dir` (and its store, see [`config_for`]) and waits until
+    /// it listens.
     pub(crate) fn start(data_dir: &Path) -> Serve {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut child = Command::new(SONDE)
-            .args(["serve", "--data-dir"])
-            .arg(data_dir)
+            .args(["serve", "--config"])
+            .arg(config_for(data_dir))
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())

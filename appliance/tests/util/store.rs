@@ -28,6 +28,16 @@ pub(crate) fn config_for(data_dir: &Path) -> PathBuf {
     path
 }
 
+/// The URL of the store [`config_for`] gives `data_dir`: its PostgreSQL database, or the
+/// SQLite file in the directory.
+pub(crate) fn store_url(data_dir: &Path) -> String {
+    let text = std::fs::read_to_string(config_for(data_dir)).expect("the test config reads");
+    text.lines()
+        .find_map(|line| line.strip_prefix("database_url = "))
+        .map(|quoted| serde_json::from_str(quoted).expect("a quoted URL"))
+        .unwrap_or_else(|| format!("sqlite://{}/sonde.db", data_dir.display()))
+}
+
 fn toml_string(s: &str) -> String {
     serde_json::Value::String(s.to_string()).to_string()
 }
