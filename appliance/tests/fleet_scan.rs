@@ -112,7 +112,33 @@ fn two_appliances_share_a_scan_and_one_survives_the_other_needs_root_netns() {
     };
     let total = chunk_count("SELECT COUNT(*) FROM scan_chunks WHERE scan_id = $1");
     assert_eq!(total, 64, "a /16 cut into /22 chunks");
-    // Half-way: a quarter of the chunks done, and alpha holding some.
+    // The ground truth's pairs inside the chunks alpha finished (and so stored).
+    let alpha_truth = || -> BTreeSet<String> {
+        let by_alpha: Vec<(u32, u32)> = runtime
+            .block_on(
+                sqlx::query(
+                    "SELECT targets FROM scan_chunks WHERE scan_id = $1 AND done_by = 'alpha'",
+                )
+                .bind(scan_id)
+                .fetch_all(&db),
+            )
+            .unwrap()
+            .iter()
+            .flat_map(|r| {
+                serde_json::from_str::<Vec<(u32, u32)>>(&r.get::<String, _>("targets")).unwrap()
+            })
+            .collect();
+        truth
+            .iter()
+            .filter(|p| {
+                let ip: Ipv4Addr = p.split(':').next().unwrap().parse().unwrap();
+                by_alpha.iter().any(|&(a, b)| (a..=b).contains(&u32::from(ip)))
+            })
+            .cloned()
+            .collect()
+    };
+    // Half-way: a quarter of the chunks done, alpha holding some and having stored some
+    // results (the pairs are sparse: a finished chunk may hold none).
     wait_for(LIMIT, || {
         let done =
             chunk_count("SELECT COUNT(*) FROM scan_chunks WHERE scan_id = $1 AND status = 'done'");
@@ -120,9 +146,11 @@ fn two_appliances_share_a_scan_and_one_survives_the_other_needs_root_netns() {
             "SELECT COUNT(*) FROM scan_chunks WHERE scan_id = $1 AND status = 'leased' \
              AND lease_owner = 'alpha'",
         );
-        (done * 4 >= total && alpha_holds > 0).then_some(())
+        (done * 4 >= total && alpha_holds > 0 && !alpha_truth().is_empty()).then_some(())
     })
-    .unwrap_or_else(|| panic!("the scan gets a quarter done\n{}", logs()));
+    .unwrap_or_else(|| {
+        panic!("the scan gets a quarter done, with results of alpha stored\n{}", logs())
+    });
     kill_namespace(&ns_a);
     let _ = alpha.wait();
     let killed_at = started.elapsed();
@@ -169,26 +197,7 @@ fn two_appliances_share_a_scan_and_one_survives_the_other_needs_root_netns() {
     assert!(taken_over > 0, "a chunk alpha held was finished by bravo\n{}", logs());
 
     // Bravo's console showed alpha's results as alpha stored them.
-    let by_alpha: Vec<(u32, u32)> = runtime
-        .block_on(
-            sqlx::query("SELECT targets FROM scan_chunks WHERE scan_id = $1 AND done_by = 'alpha'")
-                .bind(scan_id)
-                .fetch_all(&db),
-        )
-        .unwrap()
-        .iter()
-        .flat_map(|r| {
-            serde_json::from_str::<Vec<(u32, u32)>>(&r.get::<String, _>("targets")).unwrap()
-        })
-        .collect();
-    let alpha_found: BTreeSet<String> = truth
-        .iter()
-        .filter(|p| {
-            let ip: Ipv4Addr = p.split(':').next().unwrap().parse().unwrap();
-            by_alpha.iter().any(|&(a, b)| (a..=b).contains(&u32::from(ip)))
-        })
-        .cloned()
-        .collect();
+    let alpha_found = alpha_truth();
     std::thread::sleep(Duration::from_millis(500));
     let _ = stream.kill();
     let _ = stream.wait();
