@@ -243,6 +243,8 @@ pub enum SendPathArg {
     Sendmmsg,
     /// A PACKET_MMAP TX ring, flushed once per batch.
     TxRing,
+    /// io_uring: one SENDMSG per frame, one system call per batch.
+    IoUring,
 }
 
 /// Output formats of `sonde scan`.

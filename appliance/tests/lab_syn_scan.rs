@@ -58,12 +58,14 @@ fn lab_syn_scan_matches_ground_truth_needs_root_netns() {
         seen["syn"]
     );
     assert!(seen["closed"] > 0 && seen["dead"] > 0, "closed and silent pairs unprobed: {seen:?}");
-    // The other send path, with one sender and with two: the same pairs.
-    for senders in ["1", "2"] {
-        let extra = ["--send-path", "tx-ring", "--senders", senders];
+    // The other send paths, with one sender and with two: the same pairs.
+    for (path, senders) in
+        [("tx-ring", "1"), ("tx-ring", "2"), ("io-uring", "1"), ("io-uring", "2")]
+    {
+        let extra = ["--send-path", path, "--senders", senders];
         let out = lab.exec(SCAN_LIMIT_SECS, &scan_command("ndjson", &extra));
         out.assert_success();
-        let what = format!("syn scan through the TX ring with {senders} sender(s)");
+        let what = format!("syn scan through {path} with {senders} sender(s)");
         assert_same_pairs(&what, &show(&open_pairs_from_ndjson(&out.stdout)), &truth);
     }
     let json = lab.exec(SCAN_LIMIT_SECS, &scan_command("json", &[]));

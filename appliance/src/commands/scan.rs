@@ -245,6 +245,7 @@ fn validate(args: &ScanArgs) -> anyhow::Result<ValidScan> {
             send_path: match args.send_path {
                 SendPathArg::Sendmmsg => SendPath::Sendmmsg,
                 SendPathArg::TxRing => SendPath::TxRing,
+                SendPathArg::IoUring => SendPath::IoUring,
             },
         },
         shard,

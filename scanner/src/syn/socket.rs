@@ -1,9 +1,10 @@
 //! The two `AF_PACKET` sockets: a sender that hands the kernel a batch of frames per system
 //! call, and a receiver behind the BPF filter.
 //!
-//! Two ways to hand frames over are built, and [`SendPath`] picks one: `sendmmsg` with one
-//! message per frame, or a `PACKET_MMAP` TX ring (TPACKET_V2) flushed by one `sendto` per
-//! batch. The figures behind the default are in `benches/RESULTS.md`.
+//! Three ways to hand frames over are built, and [`SendPath`] picks one: `sendmmsg` with one
+//! message per frame, a `PACKET_MMAP` TX ring (TPACKET_V2) flushed by one `sendto` per batch,
+//! or io_uring with one `IORING_OP_SENDMSG` per frame and one `io_uring_enter` per batch. The
+//! figures behind the default are in `benches/RESULTS.md`.
 
 use std::io;
 use std::mem::{size_of, zeroed};
@@ -46,6 +47,8 @@ pub enum SendPath {
     Sendmmsg,
     /// Frames written into a ring shared with the kernel, one `sendto` per batch.
     TxRing,
+    /// One io_uring `SENDMSG` per frame, the batch submitted and reaped with one system call.
+    IoUring,
 }
 
 /// Sends frames on one interface, a batch per system call.
@@ -59,6 +62,17 @@ pub(crate) struct PacketSender {
     pub(crate) full_queue_waits: u64,
     /// The shared ring, for [`SendPath::TxRing`].
     ring: Option<TxRing>,
+    /// The submission ring, for [`SendPath::IoUring`].
+    uring: Option<SendRing>,
+}
+
+/// An io_uring used only to submit sends.
+struct SendRing(io_uring::IoUring);
+
+impl std::fmt::Debug for SendRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendRing").field("entries", &self.0.params().sq_entries()).finish()
+    }
 }
 
 /// A `PACKET_TX_RING` mapping.
@@ -96,14 +110,21 @@ impl PacketSender {
         bind(&fd, link_address(path.ifindex, 0, None))
             .map_err(|e| socket_error(&format!("bind to {}", path.interface), e))?;
         let ring = match how {
-            SendPath::Sendmmsg => None,
             SendPath::TxRing => {
                 Some(TxRing::map(&fd).map_err(|e| socket_error("map a TX ring", e))?)
             }
+            SendPath::Sendmmsg | SendPath::IoUring => None,
+        };
+        let uring = match how {
+            SendPath::IoUring => Some(SendRing(
+                io_uring::IoUring::new(MAX_BATCH as u32)
+                    .map_err(|e| socket_error("set up an io_uring for sending", e))?,
+            )),
+            SendPath::Sendmmsg | SendPath::TxRing => None,
         };
         let address = link_address(path.ifindex, libc::ETH_P_IP as u16, path.next_hop_mac);
         let frames = Box::new([[0; FRAME_LEN]; MAX_BATCH]);
-        Ok(Self { fd, address, frames, full_queue_waits: 0, ring })
+        Ok(Self { fd, address, frames, full_queue_waits: 0, ring, uring })
     }
 
     /// Sends the first `count` frames of the batch, waiting while the kernel's queue is full.
@@ -112,6 +133,9 @@ impl PacketSender {
         let count = count.min(MAX_BATCH);
         if self.ring.is_some() {
             return self.send_ring(count);
+        }
+        if self.uring.is_some() {
+            return self.send_uring(count);
         }
         // SAFETY: an all-zero iovec and mmsghdr are valid (null pointers, zero lengths).
         let mut iovecs: [libc::iovec; MAX_BATCH] = unsafe { zeroed() };
@@ -188,6 +212,70 @@ impl PacketSender {
                 _ => return Err(error),
             }
         }
+    }
+}
+
+impl PacketSender {
+    /// Submits one `SENDMSG` per frame and waits for all of them; frames the kernel refused
+    /// for a full queue are submitted again after a pause.
+    fn send_uring(&mut self, count: usize) -> io::Result<()> {
+        let Some(SendRing(ring)) = self.uring.as_mut() else { return Ok(()) };
+        // SAFETY: an all-zero iovec and msghdr are valid (null pointers, zero lengths).
+        let mut iovecs: [libc::iovec; MAX_BATCH] = unsafe { zeroed() };
+        // SAFETY: as above.
+        let mut messages: [libc::msghdr; MAX_BATCH] = unsafe { zeroed() };
+        for i in 0..count {
+            iovecs[i] =
+                libc::iovec { iov_base: self.frames[i].as_mut_ptr().cast(), iov_len: FRAME_LEN };
+            let header = &mut messages[i];
+            header.msg_name = (&raw mut self.address).cast();
+            header.msg_namelen = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            header.msg_iov = &raw mut iovecs[i];
+            header.msg_iovlen = 1;
+        }
+        let fd = io_uring::types::Fd(self.fd.as_raw_fd());
+        let mut pending: Vec<usize> = (0..count).collect();
+        let mut again = Vec::with_capacity(count);
+        while !pending.is_empty() {
+            for &i in &pending {
+                let entry = io_uring::opcode::SendMsg::new(fd, &raw const messages[i])
+                    .build()
+                    .user_data(i as u64);
+                // SAFETY: `messages[i]` and what it points to (`iovecs`, `self.frames`,
+                // `self.address`) stay alive and untouched until every completion of this
+                // batch is reaped below. The ring has MAX_BATCH entries, so the push fits.
+                unsafe { ring.submission().push(&entry) }
+                    .map_err(|_| io::Error::other("io_uring submission queue full"))?;
+            }
+            let mut reaped = 0;
+            while reaped < pending.len() {
+                match ring.submit_and_wait(pending.len() - reaped) {
+                    Ok(_) => {}
+                    Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+                    Err(e) => return Err(e),
+                }
+                for completion in ring.completion() {
+                    reaped += 1;
+                    let result = completion.result();
+                    if result >= 0 {
+                        continue;
+                    }
+                    match -result {
+                        libc::ENOBUFS | libc::EAGAIN | libc::EINTR => {
+                            again.push(completion.user_data() as usize);
+                        }
+                        errno => return Err(io::Error::from_raw_os_error(errno)),
+                    }
+                }
+            }
+            if !again.is_empty() {
+                self.full_queue_waits += 1;
+                std::thread::sleep(FULL_QUEUE_PAUSE);
+            }
+            std::mem::swap(&mut pending, &mut again);
+            again.clear();
+        }
+        Ok(())
     }
 }
 
