@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -84,14 +84,19 @@ impl Default for SynConfig {
     }
 }
 
-/// Raw-socket SYN probing. Clones share the rate budget, the reply key and the source port.
+/// Raw-socket SYN probing. Clones share the rate budget and the reply key; each run (a
+/// subnet of the appliance's scan, a shard) sends from a source port of its own, so that the
+/// kernel's filter hands each run's receiver its own replies only.
 #[derive(Debug, Clone)]
 pub struct SynEngine {
     config: SynConfig,
     path: NetPath,
     pacer: Arc<Pacer>,
     key: ReplyKey,
-    src_port: u16,
+    /// Where this engine's source ports start in the range `SOURCE_PORT_BASE..+SOURCE_PORTS`,
+    /// and how many runs have drawn one: run `n` sends from `first + n` (wrapping).
+    first_port: u16,
+    runs: Arc<AtomicU16>,
     /// On-link targets' MACs, shared by clones (the subnets of one scan), so an address is
     /// swept once per engine. The async mutex makes a second subnet wait for a sweep in
     /// progress rather than start an overlapping one.
@@ -105,6 +110,11 @@ struct OnLink {
     swept: TargetSet,
     /// Addresses that answered, with their MAC.
     macs: HashMap<Ipv4Addr, MacAddr>,
+}
+
+/// The source port of run `n` of an engine whose ports start at offset `first`.
+fn source_port(first: u16, n: u16) -> u16 {
+    SOURCE_PORT_BASE + ((u32::from(first) + u32::from(n)) % u32::from(SOURCE_PORTS)) as u16
 }
 
 /// What the senders and the receiver of one `run` share. Senders run as tasks of their own,
@@ -133,6 +143,8 @@ struct Shared {
     /// Open ports validated by the receiver and not yet handed to the findings channel: the
     /// low-water mark is published only when none is, so a checkpoint never skips one.
     in_flight: AtomicU64,
+    /// This run's source port: replies to it are this run's.
+    src_port: u16,
 }
 
 impl SynEngine {
@@ -155,13 +167,27 @@ impl SynEngine {
             source: std::io::Error::other(e.to_string()),
         })?;
         let key = ReplyKey::from_bytes(seed[..16].try_into().unwrap_or_default());
-        let src_port = SOURCE_PORT_BASE + u16::from_le_bytes([seed[16], seed[17]]) % SOURCE_PORTS;
+        let first_port = u16::from_le_bytes([seed[16], seed[17]]) % SOURCE_PORTS;
         let pacer = Arc::new(Pacer::new(config.rate));
-        Ok(Self { config, path, pacer, key, src_port, on_link: Arc::default() })
+        Ok(Self {
+            config,
+            path,
+            pacer,
+            key,
+            first_port,
+            runs: Arc::default(),
+            on_link: Arc::default(),
+        })
     }
     /// The settings.
     pub fn config(&self) -> &SynConfig {
         &self.config
+    }
+
+    /// The source port of the next run of this engine or of a clone: each run gets the next
+    /// one of the engine's range, so concurrent runs never share one.
+    fn next_source_port(&self) -> u16 {
+        source_port(self.first_port, self.runs.fetch_add(1, Ordering::Relaxed))
     }
     /// Where the probes leave.
     pub fn path(&self) -> &NetPath {
@@ -253,7 +279,8 @@ impl SynEngine {
         let senders = (0..self.config.senders.max(1))
             .map(|_| PacketSender::open(&self.path, self.config.send_path))
             .collect::<Result<Vec<_>, _>>()?;
-        let receiver = PacketReceiver::open(&self.path, self.src_port)?;
+        let src_port = self.next_source_port();
+        let receiver = PacketReceiver::open(&self.path, src_port)?;
         // SAFETY: the receiver owns its descriptor and closes it only when dropped, which
         // happens with the AsyncFd that now owns it.
         let receiver = unsafe { AsyncFd::register_with_interest(receiver, Interest::READABLE) }
@@ -272,8 +299,9 @@ impl SynEngine {
             macs,
             settled_to: (0..senders.len()).map(|_| AtomicU64::new(range.start)).collect(),
             in_flight: AtomicU64::new(0),
+            src_port,
         });
-        let validator = ReplyValidator::new(self.key, self.path.src_ip, self.src_port);
+        let validator = ReplyValidator::new(self.key, self.path.src_ip, src_port);
         let shares = senders.len();
         let mut tasks = JoinSet::new();
         for (share, sender) in senders.into_iter().enumerate() {
@@ -422,11 +450,11 @@ impl SynEngine {
                         let fields = ProbeFields {
                             dst_ip: probe.ip,
                             dst_port: probe.port,
-                            src_port: self.src_port,
+                            src_port: shared.src_port,
                             seq: self.key.cookie(
                                 self.path.src_ip,
                                 probe.ip,
-                                self.src_port,
+                                shared.src_port,
                                 probe.port,
                             ),
                             ip_id: id_state as u16,
@@ -621,6 +649,22 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_runs_send_from_distinct_source_ports_in_range() {
+        for first in [0, 1234, SOURCE_PORTS - 1] {
+            let ports: HashSet<u16> = (0..SOURCE_PORTS).map(|n| source_port(first, n)).collect();
+            assert_eq!(ports.len(), usize::from(SOURCE_PORTS), "a port repeats from {first}");
+            assert!(
+                ports
+                    .iter()
+                    .all(|p| (SOURCE_PORT_BASE..SOURCE_PORT_BASE + SOURCE_PORTS).contains(p)),
+                "a port outside the engine's range from {first}"
+            );
+        }
+        assert_eq!(source_port(5, 0), SOURCE_PORT_BASE + 5);
+        assert_eq!(source_port(SOURCE_PORTS - 1, 1), SOURCE_PORT_BASE, "wraps within the range");
+    }
+
+    #[test]
     fn replies_are_settled_once_and_only_for_the_plan() {
         let plan = ScanPlan::new(
             TargetSet::parse(&["192.0.2.0/28".into()]).unwrap(),
@@ -639,6 +683,7 @@ mod tests {
             macs: None,
             settled_to: vec![AtomicU64::new(0)],
             in_flight: AtomicU64::new(0),
+            src_port: 61_000,
         };
         let ip = Ipv4Addr::new(192, 0, 2, 3);
         let open = Reply::Open { ip, port: 80, echoed: None };
