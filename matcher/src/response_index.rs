@@ -26,7 +26,9 @@ use aho_corasick::automaton::Automaton;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind};
 
 /// Fields whose values span most of a response.
-const WIDE_FIELDS: &[&str] = &["banner", "http.body"];
+const WIDE_FIELDS: &[&str] = &["banner", BODY_FIELD];
+/// The field whose presence makes the split search pay: a body is most of a response.
+const BODY_FIELD: &str = "http.body";
 
 /// Narrow values closer than this are scanned as one span: walking the header names between
 /// two header values costs less than restarting the automaton.
@@ -128,7 +130,12 @@ impl PendingProbe {
         for (name, &id) in &self.fields {
             wide[usize::from(id)] = WIDE_FIELDS.contains(&name.as_str());
         }
-        let split = if split_wide { split(&self.patterns, &self.by_pattern, &wide)? } else { None };
+        let has_body = self.fields.contains_key(BODY_FIELD);
+        let split = if split_wide {
+            split(&self.patterns, &self.by_pattern, &wide, has_body)?
+        } else {
+            None
+        };
         let search = match split {
             Some(split) => split,
             None => Search::Whole(Anchors::build(self.patterns, self.by_pattern)?),
@@ -137,12 +144,13 @@ impl PendingProbe {
     }
 }
 
-/// The split search, or `None` when it does not apply: no wide anchor (the whole-response
-/// DFA then costs the same) or too many for a dense table.
+/// The split search, or `None` when it does not apply: no wide anchor or no body field (the
+/// whole-response DFA then costs less) or too many wide anchors for a dense table.
 fn split(
     patterns: &[String],
     by_pattern: &[Vec<(u16, u32)>],
     wide: &[bool],
+    has_body: bool,
 ) -> Result<Option<Search>, aho_corasick::BuildError> {
     let (mut narrow_patterns, mut narrow_by) = (Vec::new(), Vec::new());
     let (mut wide_patterns, mut wide_by) = (Vec::new(), Vec::new());
@@ -157,7 +165,10 @@ fn split(
             narrow_by.push(n);
         }
     }
-    if wide_patterns.is_empty() {
+    // Only where a body is scanned: in a greeting the narrow values (`banner.line1`,
+    // `banner.reply`...) cover most of the response, and a split would scan it twice (banner
+    // identifications measured 20% slower that way).
+    if wide_patterns.is_empty() || !has_body {
         return Ok(None);
     }
     // Leftmost-first: the searcher reports the leftmost position where some anchor starts,
