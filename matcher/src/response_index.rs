@@ -51,7 +51,7 @@ enum Search {
     Whole(Anchors),
     /// The narrow fields' anchors over the narrow spans, the wide fields' through their own
     /// dense DFA over the wide span.
-    Split { narrow: Option<Anchors>, wide: WideDfa },
+    Split { narrow: Option<Anchors>, wide: Box<WideDfa> },
 }
 
 /// An ASCII-case-insensitive DFA and, per pattern, the (field id, signature) pairs it names.
@@ -75,8 +75,11 @@ struct WideDfa {
     /// match state.
     table: Vec<u32>,
     /// Per state: the (pattern length, pairs) of every anchor that ends there.
-    matches: Vec<Box<[(usize, Box<[(u16, u32)]>)]>>,
+    matches: Vec<Box<[AnchorEnd]>>,
 }
+
+/// An anchor ending at a state: its length and the (field id, signature) pairs it names.
+type AnchorEnd = (usize, Box<[(u16, u32)]>);
 
 /// The flag of a [`WideDfa`] table entry whose state is a match state.
 const MATCH: u32 = 1 << 31;
@@ -179,7 +182,7 @@ fn split(
     } else {
         Some(Anchors::build(narrow_patterns, narrow_by)?)
     };
-    Ok(Some(Search::Split { narrow, wide }))
+    Ok(Some(Search::Split { narrow, wide: Box::new(wide) }))
 }
 
 impl Anchors {
@@ -271,7 +274,7 @@ impl WideDfa {
         }
         let table = table
             .into_iter()
-            .map(|(id, is_match)| id * stride as u32 | if is_match { MATCH } else { 0 })
+            .map(|(id, is_match)| (id * stride as u32) | if is_match { MATCH } else { 0 })
             .collect();
         let matches = order
             .iter()
