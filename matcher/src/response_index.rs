@@ -9,11 +9,13 @@
 //! anchor exactly when one of the hits over the whole text lies inside the value's range.
 //!
 //! Most bytes of an HTTP response are its body, and only the few anchors of the wide fields
-//! (`banner`, `http.body`: 63 of 3,900 for `http`) can hit there. So the anchors are split:
+//! (`banner`, `http.body`: 64 of about 3,900 for `http`) can hit there. So the anchors are split:
 //! those of the narrow fields (headers, status, title...) go into one DFA run only over the
 //! spans that narrow values cover, and those of the wide fields into a small dense DFA of
-//! their own ([`WideDfa`]) whose loop costs a few instructions per byte. When the wide
-//! anchors make too large a table, one DFA over every anchor scans the whole response.
+//! their own ([`WideDfa`]) whose loop costs about 11 instructions per byte against about 19
+//! for aho-corasick's overlapping loop. Probes without a body field (greetings, whose
+//! narrow values cover nearly the whole response), and wide anchors that would make too
+//! large a table, keep one DFA over every anchor across the whole response.
 //!
 //! A packed (Teddy) searcher over a lowercased copy of the body was measured instead of the
 //! dense DFA: on HTML its fingerprints of 64 anchors leave a candidate at about one byte in
