@@ -234,15 +234,18 @@ impl SignatureSet {
         for (response, fields) in responses.iter().zip(&parsed) {
             let (probe, over_tls) = probe_of(response);
             let whole = self.by_probe.get(probe);
+            // Looked up once per response rather than once per value.
+            let probe_fields = self.index.get(probe);
             ranged.clear();
             for (field, range) in fields.ranges() {
                 let vi = values.len() as u32;
                 if let Some(id) = whole.and_then(|w| w.field(field)) {
                     ranged.push(RangeValue { field: id, range: range.clone(), value: vi });
                 }
-                let value = Value { probe, field, text: &fields.text()[range], over_tls };
-                self.unanchored_candidates(vi, &value, &mut candidates);
-                values.push(value);
+                if let Some(index) = probe_fields.and_then(|f| f.get(field)) {
+                    candidates.extend(index.always.iter().map(|&s| (s, vi)));
+                }
+                values.push(Value { probe, field, text: &fields.text()[range], over_tls });
             }
             if let Some(whole) = whole {
                 whole.candidates(fields.text(), &ranged, &mut candidates);
