@@ -35,7 +35,9 @@ mod supervisor;
 
 pub use event_bus::EventBus;
 pub use matcher::Matcher;
-pub use persister::{ChunkMark, CreateScan, FinishScan, PersistHosts, Persister};
+pub use persister::{
+    ChunkMark, CreateScan, DEFAULT_CHUNK_ATTEMPTS, FinishScan, PersistHosts, Persister,
+};
 pub use prober::Prober;
 pub(crate) use supervisor::{CHUNK_COMPLETED, CHUNK_STOPPED, PROGRESS_EVERY, subnet_seed};
 pub use supervisor::{

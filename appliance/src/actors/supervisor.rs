@@ -145,6 +145,8 @@ struct Job {
     cancel: CancellationToken,
     rate: RateMeter,
     chunk: Option<ChunkJob>,
+    /// The first engine failure of one of its subnets: the job ends failed with it.
+    failure: Option<String>,
 }
 
 #[derive(Debug)]
@@ -178,7 +180,8 @@ impl Jobs {
             Err(error) => {
                 tracing::error!(scan_id = job.scan_id, %error, "The scan cannot start.");
                 let counters = ScanCounters { probes_total: total, ..ScanCounters::default() };
-                let end = finish(job.scan_id, ScanStatus::Failed, counters);
+                let mut end = finish(job.scan_id, ScanStatus::Failed, counters);
+                end.error = Some(format!("the scan engine cannot start: {error}"));
                 return Err(end_chunk(end, job.chunk.as_ref()));
             }
         };
@@ -205,6 +208,7 @@ impl Jobs {
             rate: RateMeter { at: now, sent: 0, pps: 0.0 },
             chunk: job.chunk.clone(),
             scan_id: job.scan_id,
+            failure: None,
         };
         self.jobs.insert(key, entry);
         Ok(self.launch(key))
@@ -220,6 +224,9 @@ impl Jobs {
         let Some(job) = self.jobs.get_mut(&key) else { return Ok(Vec::new()) };
         if let Some(progress) = job.running.remove(&subnet) {
             add_progress(&mut job.finished, &progress);
+            if job.failure.is_none() {
+                job.failure = progress.failure.lock().ok().and_then(|f| f.clone());
+            }
         }
         if job.cancel.is_cancelled() {
             job.pending.clear();
@@ -228,10 +235,15 @@ impl Jobs {
             let Some(job) = self.jobs.remove(&key) else { return Ok(Vec::new()) };
             let status = if job.cancel.is_cancelled() {
                 ScanStatus::Cancelled
+            } else if job.failure.is_some() {
+                ScanStatus::Failed
             } else {
                 ScanStatus::Completed
             };
-            let end = finish(job.scan_id, status, job.finished);
+            let mut end = finish(job.scan_id, status, job.finished);
+            if status == ScanStatus::Failed {
+                end.error = job.failure.map(|e| format!("the scan engine failed: {e}"));
+            }
             return Err(end_chunk(end, job.chunk.as_ref()));
         }
         Ok(self.launch(key))
@@ -606,6 +618,8 @@ mod tests {
         let mut jobs = Jobs::new(SupervisorConfig { engine: EngineKind::Syn, ..config(1) });
         let end = jobs.start(job("127.0.0.0/30"), Instant::now()).unwrap_err();
         assert_eq!(end.status, ScanStatus::Failed);
+        let error = end.error.unwrap_or_default();
+        assert!(error.starts_with("the scan engine cannot start: "), "{error}");
         assert_eq!(end.counters.probes_total, 8);
         assert_eq!(jobs.cancel(1), CancelOutcome::NotRunning);
     }

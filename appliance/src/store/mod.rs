@@ -43,6 +43,7 @@ mod findings;
 mod fleet;
 mod hosts;
 mod machines;
+mod rows;
 mod scans;
 mod schedules;
 mod sessions;
@@ -61,7 +62,9 @@ pub use copy::{CopyError, TableSummary};
 pub use docker::{ContainerRef, DockerChanges};
 pub use export::ScanTimes;
 pub use findings::{HostRecord, PortRecord, tls_view};
-pub use fleet::{ApplianceRecord, LeaseFilter, LeasedChunk, NewChunk, Released};
+pub use fleet::{
+    ApplianceRecord, ApplianceStatus, ChunkFailure, LeaseFilter, LeasedChunk, NewChunk, Released,
+};
 pub use hosts::{HostFilter, printable_banner};
 pub use machines::{Sighting, moves};
 pub use scans::NewScan;
