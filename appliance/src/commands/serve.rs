@@ -164,7 +164,8 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
         bus.clone(),
         settings.scan.clone(),
     )
-    .with_signature_dirs(settings.signatures_dirs.clone());
+    .with_signature_dirs(settings.signatures_dirs.clone())
+    .with_identity(&settings.cluster);
     // Docker discovery runs only when an endpoint is configured.
     let docker = if settings.docker.endpoints.is_empty() {
         None

@@ -56,6 +56,8 @@ use std::path::Path;
 
 use sqlx::AnyPool;
 
+/// The current time as the store writes it (RFC 3339, UTC, milliseconds).
+pub(crate) use backend::now as store_now;
 pub use backend::{Backend, redact, sqlite_url};
 pub use changes::{SeenPort, compare};
 pub use copy::{CopyError, TableSummary};
