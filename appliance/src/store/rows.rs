@@ -50,10 +50,9 @@ mod tests {
     #[test]
     fn statements_stay_under_each_backends_bind_limit() {
         // SQLite's SQLITE_MAX_VARIABLE_NUMBER (32,766 since 3.32), PostgreSQL's Int16 count.
+        // The most rows of 17 that fit: 1,927 x 17 = 32,759 and 3,855 x 17 = 65,535.
         assert_eq!(rows_per_statement(Backend::Sqlite, 0, 17), 1927);
-        assert!(1927 * 17 <= 32_766 && 1928 * 17 > 32_766);
         assert_eq!(rows_per_statement(Backend::Postgres, 0, 17), 3855);
-        assert!(3855 * 17 <= 65_535 && 3856 * 17 > 65_535);
         assert_eq!(rows_per_statement(Backend::Postgres, 1, 1), 65_534);
     }
 }
