@@ -125,7 +125,8 @@ impl Store {
     ///
     /// One multi-row statement per table (more when the batch outgrows the backend's bind
     /// limit) rather than four per port: writes are bound by statements per second. The rows
-    /// are the ones a statement per port, in batch order, would leave (see [`merge_ports`]).
+    /// are the ones a statement per port, in batch order, would leave (a port twice in a
+    /// batch is one row, its banner kept).
     pub async fn persist(
         &self,
         scan_id: i64,
