@@ -11,7 +11,9 @@
 //! - Placeholders are `$1..$N`, numbered by bind order; a value used twice keeps its number
 //!   (`VALUES ($1, $2, $2)`). Never `?`: PostgreSQL rejects it. For the same reason do not use
 //!   `QueryBuilder` (it writes `?` under `Any`); build the text and bind in order, as
-//!   `hosts.rs` does with its `Params`.
+//!   `hosts.rs` does with its `Params`. Statements with thousands of parameters (the
+//!   multi-row inserts of `findings.rs`) are the one exception: they are built by `rows.rs`
+//!   with `Backend::param`, which writes bare `?` on SQLite (see why there).
 //! - Times are bound, never computed in SQL: `backend::now()` (RFC 3339 UTC, milliseconds),
 //!   stored as TEXT. No `strftime`, `now()`, `CURRENT_TIMESTAMP`.
 //! - Integers are `i64` in Rust and BIGINT on PostgreSQL (addresses, ports, counters, ids);
