@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use actix::Addr;
 use sonde_scanner::{EngineKind, MAX_ADDRESSES_WITHOUT_CONFIRMATION, PortList, TargetSet};
 use sonde_web::api::{
-    AuditEntry, AuditQuery, DockerView, ExportFormat, Health, HostDetail, HostEdit,
+    ApplianceView, AuditEntry, AuditQuery, DockerView, ExportFormat, Health, HostDetail, HostEdit,
     HostExportQuery, HostQuery, HostSummary, MachineView, NewUser, Page, Role, ScanChanges,
     ScanCreated, ScanEngine, ScanRequest, ScanStatus, ScanView, SchedulePatch, ScheduleRequest,
     ScheduleView, ServiceCount, Settings, SettingsUpdate, TokenCreated, TokenView, UserPatch,
@@ -25,7 +25,10 @@ use crate::config::ScanSettings;
 use crate::docker::DockerRefresh;
 use crate::fleet::ClusterSettings;
 use crate::schedule::spec;
-use crate::store::{HostFilter, NewScan, ScheduleRow, SettingsRow, Store, StoreError};
+use crate::store::{
+    ApplianceRecord, Backend as StoreBackend, HostFilter, NewScan, ScheduleRow, SettingsRow, Store,
+    StoreError, store_now,
+};
 use sha2::{Digest, Sha256};
 
 /// Implements [`Backend`] over the store and the actors.
@@ -46,6 +49,9 @@ pub struct ApplianceBackend {
     docker: Option<DockerRefresh>,
     /// Set when appliances share the store: scans are cut into chunks they lease.
     cluster: Option<ClusterSettings>,
+    /// This appliance as `GET /appliances` lists it on a store of its own (SQLite), where
+    /// no appliance registers: its record and when it started.
+    local: Option<(ApplianceRecord, String)>,
 }
 
 impl ApplianceBackend {
@@ -68,7 +74,15 @@ impl ApplianceBackend {
             signature_dirs: Vec::new(),
             docker: None,
             cluster: None,
+            local: None,
         }
+    }
+
+    /// Names this appliance when it has the store to itself (`GET /appliances` lists it).
+    #[must_use]
+    pub fn with_identity(mut self, settings: &ClusterSettings) -> Self {
+        self.local = Some((crate::fleet::worker::Worker::record(settings), store_now()));
+        self
     }
 
     /// Shares scans with the other appliances on the store: a queued scan is stored as
@@ -544,6 +558,48 @@ impl Backend for ApplianceBackend {
 
     async fn subnet_counts(&self) -> Result<Vec<SubnetCount>, ApiError> {
         Ok(self.store.subnet_counts().await?)
+    }
+
+    async fn appliances(&self) -> Result<Vec<ApplianceView>, ApiError> {
+        let Some(cluster) =
+            self.cluster.as_ref().filter(|_| self.store.backend() == StoreBackend::Postgres)
+        else {
+            // One appliance, alive since it answers, never leasing (its scans are not cut).
+            return Ok(self
+                .local
+                .iter()
+                .map(|(record, started_at)| ApplianceView {
+                    name: record.name.clone(),
+                    reach: record.reach.clone(),
+                    exclusive: record.exclusive.clone(),
+                    raw_sockets: record.raw_sockets,
+                    io_uring: record.io_uring,
+                    version: record.version.clone(),
+                    started_at: started_at.clone(),
+                    heartbeat_at: store_now(),
+                    alive: true,
+                    leased_chunks: 0,
+                })
+                .collect());
+        };
+        let within = (cluster.lease.as_secs() as i64).max(1)
+            * i64::from(crate::fleet::worker::LIVE_HEARTBEATS);
+        let list = self.store.appliances(within).await?;
+        Ok(list
+            .into_iter()
+            .map(|a| ApplianceView {
+                name: a.record.name,
+                reach: a.record.reach,
+                exclusive: a.record.exclusive,
+                raw_sockets: a.record.raw_sockets,
+                io_uring: a.record.io_uring,
+                version: a.record.version,
+                started_at: a.started_at,
+                heartbeat_at: a.record.heartbeat_at,
+                alive: a.alive,
+                leased_chunks: u64::try_from(a.leased_chunks).unwrap_or(0),
+            })
+            .collect())
     }
 
     async fn health(&self) -> Result<Health, ApiError> {

@@ -209,6 +209,19 @@ fn two_appliances_share_a_scan_and_one_survives_the_other_needs_root_netns() {
         "bravo's stream lacks alpha's results {missing:?}; it saw {seen:?}"
     );
     assert!(seen.is_superset(&truth), "bravo's stream showed the whole scan: {seen:?}");
+    // Bravo's progress covered the whole scan (every chunk, both appliances) with a rate
+    // and an ETA, as a single appliance's scan does.
+    let progress = progress_in_stream(&std::fs::read_to_string(&events_path).unwrap(), scan_id);
+    assert!(!progress.is_empty(), "bravo's stream carried progress");
+    assert!(
+        progress.iter().all(|c| c["probes_total"] == 131_072),
+        "progress counts the whole /16 x 2: {progress:?}"
+    );
+    assert!(
+        progress.iter().any(|c| c["rate_pps"].as_f64().is_some_and(|r| r > 0.0)
+            && c["eta_seconds"].as_f64().is_some()),
+        "progress had a rate and an ETA: {progress:?}"
+    );
     eprintln!(
         "fleet scan: {total} chunks, alpha killed at {:.1} s, completed at {:.1} s; \
          {} of {} results stored by alpha, {taken_over} chunks taken over",
@@ -306,6 +319,16 @@ fn ports_in_stream(text: &str, scan_id: i64) -> BTreeSet<String> {
             let ip: Ipv4Addr = e["ip"].as_str()?.parse().ok()?;
             Some(pair(ip, e["port"]["port"].as_u64()? as u16))
         })
+        .collect()
+}
+
+/// The counters of scan `scan_id`'s `scan_progress` events in an SSE stream, in order.
+fn progress_in_stream(text: &str, scan_id: i64) -> Vec<Value> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .filter_map(|data| serde_json::from_str::<Value>(data.trim()).ok())
+        .filter(|e| e["type"] == "scan_progress" && e["scan_id"] == scan_id)
+        .map(|e| e["counters"].clone())
         .collect()
 }
 

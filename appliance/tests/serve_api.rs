@@ -200,6 +200,18 @@ fn serve_scans_over_rest_streams_events_and_keeps_results_across_restart() {
     assert_eq!(get(&base, "/api/v1/scans", None).0, 401, "the API wants a token");
     assert_eq!(get(&base, "/api/v1/scans", Some("sonde_wrong")).0, 401);
 
+    // A store of its own (SQLite; PostgreSQL in the second CI pass, where it registers): the
+    // appliance lists itself, alive, holding no chunk.
+    let (status, appliances) = get(&base, "/api/v1/appliances", Some(&token));
+    assert_eq!(status, 200, "{appliances}");
+    let list = appliances.as_array().expect("a list of appliances");
+    assert_eq!(list.len(), 1, "{appliances}");
+    assert_eq!(
+        (&list[0]["alive"], &list[0]["leased_chunks"]),
+        (&Value::Bool(true), &Value::from(0))
+    );
+    assert!(list[0]["name"].as_str().is_some_and(|n| !n.is_empty()), "{appliances}");
+
     let stream = events(&base, &token, None);
     // 127.0.0.0/24 x 3 ports at 300 probes/s lasts long enough for progress events; only
     // 127.0.0.1 listens, every other address answers with a reset.

@@ -861,6 +861,31 @@ pub struct ScheduleView {
     pub next_run_at: Option<String>,
 }
 
+/// An appliance sharing the store, as `GET /api/v1/appliances` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ApplianceView {
+    /// Its unique name (`[cluster] name`, by default the hostname).
+    pub name: String,
+    /// Networks (CIDRs) it can reach.
+    pub reach: Vec<String>,
+    /// Networks only appliances listing them may scan (a DMZ sensor's).
+    pub exclusive: Vec<String>,
+    /// Whether it may open raw sockets (the SYN engine).
+    pub raw_sockets: bool,
+    /// Whether io_uring works there (the connect engine's fast path).
+    pub io_uring: bool,
+    /// Its Sonde version.
+    pub version: String,
+    /// When it last (re)started, RFC 3339.
+    pub started_at: String,
+    /// Its last heartbeat, RFC 3339.
+    pub heartbeat_at: String,
+    /// Whether its heartbeat is recent enough to count it as running.
+    pub alive: bool,
+    /// Chunks of shared scans it holds a live lease on now.
+    pub leased_chunks: u64,
+}
+
 /// `GET /api/v1/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Health {

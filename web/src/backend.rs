@@ -7,10 +7,10 @@ use std::net::Ipv4Addr;
 use tokio::sync::mpsc;
 
 use crate::api::{
-    AuditEntry, AuditQuery, DockerView, Event, ExportFormat, Health, HostDetail, HostEdit,
-    HostExportQuery, HostQuery, HostSummary, MachineView, NewUser, Page, Role, ScanChanges,
-    ScanCreated, ScanRequest, ScanView, SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount,
-    Settings, SettingsUpdate, TokenCreated, TokenView, UserPatch, UserView,
+    ApplianceView, AuditEntry, AuditQuery, DockerView, Event, ExportFormat, Health, HostDetail,
+    HostEdit, HostExportQuery, HostQuery, HostSummary, MachineView, NewUser, Page, Role,
+    ScanChanges, ScanCreated, ScanRequest, ScanView, SchedulePatch, ScheduleRequest, ScheduleView,
+    ServiceCount, Settings, SettingsUpdate, TokenCreated, TokenView, UserPatch, UserView,
 };
 use crate::error::ApiError;
 use crate::stats::{PortCount, SubnetCount};
@@ -226,6 +226,8 @@ pub trait Backend: 'static {
     fn port_counts(&self, limit: u32) -> impl Future<Output = Result<Vec<PortCount>, ApiError>>;
     /// Every /24 holding a host with an open port, ascending.
     fn subnet_counts(&self) -> impl Future<Output = Result<Vec<SubnetCount>, ApiError>>;
+    /// The appliances sharing the store, by name; on a store of its own (SQLite), this one.
+    fn appliances(&self) -> impl Future<Output = Result<Vec<ApplianceView>, ApiError>>;
     /// Liveness of the appliance and its store.
     fn health(&self) -> impl Future<Output = Result<Health, ApiError>>;
     /// The settings new scans start from.

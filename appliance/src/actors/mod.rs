@@ -30,13 +30,17 @@ mod event_bus;
 mod matcher;
 mod persister;
 mod prober;
+mod rate;
 mod subnet_scanner;
 mod supervisor;
 
 pub use event_bus::EventBus;
 pub use matcher::Matcher;
-pub use persister::{ChunkMark, CreateScan, FinishScan, PersistHosts, Persister};
+pub use persister::{
+    ChunkMark, CreateScan, DEFAULT_CHUNK_ATTEMPTS, FinishScan, PersistHosts, Persister,
+};
 pub use prober::Prober;
+pub(crate) use rate::RateMeter;
 pub(crate) use supervisor::{CHUNK_COMPLETED, CHUNK_STOPPED, PROGRESS_EVERY, subnet_seed};
 pub use supervisor::{
     CancelOutcome, CancelScan, ChunkJob, ScanJob, StartScan, Supervisor, SupervisorConfig,

@@ -14,8 +14,12 @@ use tracing::{error, warn};
 use super::{EventBus, PERSISTER_MAILBOX};
 use crate::naming::NameHosts;
 use crate::store::{
-    HostRecord, NewScan, PortRecord, Released, Store, StoreError, printable_banner, tls_view,
+    ChunkFailure, HostRecord, NewScan, PortRecord, Released, Store, StoreError, printable_banner,
+    tls_view,
 };
+
+/// Failed attempts after which a chunk is given up, unless configured otherwise.
+pub const DEFAULT_CHUNK_ATTEMPTS: u32 = 3;
 
 /// How long to wait before writing again to a full disk.
 const DISK_FULL_RETRY: Duration = Duration::from_secs(5);
@@ -104,17 +108,32 @@ pub struct Persister {
     naming: Option<mpsc::Sender<NameHosts>>,
     /// This appliance's name when it shares the store with others: the owner of its leases.
     lease_owner: Option<String>,
+    /// Failed attempts after which a chunk is given up (`[cluster] chunk_attempts`).
+    chunk_attempts: u32,
 }
 
 impl Persister {
     /// A persister writing to `store`.
     pub fn new(store: Store, bus: Arc<EventBus>) -> Self {
-        Self { store, bus, broken: HashMap::new(), naming: None, lease_owner: None }
+        Self {
+            store,
+            bus,
+            broken: HashMap::new(),
+            naming: None,
+            lease_owner: None,
+            chunk_attempts: DEFAULT_CHUNK_ATTEMPTS,
+        }
     }
 
     /// Records the checkpoints and ends of chunks leased under `name`.
     pub fn with_lease_owner(mut self, name: String) -> Self {
         self.lease_owner = Some(name);
+        self
+    }
+
+    /// Gives a chunk up after `attempts` failed attempts (default [`DEFAULT_CHUNK_ATTEMPTS`]).
+    pub fn with_chunk_attempts(mut self, attempts: u32) -> Self {
+        self.chunk_attempts = attempts.max(1);
         self
     }
 
@@ -247,8 +266,14 @@ impl Handler<FinishScan> for Persister {
                 // Another appliance may still complete the scan; this chunk's loss is logged.
                 error!(scan_id = msg.scan_id, chunk = mark.chunk_id, %reason, "Results of a chunk could not all be stored.");
             }
+            // A job that failed (its engine could not start, or stopped with an error) is a
+            // failed attempt at the chunk; a cancelled one is not.
+            let failure = (msg.status == ScanStatus::Failed).then(|| {
+                msg.error.clone().unwrap_or_else(|| "the scan engine stopped with an error".into())
+            });
+            let attempt = ChunkAttempt { owner, mark, failure, max_attempts: self.chunk_attempts };
             return AtomicResponse::new(Box::pin(
-                end_chunk(store, bus, owner, msg.scan_id, mark).into_actor(self),
+                end_chunk(store, bus, msg.scan_id, attempt).into_actor(self),
             ));
         }
         if let Some(reason) = self.broken.remove(&msg.scan_id) {
@@ -259,17 +284,69 @@ impl Handler<FinishScan> for Persister {
     }
 }
 
-/// Records a chunk's checkpoint, or releases it; the appliance releasing a scan's last chunk
-/// ends the scan for all.
-async fn end_chunk(store: Store, bus: Arc<EventBus>, owner: String, scan_id: i64, mark: ChunkMark) {
-    if !mark.done {
-        if let Err(e) = store.checkpoint_chunk(mark.chunk_id, &owner, mark.settled_below).await {
-            warn!(scan_id, chunk = mark.chunk_id, error = %e, "Could not store a chunk's checkpoint.");
+/// How one job on a leased chunk ended, for the store.
+#[derive(Debug)]
+struct ChunkAttempt {
+    /// This appliance, the lease's owner.
+    owner: String,
+    /// Where the chunk stands.
+    mark: ChunkMark,
+    /// Why the attempt failed, when it did.
+    failure: Option<String>,
+    /// Failed attempts after which the chunk is given up.
+    max_attempts: u32,
+}
+
+/// Records a chunk's checkpoint, releases it, or records its failed attempt; the appliance
+/// ending a scan's last chunk ends the scan for all.
+async fn end_chunk(store: Store, bus: Arc<EventBus>, scan_id: i64, attempt: ChunkAttempt) {
+    let ChunkAttempt { owner, mark, failure, max_attempts } = attempt;
+    let chunk = mark.chunk_id;
+    if let Some(error) = failure {
+        // The checkpoint first: what was stored before the failure is not scanned again.
+        if let Err(e) = store.checkpoint_chunk(chunk, &owner, mark.settled_below).await {
+            warn!(scan_id, chunk, error = %e, "Could not store a chunk's checkpoint.");
+        }
+        match store.fail_chunk(chunk, &owner, &error, max_attempts).await {
+            Ok(ChunkFailure::Retry { attempts }) => warn!(
+                scan_id, chunk, attempts, %error,
+                "A chunk failed here; it is free again for any appliance."
+            ),
+            Ok(ChunkFailure::GaveUp(released)) => {
+                error!(scan_id, chunk, attempts = max_attempts, %error, "A chunk failed every attempt; it is given up.");
+                after_release(store, bus, scan_id, chunk, released).await;
+            }
+            Ok(ChunkFailure::NotHeld) => {}
+            Err(e) => {
+                error!(scan_id, chunk, error = %e, "Could not record a chunk's failure; its lease will pass to another appliance.")
+            }
         }
         return;
     }
-    match store.release_chunk(mark.chunk_id, &owner).await {
-        Ok(Released::Last(status)) => {
+    if !mark.done {
+        if let Err(e) = store.checkpoint_chunk(chunk, &owner, mark.settled_below).await {
+            warn!(scan_id, chunk, error = %e, "Could not store a chunk's checkpoint.");
+        }
+        return;
+    }
+    match store.release_chunk(chunk, &owner).await {
+        Ok(released) => after_release(store, bus, scan_id, chunk, released).await,
+        Err(e) => {
+            error!(scan_id, chunk, error = %e, "Could not release a chunk; its lease will pass to another appliance.")
+        }
+    }
+}
+
+/// Ends the scan when its last chunk was just released or given up.
+async fn after_release(
+    store: Store,
+    bus: Arc<EventBus>,
+    scan_id: i64,
+    chunk: i64,
+    released: Released,
+) {
+    match released {
+        Released::Last(status, error) => {
             let counters = match store.chunk_totals(scan_id).await {
                 Ok(counters) => counters,
                 Err(e) => {
@@ -277,23 +354,20 @@ async fn end_chunk(store: Store, bus: Arc<EventBus>, owner: String, scan_id: i64
                     ScanCounters::default()
                 }
             };
-            tracing::info!(scan_id, "Last chunk of a shared scan released; the scan ends.");
-            end_scan(
-                store,
-                bus,
-                FinishScan { scan_id, status, counters, error: None, chunk: None },
-            )
-            .await;
+            tracing::info!(
+                scan_id,
+                status = status.as_str(),
+                "Last chunk of a shared scan ended; the scan ends."
+            );
+            end_scan(store, bus, FinishScan { scan_id, status, counters, error, chunk: None })
+                .await;
         }
-        Ok(Released::Done) => tracing::info!(scan_id, chunk = mark.chunk_id, "Chunk done."),
-        Ok(Released::NotHeld) => warn!(
+        Released::Done => tracing::info!(scan_id, chunk, "Chunk done."),
+        Released::NotHeld => warn!(
             scan_id,
-            chunk = mark.chunk_id,
+            chunk,
             "A chunk finished after its lease passed to another appliance; its results are kept."
         ),
-        Err(e) => {
-            error!(scan_id, chunk = mark.chunk_id, error = %e, "Could not release a chunk; its lease will pass to another appliance.")
-        }
     }
 }
 

@@ -28,6 +28,9 @@ pub(crate) struct SubnetProgress {
     pub probes: Progress,
     /// Distinct hosts with an open port (subnets are disjoint, so sums are exact).
     pub hosts_up: AtomicU64,
+    /// Why the engine stopped before the end, when it failed: the job then ends failed
+    /// (a leased chunk counts a failed attempt) instead of completed with pairs unprobed.
+    pub failure: std::sync::Mutex<Option<String>>,
 }
 
 /// This subnet is done (all sent, all found ports handed to the Prober).
@@ -151,6 +154,9 @@ async fn scan_subnet(
         if let Err(error) = run {
             // The ports found so far are already on their way to the Prober.
             tracing::error!(scan_id, %error, "The scan engine failed; this subnet stops here.");
+            if let Ok(mut failure) = engine_progress.failure.lock() {
+                failure.get_or_insert_with(|| error.to_string());
+            }
         }
     });
 

@@ -16,14 +16,13 @@ use tokio_util::sync::CancellationToken;
 use super::EventBus;
 use super::persister::{ChunkMark, FinishScan, MarkRunning, PersistHosts, StoreCounters};
 use super::prober::ProbePorts;
+use super::rate::RateMeter;
 use super::subnet_scanner::{SubnetDone, SubnetProgress, SubnetScanner, SubnetTask};
 
 /// How often progress goes to the event stream (at most a few events per second per scan).
 pub(crate) const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// Progress ticks between two writes of the counters to the store.
 const STORE_EVERY_TICKS: u32 = 10;
-/// Weight of the newest interval in the smoothed rate.
-const RATE_SMOOTHING: f64 = 0.3;
 /// The coarsest split of a SYN scan (the configuration allows no shorter subnet prefix).
 const MIN_SPLIT_PREFIX: u8 = 8;
 
@@ -141,17 +140,11 @@ struct Job {
     pending: VecDeque<(usize, TargetSet)>,
     running: HashMap<usize, Arc<SubnetProgress>>,
     finished: ScanCounters,
-    total: u64,
     cancel: CancellationToken,
     rate: RateMeter,
     chunk: Option<ChunkJob>,
-}
-
-#[derive(Debug)]
-struct RateMeter {
-    at: Instant,
-    sent: u64,
-    pps: f64,
+    /// The first engine failure of one of its subnets: the job ends failed with it.
+    failure: Option<String>,
 }
 
 impl Jobs {
@@ -178,7 +171,8 @@ impl Jobs {
             Err(error) => {
                 tracing::error!(scan_id = job.scan_id, %error, "The scan cannot start.");
                 let counters = ScanCounters { probes_total: total, ..ScanCounters::default() };
-                let end = finish(job.scan_id, ScanStatus::Failed, counters);
+                let mut end = finish(job.scan_id, ScanStatus::Failed, counters);
+                end.error = Some(format!("the scan engine cannot start: {error}"));
                 return Err(end_chunk(end, job.chunk.as_ref()));
             }
         };
@@ -200,11 +194,11 @@ impl Jobs {
             pending,
             running: HashMap::new(),
             finished: ScanCounters { probes_total: total, ..ScanCounters::default() },
-            total,
             cancel: CancellationToken::new(),
-            rate: RateMeter { at: now, sent: 0, pps: 0.0 },
+            rate: RateMeter::new(now, 0),
             chunk: job.chunk.clone(),
             scan_id: job.scan_id,
+            failure: None,
         };
         self.jobs.insert(key, entry);
         Ok(self.launch(key))
@@ -220,6 +214,9 @@ impl Jobs {
         let Some(job) = self.jobs.get_mut(&key) else { return Ok(Vec::new()) };
         if let Some(progress) = job.running.remove(&subnet) {
             add_progress(&mut job.finished, &progress);
+            if job.failure.is_none() {
+                job.failure = progress.failure.lock().ok().and_then(|f| f.clone());
+            }
         }
         if job.cancel.is_cancelled() {
             job.pending.clear();
@@ -228,10 +225,15 @@ impl Jobs {
             let Some(job) = self.jobs.remove(&key) else { return Ok(Vec::new()) };
             let status = if job.cancel.is_cancelled() {
                 ScanStatus::Cancelled
+            } else if job.failure.is_some() {
+                ScanStatus::Failed
             } else {
                 ScanStatus::Completed
             };
-            let end = finish(job.scan_id, status, job.finished);
+            let mut end = finish(job.scan_id, status, job.finished);
+            if status == ScanStatus::Failed {
+                end.error = job.failure.map(|e| format!("the scan engine failed: {e}"));
+            }
             return Err(end_chunk(end, job.chunk.as_ref()));
         }
         Ok(self.launch(key))
@@ -257,23 +259,7 @@ impl Jobs {
             for progress in job.running.values() {
                 add_progress(&mut c, progress);
             }
-            let elapsed = now.duration_since(job.rate.at).as_secs_f64();
-            if elapsed > 0.0 {
-                let instant = c.probes_sent.saturating_sub(job.rate.sent) as f64 / elapsed;
-                job.rate.pps = if job.rate.sent == 0 {
-                    instant
-                } else {
-                    RATE_SMOOTHING * instant + (1.0 - RATE_SMOOTHING) * job.rate.pps
-                };
-                job.rate = RateMeter { at: now, sent: c.probes_sent, pps: job.rate.pps };
-            }
-            c.rate_pps = job.rate.pps;
-            let remaining = job.total.saturating_sub(c.probes_done);
-            // Retries make `sent` run ahead of `done`; pairs per second is the honest ETA basis.
-            let pairs_per_sent =
-                if c.probes_sent > 0 { c.probes_done as f64 / c.probes_sent as f64 } else { 1.0 };
-            let pairs_rate = job.rate.pps * pairs_per_sent;
-            c.eta_seconds = (pairs_rate > 0.0).then(|| remaining as f64 / pairs_rate);
+            job.rate.measure(now, &mut c);
             out.push((scan_id, c));
         }
         out
@@ -606,6 +592,8 @@ mod tests {
         let mut jobs = Jobs::new(SupervisorConfig { engine: EngineKind::Syn, ..config(1) });
         let end = jobs.start(job("127.0.0.0/30"), Instant::now()).unwrap_err();
         assert_eq!(end.status, ScanStatus::Failed);
+        let error = end.error.unwrap_or_default();
+        assert!(error.starts_with("the scan engine cannot start: "), "{error}");
         assert_eq!(end.counters.probes_total, 8);
         assert_eq!(jobs.cancel(1), CancelOutcome::NotRunning);
     }

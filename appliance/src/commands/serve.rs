@@ -104,7 +104,9 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
             exclusive = ?cluster.exclusive,
             "Appliance registered; it takes its share of scans from the store."
         );
-        persister = persister.with_lease_owner(cluster.name.clone());
+        persister = persister
+            .with_lease_owner(cluster.name.clone())
+            .with_chunk_attempts(cluster.chunk_attempts);
         let (relay, outgoing) = tokio::sync::mpsc::channel(relay::RELAY_QUEUE);
         bus.relay_to(relay);
         fleet_tasks.push(tokio::spawn(relay::send(store.clone(), cluster.name.clone(), outgoing)));
@@ -162,7 +164,8 @@ async fn serve(settings: Settings, identifier: Identifier, data_dir: &Path) -> a
         bus.clone(),
         settings.scan.clone(),
     )
-    .with_signature_dirs(settings.signatures_dirs.clone());
+    .with_signature_dirs(settings.signatures_dirs.clone())
+    .with_identity(&settings.cluster);
     // Docker discovery runs only when an endpoint is configured.
     let docker = if settings.docker.endpoints.is_empty() {
         None

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use sonde_scanner::TargetSet;
 
+use crate::actors::DEFAULT_CHUNK_ATTEMPTS;
 use crate::error::UsageError;
 
 /// `[cluster]` as written. Only read when the store is PostgreSQL.
@@ -22,6 +23,9 @@ pub struct ClusterConfig {
     /// Seconds a leased chunk stays this appliance's without a renewal (default 30); after
     /// that another appliance takes it over from its last checkpoint.
     pub lease_secs: Option<u64>,
+    /// Failed attempts at a chunk (its engine could not start or failed) after which it is
+    /// given up and its scan ends failed naming it (default 3).
+    pub chunk_attempts: Option<u32>,
 }
 
 /// Validated `[cluster]`.
@@ -35,6 +39,8 @@ pub struct ClusterSettings {
     pub exclusive: Vec<String>,
     /// Lease duration.
     pub lease: Duration,
+    /// Failed attempts after which a chunk is given up.
+    pub chunk_attempts: u32,
 }
 
 /// Longest accepted appliance name.
@@ -66,11 +72,18 @@ impl ClusterConfig {
                 "cluster.lease_secs = {lease_secs} is out of range: use 2 to 3600"
             )));
         }
+        let chunk_attempts = self.chunk_attempts.unwrap_or(DEFAULT_CHUNK_ATTEMPTS);
+        if !(1..=100).contains(&chunk_attempts) {
+            return Err(UsageError::new(format!(
+                "cluster.chunk_attempts = {chunk_attempts} is out of range: use 1 to 100"
+            )));
+        }
         Ok(ClusterSettings {
             name,
             reach,
             exclusive: self.exclusive,
             lease: Duration::from_secs(lease_secs),
+            chunk_attempts,
         })
     }
 }
@@ -90,6 +103,7 @@ mod tests {
         let s = ClusterConfig::default().validate("box-1").unwrap();
         assert_eq!((s.name.as_str(), s.reach.clone()), ("box-1", vec!["0.0.0.0/0".to_owned()]));
         assert_eq!(s.lease, Duration::from_secs(30));
+        assert_eq!(s.chunk_attempts, 3);
         assert_eq!(networks(&s.reach).unwrap(), vec![(0, u32::MAX)]);
     }
 
@@ -106,6 +120,10 @@ mod tests {
                 "cluster.exclusive",
             ),
             (ClusterConfig { lease_secs: Some(1), ..Default::default() }, "cluster.lease_secs"),
+            (
+                ClusterConfig { chunk_attempts: Some(0), ..Default::default() },
+                "cluster.chunk_attempts",
+            ),
         ];
         for (config, field) in cases {
             let e = config.validate("h").unwrap_err().to_string();

@@ -15,8 +15,8 @@ use sonde_web::api::{EventPayload, ScanCounters};
 use super::ClusterSettings;
 use super::chunks::{Reach, targets_of};
 use crate::actors::{
-    CHUNK_COMPLETED, CHUNK_STOPPED, CancelScan, ChunkJob, EventBus, PROGRESS_EVERY, ScanJob,
-    StartScan, Supervisor,
+    CHUNK_COMPLETED, CHUNK_STOPPED, CancelScan, ChunkJob, EventBus, PROGRESS_EVERY, RateMeter,
+    ScanJob, StartScan, Supervisor,
 };
 use crate::store::{ApplianceRecord, LeasedChunk, Store, StoreError};
 
@@ -38,6 +38,35 @@ pub struct Worker {
     /// When shared scans' progress last went to the event stream: rounds come every 100 to
     /// 250 ms, and the stream gets progress no more often than a single appliance's scans.
     published: Option<Instant>,
+    /// Rate and ETA of each running shared scan, over all its chunks and appliances.
+    rates: ScanRates,
+}
+
+/// The rate and ETA of the running shared scans, measured from their summed counters as
+/// the store holds them (each holder stores its chunks' counters at every renewal), so every
+/// appliance's console shows the whole scan's rate, whoever does the work.
+#[derive(Debug, Default)]
+pub(crate) struct ScanRates {
+    meters: HashMap<i64, RateMeter>,
+}
+
+impl ScanRates {
+    /// `progress` (scan id, summed counters) with rate and ETA set; scans no longer running
+    /// are forgotten.
+    pub(crate) fn measure(
+        &mut self,
+        now: Instant,
+        mut progress: Vec<(i64, ScanCounters)>,
+    ) -> Vec<(i64, ScanCounters)> {
+        self.meters.retain(|id, _| progress.iter().any(|(scan_id, _)| scan_id == id));
+        for (scan_id, counters) in &mut progress {
+            self.meters
+                .entry(*scan_id)
+                .or_insert_with(|| RateMeter::new(now, counters.probes_sent))
+                .measure(now, counters);
+        }
+        progress
+    }
 }
 
 #[derive(Debug)]
@@ -63,6 +92,7 @@ impl Worker {
             parallel: parallel.max(1),
             active: HashMap::new(),
             published: None,
+            rates: ScanRates::default(),
         }
     }
 
@@ -112,7 +142,7 @@ impl Worker {
             return Ok(());
         }
         self.published = Some(now);
-        let progress = self.store.chunk_progress().await?;
+        let progress = self.rates.measure(now, self.store.chunk_progress().await?);
         self.bus.publish(
             progress
                 .into_iter()
@@ -228,5 +258,71 @@ fn counters(chunk: &LeasedChunk, job: &ChunkJob) -> ScanCounters {
         hosts_up: before.hosts_up + job.progress.hosts_up.load(Ordering::Relaxed),
         rate_pps: 0.0,
         eta_seconds: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sonde_web::api::ScanStatus;
+
+    use super::*;
+    use crate::store::{LeaseFilter, NewChunk, NewScan, store_tests};
+
+    store_tests! {
+        async fn shared_scan_progress_sums_every_chunk_with_rate_and_eta(store) {
+            let scan_id = store
+                .create_scan(&NewScan {
+                    targets: vec!["10.0.0.0/31".into()],
+                    exclude: vec![],
+                    ports: "1-500".into(),
+                    rate: 1000,
+                    seed: 1,
+                    probes_total: 1000,
+                    created_by: None,
+                })
+                .await
+                .unwrap();
+            let chunks: Vec<NewChunk> = (0..2u32)
+                .map(|i| NewChunk {
+                    ranges: vec![(0x0a00_0000 + i, 0x0a00_0000 + i)],
+                    ports: "1-500".into(),
+                    seed: u64::from(i),
+                    rate: 1000,
+                    engine: None,
+                    probes_total: 500,
+                })
+                .collect();
+            store.create_chunks(scan_id, &chunks).await.unwrap();
+            let anywhere = LeaseFilter { allowed: vec![(0, u32::MAX)], forbidden: vec![] };
+            // Two appliances, one chunk each, renewing with their counters.
+            let a = store.lease_chunk("a", &anywhere, 30).await.unwrap().unwrap();
+            let b = store.lease_chunk("b", &anywhere, 30).await.unwrap().unwrap();
+            let renew = |id: i64, owner: &'static str, sent: u64| {
+                let c = ScanCounters { probes_sent: sent, probes_done: sent, ..Default::default() };
+                let store = store.clone();
+                async move { assert!(store.renew_chunk(id, owner, 30, &c).await.unwrap()) }
+            };
+            renew(a.id, "a", 50).await;
+            renew(b.id, "b", 50).await;
+            let mut rates = ScanRates::default();
+            let t0 = Instant::now();
+            let first = rates.measure(t0, store.chunk_progress().await.unwrap());
+            assert_eq!(first.len(), 1);
+            let (id, c) = first[0];
+            assert_eq!((id, c.probes_total, c.probes_sent), (scan_id, 1000, 100));
+            assert_eq!(c.eta_seconds, None, "no rate from a single reading");
+            renew(a.id, "a", 250).await;
+            renew(b.id, "b", 150).await;
+            let later = t0 + Duration::from_secs(2);
+            let (_, c) = rates.measure(later, store.chunk_progress().await.unwrap())[0];
+            assert_eq!((c.probes_sent, c.probes_done), (400, 400));
+            // 300 probes in 2 s over both appliances; 600 pairs left.
+            assert!((c.rate_pps - 150.0).abs() < 1e-9, "{}", c.rate_pps);
+            assert!((c.eta_seconds.unwrap() - 4.0).abs() < 1e-9, "{:?}", c.eta_seconds);
+            // A scan that ends leaves the progress and its meter.
+            store.finish_scan(scan_id, ScanStatus::Completed, &c, None).await.unwrap();
+            assert!(rates.measure(later, store.chunk_progress().await.unwrap()).is_empty());
+            assert!(rates.meters.is_empty());
+        }
     }
 }

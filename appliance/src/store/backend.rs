@@ -91,6 +91,27 @@ impl Backend {
         }
     }
 
+    /// The most bind parameters one statement may carry: SQLite's `SQLITE_MAX_VARIABLE_NUMBER`
+    /// (32,766 in the bundled SQLite, 3.32 and later), PostgreSQL's 16-bit parameter count.
+    pub(crate) fn max_binds(self) -> usize {
+        match self {
+            Self::Sqlite => 32_766,
+            Self::Postgres => 65_535,
+        }
+    }
+
+    /// Bind parameter `n` of a statement built with many parameters (multi-row inserts),
+    /// whose parameters appear in its text in bind order, each once: `$n` on PostgreSQL, a
+    /// bare `?` on SQLite. SQLite keeps numbered and named parameters (`?n`, `$n`) in a list
+    /// that sqlx searches once per parameter when binding, which is quadratic in their number
+    /// (seconds for a statement of 10,000); bare `?`s are not listed and bind in order.
+    pub(crate) fn param(self, n: usize) -> String {
+        match self {
+            Self::Sqlite => "?".to_owned(),
+            Self::Postgres => format!("${n}"),
+        }
+    }
+
     /// Whether a database error code means the disk is full.
     pub(crate) fn disk_full(code: &str) -> bool {
         // SQLITE_FULL (13) and SQLITE_IOERR_WRITE (4874); PostgreSQL's disk_full (53100).

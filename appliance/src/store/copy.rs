@@ -258,6 +258,8 @@ const TABLES: &[Table] = &[
             ("hosts_up", Kind::Int),
             ("done_by", Kind::Text),
             ("finished_at", Kind::Text),
+            ("attempts", Kind::Int),
+            ("error", Kind::Text),
         ],
         order_by: "id",
         identity: Some("id"),

@@ -87,16 +87,49 @@ pub struct LeaseFilter {
 }
 
 /// What releasing a chunk did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Released {
     /// The lease had passed to another appliance (or the scan was cancelled): nothing
     /// changed; the results written stay, being idempotent.
     NotHeld,
     /// Done; other chunks of the scan remain.
     Done,
-    /// Done, and it was the scan's last: the caller ends the scan with this status.
-    Last(ScanStatus),
+    /// Done, and it was the scan's last: the caller ends the scan with this status and error
+    /// (`Failed`, naming the chunks that failed, when any did).
+    Last(ScanStatus, Option<String>),
 }
+
+/// What recording a chunk's failed attempt did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkFailure {
+    /// The lease had passed to another appliance (or the scan was cancelled): nothing changed.
+    NotHeld,
+    /// The chunk is free again for any appliance, from its checkpoint; `attempts` failed so
+    /// far.
+    Retry {
+        /// Failed attempts so far.
+        attempts: i64,
+    },
+    /// The chunk ran out of attempts and is `failed`; its stored results and checkpoint stay.
+    /// What the scan does next, as for a release.
+    GaveUp(Released),
+}
+
+/// A registered appliance as the console lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplianceStatus {
+    /// What it registered.
+    pub record: ApplianceRecord,
+    /// When it (re)started (RFC 3339).
+    pub started_at: String,
+    /// Whether its last heartbeat is recent enough to count it as running.
+    pub alive: bool,
+    /// Chunks it holds a live lease on.
+    pub leased_chunks: i64,
+}
+
+/// Failed chunks named in a scan's error, the others counted.
+const FAILED_NAMED: usize = 3;
 
 const CHUNK_COLUMNS: &str = "id, scan_id, idx, targets, ports, seed, rate, engine, settled_below, \
     probes_total, probes_sent, probes_done, replies, open_ports, hosts_up, leases";
@@ -157,6 +190,41 @@ impl Store {
                     io_uring: r.try_get::<i64, _>("io_uring")? != 0,
                     version: r.try_get("version")?,
                     heartbeat_at: r.try_get("heartbeat_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every registered appliance, by name: alive when its last heartbeat is at most
+    /// `within_secs` old, with the chunks it holds a live lease on.
+    pub async fn appliances(&self, within_secs: i64) -> Result<Vec<ApplianceStatus>, StoreError> {
+        let stamp = now();
+        let rows = sqlx::query(
+            "SELECT a.name, a.reach, a.exclusive, a.raw_sockets, a.io_uring, a.version, \
+             a.started_at, a.heartbeat_at, (SELECT COUNT(*) FROM scan_chunks c \
+             WHERE c.lease_owner = a.name AND c.status = 'leased' AND c.lease_until >= $1) \
+             AS leased FROM appliances a ORDER BY a.name",
+        )
+        .bind(&stamp)
+        .fetch_all(&self.pool)
+        .await?;
+        let since = now_plus(-within_secs);
+        rows.iter()
+            .map(|r| {
+                let heartbeat_at: String = r.try_get("heartbeat_at")?;
+                Ok(ApplianceStatus {
+                    alive: heartbeat_at >= since,
+                    started_at: r.try_get("started_at")?,
+                    leased_chunks: r.try_get("leased")?,
+                    record: ApplianceRecord {
+                        name: r.try_get("name")?,
+                        reach: unjson(&r.try_get::<String, _>("reach")?)?,
+                        exclusive: unjson(&r.try_get::<String, _>("exclusive")?)?,
+                        raw_sockets: r.try_get::<i64, _>("raw_sockets")? != 0,
+                        io_uring: r.try_get::<i64, _>("io_uring")? != 0,
+                        version: r.try_get("version")?,
+                        heartbeat_at,
+                    },
                 })
             })
             .collect()
@@ -336,18 +404,62 @@ impl Store {
             tx.commit().await?;
             return Ok(Released::NotHeld);
         }
-        let open: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM scan_chunks WHERE scan_id = $1 AND status IN ('pending', 'leased')",
-        )
+        let released = scan_end(&mut tx, scan_id, &status).await?;
+        tx.commit().await?;
+        Ok(released)
+    }
+
+    /// Records that `owner`'s attempt at chunk `id` failed with `error`. Below `max_attempts`
+    /// failed attempts the chunk is free again at once (not after its lease), for any
+    /// appliance, from its checkpoint; at `max_attempts` it is marked `failed`, keeping its
+    /// results and checkpoint, and the scan ends (failed, naming it) once no chunk is left.
+    pub async fn fail_chunk(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        max_attempts: u32,
+    ) -> Result<ChunkFailure, StoreError> {
+        let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
+        let scan_id: Option<i64> =
+            sqlx::query_scalar("SELECT scan_id FROM scan_chunks WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(scan_id) = scan_id else {
+            return Err(StoreError::NotFound(format!("no chunk {id}")));
+        };
+        // Locked first, as in `release_chunk`: one of two last chunks ending at once ends the
+        // scan.
+        let status: String = sqlx::query_scalar(&format!(
+            "SELECT status FROM scans WHERE id = $1{}",
+            self.backend.lock_row()
+        ))
         .bind(scan_id)
         .fetch_one(&mut *tx)
         .await?;
+        let attempts: Option<i64> = sqlx::query_scalar(
+            "UPDATE scan_chunks SET attempts = attempts + 1, error = $1, lease_owner = NULL, \
+             lease_until = NULL, status = CASE WHEN attempts + 1 >= $2 THEN 'failed' \
+             ELSE 'pending' END, finished_at = CASE WHEN attempts + 1 >= $2 THEN $3 ELSE NULL END \
+             WHERE id = $4 AND lease_owner = $5 AND status = 'leased' RETURNING attempts",
+        )
+        .bind(error)
+        .bind(i64::from(max_attempts.max(1)))
+        .bind(now())
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let outcome = match attempts {
+            None => ChunkFailure::NotHeld,
+            Some(attempts) if attempts < i64::from(max_attempts.max(1)) => {
+                ChunkFailure::Retry { attempts }
+            }
+            Some(_) => ChunkFailure::GaveUp(scan_end(&mut tx, scan_id, &status).await?),
+        };
         tx.commit().await?;
-        Ok(if open > 0 || status != "running" {
-            Released::Done
-        } else {
-            Released::Last(ScanStatus::Completed)
-        })
+        Ok(outcome)
     }
 
     /// Stops handing out the chunks of scan `id`: chunks not yet done become `cancelled`, so
@@ -437,6 +549,68 @@ impl Store {
             ..ScanCounters::default()
         })
     }
+}
+
+/// Whether a chunk of scan `scan_id` (whose status is `status`) just ending was its last
+/// open one, and if so how the scan ends: completed, or failed naming its failed chunks.
+async fn scan_end(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    scan_id: i64,
+    status: &str,
+) -> Result<Released, StoreError> {
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM scan_chunks WHERE scan_id = $1 AND status IN ('pending', 'leased')",
+    )
+    .bind(scan_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    if open > 0 || status != "running" {
+        return Ok(Released::Done);
+    }
+    let failed = sqlx::query(
+        "SELECT idx, first_ip, last_ip, attempts, error FROM scan_chunks \
+         WHERE scan_id = $1 AND status = 'failed' ORDER BY idx",
+    )
+    .bind(scan_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    if failed.is_empty() {
+        return Ok(Released::Last(ScanStatus::Completed, None));
+    }
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM scan_chunks WHERE scan_id = $1")
+        .bind(scan_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let mut named = Vec::new();
+    for r in failed.iter().take(FAILED_NAMED) {
+        let span = (ip_of(r.try_get("first_ip")?), ip_of(r.try_get("last_ip")?));
+        named.push(format!(
+            "chunk {} ({}) failed {} times: {}",
+            r.try_get::<i64, _>("idx")?,
+            describe(span),
+            r.try_get::<i64, _>("attempts")?,
+            r.try_get::<Option<String>, _>("error")?.unwrap_or_else(|| "no error recorded".into())
+        ));
+    }
+    let more = failed.len().saturating_sub(FAILED_NAMED);
+    let mut message = format!("{} of {total} chunks could not be scanned: ", failed.len());
+    message.push_str(&named.join("; "));
+    if more > 0 {
+        message.push_str(&format!("; and {more} more"));
+    }
+    message.push_str(". The other chunks' results are stored; scan the failed ranges again once the cause is fixed");
+    Ok(Released::Last(ScanStatus::Failed, Some(message)))
+}
+
+/// `a-b` for people.
+fn describe(span: (u32, u32)) -> String {
+    let (a, b) = (std::net::Ipv4Addr::from(span.0), std::net::Ipv4Addr::from(span.1));
+    if a == b { a.to_string() } else { format!("{a}-{b}") }
+}
+
+/// A stored address (an integer) as `u32`; out-of-range values (never written) as 0.
+fn ip_of(stored: i64) -> u32 {
+    u32::try_from(stored).unwrap_or(0)
 }
 
 fn chunk_of(r: &AnyRow) -> Result<LeasedChunk, StoreError> {
@@ -535,7 +709,7 @@ mod tests {
             assert!(!store.checkpoint_chunk(first.id, "a", 2).await.unwrap());
             assert_eq!(store.release_chunk(first.id, "a").await.unwrap(), Released::NotHeld);
             let end = store.release_chunk(first.id, "b").await.unwrap();
-            assert_eq!(end, Released::Last(ScanStatus::Completed));
+            assert_eq!(end, Released::Last(ScanStatus::Completed, None));
             let _ = scan_id;
         }
 
@@ -558,7 +732,7 @@ mod tests {
             assert_eq!(store.release_chunk(a.id, "a").await.unwrap(), Released::NotHeld);
             assert_eq!(
                 store.release_chunk(b.id, "b").await.unwrap(),
-                Released::Last(ScanStatus::Completed)
+                Released::Last(ScanStatus::Completed, None)
             );
             assert_eq!(store.chunk_totals(scan_id).await.unwrap().probes_done, 4);
         }
@@ -610,6 +784,100 @@ mod tests {
             assert_eq!(store.cancel_chunks(scan_id).await.unwrap(), 2);
             assert!(store.lease_chunk("b", &anywhere(), 30).await.unwrap().is_none());
             assert!(!store.renew_chunk(a.id, "a", 30, &ScanCounters::default()).await.unwrap());
+        }
+
+        async fn a_chunk_failing_every_attempt_ends_the_scan_failed_naming_it(store) {
+            let scan_id = shared_scan(store, 2).await;
+            let first = store.lease_chunk("a", &anywhere(), 30).await.unwrap().unwrap();
+            let error = "raw sockets: Operation not permitted";
+            let mut outcomes = Vec::new();
+            for (attempt, owner) in ["b", "c", "b"].into_iter().enumerate() {
+                let chunk = store.lease_chunk(owner, &anywhere(), 30).await.unwrap().unwrap();
+                assert_eq!(chunk.idx, 1, "a failed attempt frees the chunk at once");
+                assert_eq!(chunk.settled_below, u64::from(attempt > 0), "from its checkpoint");
+                if attempt == 0 {
+                    assert!(store.checkpoint_chunk(chunk.id, owner, 1).await.unwrap());
+                }
+                assert_eq!(
+                    store.fail_chunk(chunk.id, "someone-else", error, 3).await.unwrap(),
+                    ChunkFailure::NotHeld
+                );
+                outcomes.push(store.fail_chunk(chunk.id, owner, error, 3).await.unwrap());
+            }
+            assert_eq!(
+                outcomes,
+                [
+                    ChunkFailure::Retry { attempts: 1 },
+                    ChunkFailure::Retry { attempts: 2 },
+                    ChunkFailure::GaveUp(Released::Done),
+                ],
+                "the first chunk still runs when the second gives up"
+            );
+            assert!(store.lease_chunk("d", &anywhere(), 30).await.unwrap().is_none(), "never again");
+            let Released::Last(status, Some(message)) = store.release_chunk(first.id, "a").await.unwrap()
+            else {
+                panic!("the last chunk ends the scan with an error")
+            };
+            assert_eq!(status, ScanStatus::Failed);
+            assert!(
+                message.contains("1 of 2 chunks could not be scanned: chunk 1 (10.0.0.1) failed 3 times: raw sockets: Operation not permitted"),
+                "{message}"
+            );
+            // Nothing is lost: the failed chunk keeps its checkpoint, attempts and error.
+            let (settled, attempts, stored_error, status): (i64, i64, Option<String>, String) =
+                sqlx::query_as(
+                    "SELECT settled_below, attempts, error, status FROM scan_chunks \
+                     WHERE scan_id = $1 AND idx = 1",
+                )
+                .bind(scan_id)
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+            assert_eq!((settled, attempts, stored_error.as_deref(), status.as_str()), (1, 3, Some(error), "failed"));
+        }
+
+        async fn the_last_chunk_giving_up_ends_the_scan(store) {
+            shared_scan(store, 1).await;
+            let chunk = store.lease_chunk("a", &anywhere(), 30).await.unwrap().unwrap();
+            let outcome = store.fail_chunk(chunk.id, "a", "no route", 1).await.unwrap();
+            let ChunkFailure::GaveUp(Released::Last(ScanStatus::Failed, Some(message))) = outcome else {
+                panic!("{outcome:?}")
+            };
+            assert!(message.contains("chunk 0 (10.0.0.0) failed 1 times: no route"), "{message}");
+        }
+
+        async fn appliances_are_listed_with_liveness_and_leases(store) {
+            for name in ["a", "b"] {
+                let record = ApplianceRecord {
+                    name: name.into(),
+                    reach: vec!["0.0.0.0/0".into()],
+                    exclusive: vec![],
+                    raw_sockets: name == "a",
+                    io_uring: false,
+                    version: "1".into(),
+                    heartbeat_at: String::new(),
+                };
+                store.register_appliance(&record).await.unwrap();
+            }
+            // `b` last spoke ten minutes ago.
+            sqlx::query("UPDATE appliances SET heartbeat_at = $1 WHERE name = $2")
+                .bind(now_plus(-600))
+                .bind("b")
+                .execute(&store.pool)
+                .await
+                .unwrap();
+            shared_scan(store, 3).await;
+            store.lease_chunk("a", &anywhere(), 30).await.unwrap().unwrap();
+            store.lease_chunk("a", &anywhere(), 30).await.unwrap().unwrap();
+            // An expired lease is not held any more.
+            store.lease_chunk("b", &anywhere(), -1).await.unwrap().unwrap();
+            let list = store.appliances(60).await.unwrap();
+            let seen: Vec<(&str, bool, i64, bool)> = list
+                .iter()
+                .map(|a| (a.record.name.as_str(), a.alive, a.leased_chunks, a.record.raw_sockets))
+                .collect();
+            assert_eq!(seen, [("a", true, 2, true), ("b", false, 0, false)]);
+            assert!(list[0].started_at.ends_with('Z') && list[0].record.heartbeat_at.ends_with('Z'));
         }
 
         async fn appliances_register_and_heartbeat(store) {

@@ -11,7 +11,9 @@
 //! - Placeholders are `$1..$N`, numbered by bind order; a value used twice keeps its number
 //!   (`VALUES ($1, $2, $2)`). Never `?`: PostgreSQL rejects it. For the same reason do not use
 //!   `QueryBuilder` (it writes `?` under `Any`); build the text and bind in order, as
-//!   `hosts.rs` does with its `Params`.
+//!   `hosts.rs` does with its `Params`. Statements with thousands of parameters (the
+//!   multi-row inserts of `findings.rs`) are the one exception: they are built by `rows.rs`
+//!   with `Backend::param`, which writes bare `?` on SQLite (see why there).
 //! - Times are bound, never computed in SQL: `backend::now()` (RFC 3339 UTC, milliseconds),
 //!   stored as TEXT. No `strftime`, `now()`, `CURRENT_TIMESTAMP`.
 //! - Integers are `i64` in Rust and BIGINT on PostgreSQL (addresses, ports, counters, ids);
@@ -43,6 +45,7 @@ mod findings;
 mod fleet;
 mod hosts;
 mod machines;
+mod rows;
 mod scans;
 mod schedules;
 mod sessions;
@@ -55,13 +58,17 @@ use std::path::Path;
 
 use sqlx::AnyPool;
 
+/// The current time as the store writes it (RFC 3339, UTC, milliseconds).
+pub(crate) use backend::now as store_now;
 pub use backend::{Backend, redact, sqlite_url};
 pub use changes::{SeenPort, compare};
 pub use copy::{CopyError, TableSummary};
 pub use docker::{ContainerRef, DockerChanges};
 pub use export::ScanTimes;
 pub use findings::{HostRecord, PortRecord, tls_view};
-pub use fleet::{ApplianceRecord, LeaseFilter, LeasedChunk, NewChunk, Released};
+pub use fleet::{
+    ApplianceRecord, ApplianceStatus, ChunkFailure, LeaseFilter, LeasedChunk, NewChunk, Released,
+};
 pub use hosts::{HostFilter, printable_banner};
 pub use machines::{Sighting, moves};
 pub use scans::NewScan;

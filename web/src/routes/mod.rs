@@ -8,6 +8,7 @@ mod access;
 mod accounts;
 mod discovery;
 mod docker;
+mod fleet;
 mod openapi;
 mod scans;
 mod settings;

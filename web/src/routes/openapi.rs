@@ -19,7 +19,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use super::access::{Access, CSRF_HEADER};
 use super::accounts::SESSION_COOKIE;
 use super::table::{Endpoint, table};
-use super::{accounts, discovery, docker, scans, settings};
+use super::{accounts, discovery, docker, fleet, scans, settings};
 use crate::api::{ErrorBody, EventPayload, ExportFormat, HostSort};
 use crate::{ApiError, Backend};
 
@@ -55,6 +55,7 @@ const CSRF: &str = "csrf";
         discovery::export_hosts,
         docker::docker,
         docker::refresh,
+        fleet::appliances,
         discovery::schedules,
         discovery::create_schedule,
         discovery::update_schedule,

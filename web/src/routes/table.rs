@@ -8,7 +8,7 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::access::{self, Access};
-use super::{accounts, discovery, docker, openapi, scans, settings};
+use super::{accounts, discovery, docker, fleet, openapi, scans, settings};
 use crate::api::Role;
 use crate::{ApiError, Backend, LoginLimiter};
 
@@ -56,6 +56,7 @@ pub(crate) fn table<B: Backend>() -> Vec<(Endpoint, actix_web::Route)> {
         route(M::DELETE, "/schedules/{id}", R(Operator), web::to(discovery::delete_schedule::<B>)),
         route(M::GET, "/docker", R(Viewer), web::to(docker::docker::<B>)),
         route(M::POST, "/docker/refresh", R(Operator), web::to(docker::refresh::<B>)),
+        route(M::GET, "/appliances", R(Viewer), web::to(fleet::appliances::<B>)),
         route(M::GET, "/services", R(Viewer), web::to(scans::services::<B>)),
         route(M::GET, "/stats/ports", R(Viewer), web::to(crate::stats::ports::<B>)),
         route(M::GET, "/stats/subnets", R(Viewer), web::to(crate::stats::subnets::<B>)),

@@ -18,11 +18,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::api::{
-    AuditEntry, AuditQuery, DockerView, ErrorBody, ErrorDetail, Event, EventPayload, ExportFormat,
-    Health, HostDetail, HostEdit, HostExportQuery, HostQuery, HostSummary, MachineView, NewUser,
-    Page, Role, ScanChanges, ScanCounters, ScanCreated, ScanRequest, ScanStatus, ScanView,
-    SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, Settings, SettingsUpdate,
-    TokenCreated, TokenView, UserPatch, UserView,
+    ApplianceView, AuditEntry, AuditQuery, DockerView, ErrorBody, ErrorDetail, Event, EventPayload,
+    ExportFormat, Health, HostDetail, HostEdit, HostExportQuery, HostQuery, HostSummary,
+    MachineView, NewUser, Page, Role, ScanChanges, ScanCounters, ScanCreated, ScanRequest,
+    ScanStatus, ScanView, SchedulePatch, ScheduleRequest, ScheduleView, ServiceCount, Settings,
+    SettingsUpdate, TokenCreated, TokenView, UserPatch, UserView,
 };
 use crate::server::app;
 use crate::stats::{PortCount, SubnetCount};
@@ -493,6 +493,21 @@ impl Backend for Fake {
         Ok(vec![SubnetCount { subnet: "10.0.0.0/24".into(), hosts: 5, ports: 7 }])
     }
 
+    async fn appliances(&self) -> Result<Vec<ApplianceView>, ApiError> {
+        Ok(vec![ApplianceView {
+            name: "fake".into(),
+            reach: vec!["0.0.0.0/0".into()],
+            exclusive: vec![],
+            raw_sockets: false,
+            io_uring: false,
+            version: "0.1.0".into(),
+            started_at: "2026-11-26T09:00:00.000Z".into(),
+            heartbeat_at: "2026-11-26T10:00:00.000Z".into(),
+            alive: true,
+            leased_chunks: 0,
+        }])
+    }
+
     async fn health(&self) -> Result<Health, ApiError> {
         Ok(Health { status: "ok".into(), version: "0.1.0".into() })
     }
@@ -899,6 +914,21 @@ async fn services_are_counted() {
         reply.json::<serde_json::Value>(),
         serde_json::json!([{ "service": "ssh", "ports": 3, "hosts": 2 }])
     );
+}
+
+#[actix_rt::test]
+async fn viewers_list_the_appliances_and_strangers_do_not() {
+    let service = test::init_service(app(web::Data::new(Fake::default()), limiter())).await;
+    let viewer = TestRequest::get()
+        .uri("/api/v1/appliances")
+        .insert_header((AUTHORIZATION, format!("Bearer {VIEWER_TOKEN}")));
+    let reply = call(&service, viewer.to_request()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let list = reply.json::<Vec<ApplianceView>>();
+    assert_eq!(list.len(), 1);
+    assert_eq!((list[0].name.as_str(), list[0].alive, list[0].leased_chunks), ("fake", true, 0));
+    let reply = call(&service, TestRequest::get().uri("/api/v1/appliances").to_request()).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
 
 #[actix_rt::test]

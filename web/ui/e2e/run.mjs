@@ -262,6 +262,11 @@ try {
   await page.getByText('No Docker engine is configured').waitFor();
   check((await page.getByRole('button', { name: 'Read now' }).count()) === 0, 'no engine, nothing to read now');
 
+  // On its own SQLite store the appliance lists itself, alive.
+  await nav('Appliances');
+  await page.getByRole('heading', { name: 'Appliances', exact: true }).waitFor();
+  await page.getByRole('cell', { name: 'alive' }).waitFor();
+
   // The admin adds a viewer and makes an API token.
   await nav('Users & tokens');
   await page.getByRole('heading', { name: 'Users and tokens' }).waitFor();

@@ -233,3 +233,17 @@ export interface DockerHost {
 export interface DockerView {
   hosts: DockerHost[];
 }
+
+/** `GET /appliances`: an appliance sharing the store. */
+export interface Appliance {
+  name: string;
+  reach: string[];
+  exclusive: string[];
+  raw_sockets: boolean;
+  io_uring: boolean;
+  version: string;
+  started_at: string;
+  heartbeat_at: string;
+  alive: boolean;
+  leased_chunks: number;
+}
