@@ -39,7 +39,8 @@ pub use persister::{ChunkMark, CreateScan, FinishScan, PersistHosts, Persister};
 pub use prober::Prober;
 pub(crate) use supervisor::{CHUNK_COMPLETED, CHUNK_STOPPED, PROGRESS_EVERY, subnet_seed};
 pub use supervisor::{
-    CancelOutcome, CancelScan, ChunkJob, ScanJob, StartScan, Supervisor, SupervisorConfig,
+    CancelOutcome, CancelScan, ChunkJob, ScanJob, StartScan, StartScanWithUdp, Supervisor,
+    SupervisorConfig,
 };
 
 /// Bound of the Prober's mailbox.
