@@ -61,6 +61,14 @@ pub struct ScanRequest {
     /// to 1000); defaults to the top 100 ports.
     #[serde(default)]
     pub ports: Option<String>,
+    /// UDP ports such as `53,123,161`, probed over the same targets after the TCP ports (none
+    /// when absent). Any port from 1 to 65535 is accepted; those with a built-in UDP probe
+    /// (DNS 53, NTP 123, SNMP 161, ...) get their protocol's request, the others an empty
+    /// datagram, which many services ignore. `top:N` is refused: it ranks TCP services. A
+    /// port that answers is stored as `udp`; a closed or silent one stores nothing. To scan
+    /// only UDP, send `"ports": ""`.
+    #[serde(default)]
+    pub udp_ports: Option<String>,
     /// Probes per second; defaults to the appliance's configured rate.
     #[serde(default)]
     pub rate: Option<u64>,
@@ -129,6 +137,9 @@ pub struct ScanView {
     pub targets: Vec<String>,
     /// Port list as resolved (canonical form).
     pub ports: String,
+    /// UDP port list (canonical form); empty when the scan probed no UDP port.
+    #[serde(default)]
+    pub udp_ports: String,
     /// Rate in probes per second.
     pub rate: u64,
     /// Seed of the probe order.
@@ -775,6 +786,9 @@ pub struct ScheduleRequest {
     /// Ports; the appliance's default at each run when absent.
     #[serde(default)]
     pub ports: Option<String>,
+    /// UDP ports, as for a scan; none when absent.
+    #[serde(default)]
+    pub udp_ports: Option<String>,
     /// Probes per second; the appliance's default at each run when absent.
     #[serde(default)]
     pub rate: Option<u64>,
@@ -810,6 +824,9 @@ pub struct SchedulePatch {
     /// New ports.
     #[serde(default)]
     pub ports: Option<String>,
+    /// New UDP ports; an empty string for none.
+    #[serde(default)]
+    pub udp_ports: Option<String>,
     /// New rate.
     #[serde(default)]
     pub rate: Option<u64>,
@@ -840,6 +857,9 @@ pub struct ScheduleView {
     pub exclude: Vec<String>,
     /// Ports, when not the default.
     pub ports: Option<String>,
+    /// UDP ports, when the schedule probes some.
+    #[serde(default)]
+    pub udp_ports: Option<String>,
     /// Rate, when not the default.
     pub rate: Option<u64>,
     /// Cron expression, when it recurs by one.

@@ -42,6 +42,8 @@ pub fn from_request(request: ScheduleRequest) -> ScheduleRow {
         targets: request.targets,
         exclude: request.exclude,
         ports: request.ports,
+        // An empty list is no UDP port, stored as none.
+        udp_ports: request.udp_ports.filter(|p| !p.trim().is_empty()),
         rate: request.rate,
         cron: request.cron,
         every_hours: request.every_hours,
@@ -64,6 +66,9 @@ pub fn apply(mut row: ScheduleRow, patch: SchedulePatch) -> ScheduleRow {
     }
     if patch.ports.is_some() {
         row.ports = patch.ports;
+    }
+    if let Some(udp) = patch.udp_ports {
+        row.udp_ports = Some(udp).filter(|p| !p.trim().is_empty());
     }
     if patch.rate.is_some() {
         row.rate = patch.rate;
@@ -101,6 +106,10 @@ pub fn validate(row: &ScheduleRow) -> Result<Recurrence, ScheduleError> {
     if let Some(ports) = &row.ports {
         PortList::parse(ports).map_err(|e| ScheduleError::Ports(e.to_string()))?;
     }
+    if let Some(ports) = &row.udp_ports {
+        crate::udp_sweep::parse_ports(ports)
+            .map_err(|e| ScheduleError::Ports(format!("udp_ports: {e}")))?;
+    }
     if row.rate == Some(0) {
         return Err(ScheduleError::Rate);
     }
@@ -127,6 +136,7 @@ pub fn view(row: &ScheduleRow) -> ScheduleView {
         targets: row.targets.clone(),
         exclude: row.exclude.clone(),
         ports: row.ports.clone(),
+        udp_ports: row.udp_ports.clone(),
         rate: row.rate,
         cron: row.cron.clone(),
         every_hours: row.every_hours,
@@ -157,6 +167,7 @@ mod tests {
             targets: vec!["127.0.0.1".into()],
             exclude: vec![],
             ports: Some("22".into()),
+            udp_ports: Some("53,161".into()),
             rate: None,
             cron: Some("0 3 * * *".into()),
             every_hours: None,
