@@ -969,7 +969,7 @@ pub enum EventPayload {
         ip: Ipv4Addr,
         /// The port.
         port: u16,
-        /// `tcp`.
+        /// `tcp` or `udp`.
         proto: String,
         /// `opened`, `closed` or `service_changed`.
         change: String,
