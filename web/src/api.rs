@@ -265,7 +265,7 @@ pub struct HostSummary {
 pub struct PortView {
     /// Port number.
     pub port: u16,
-    /// Always `tcp` for now.
+    /// `tcp`, or `udp` when a UDP probe got an answer.
     pub proto: String,
     /// `open`.
     pub state: String,
@@ -484,7 +484,7 @@ pub struct PortChange {
     pub ip: Ipv4Addr,
     /// The port.
     pub port: u16,
-    /// `tcp`.
+    /// `tcp` or `udp`.
     pub proto: String,
     /// Service name as identified by the scan that saw it open.
     pub service: Option<String>,
@@ -502,7 +502,7 @@ pub struct ServiceChange {
     pub ip: Ipv4Addr,
     /// The port.
     pub port: u16,
-    /// `tcp`.
+    /// `tcp` or `udp`.
     pub proto: String,
     /// As the earlier scan saw it.
     pub before: ServiceInfo,
@@ -604,7 +604,7 @@ pub struct HistoryEntry {
     pub from: Option<Ipv4Addr>,
     /// The port, for port and service changes.
     pub port: Option<u16>,
-    /// `tcp`, for port and service changes.
+    /// `tcp` or `udp`, for port and service changes.
     pub proto: Option<String>,
     /// The identification before (closed and changed ports).
     pub before: Option<ServiceInfo>,
@@ -736,7 +736,7 @@ pub struct ExportHost {
 pub struct ExportPort {
     /// Port number.
     pub port: u16,
-    /// `tcp`.
+    /// `tcp` or `udp`.
     pub proto: String,
     /// `open`.
     pub state: String,

@@ -60,7 +60,12 @@ pub(crate) async fn sweep(
     let (counts, mut open) =
         tokio::join!(udp_sweep::sweep(targets, &config, &progress, cancel, tx), collect);
     open.sort_by_key(|(f, _)| (f.ip, f.port));
-    UdpReport { open, closed: counts.closed, open_filtered: counts.open_filtered, sent: counts.sent }
+    UdpReport {
+        open,
+        closed: counts.closed,
+        open_filtered: counts.open_filtered,
+        sent: counts.sent,
+    }
 }
 
 #[cfg(test)]

@@ -40,11 +40,9 @@ pub(super) fn render(export: &ScanExport, times: ScanTimes) -> Result<Vec<u8>, E
     let run = Run {
         args: match scan.udp_ports.as_str() {
             "" => format!("sonde scan {} -p {}", scan.targets.join(" "), scan.ports),
-            udp => format!(
-                "sonde scan {} -p {} --udp-ports {udp}",
-                scan.targets.join(" "),
-                scan.ports
-            ),
+            udp => {
+                format!("sonde scan {} -p {} --udp-ports {udp}", scan.targets.join(" "), scan.ports)
+            }
         },
         ports: scan.ports.clone(),
         udp_ports: scan.udp_ports.clone(),
