@@ -390,7 +390,7 @@ mod tests {
 
         async fn udp_ports_are_part_of_what_makes_scans_comparable(store) {
         let done = ScanCounters::default();
-        let with_udp = || super::super::NewScan {
+        let with_udp = || crate::store::NewScan {
             targets: vec!["10.0.0.0/24".into()],
             exclude: vec![],
             ports: "22".into(),
@@ -403,7 +403,7 @@ mod tests {
         let tcp_only = scan(store).await;
         store.finish_scan(tcp_only, ScanStatus::Completed, &done, None).await.unwrap();
         let first = store.create_scan(&with_udp()).await.unwrap();
-        let dns = super::super::PortRecord {
+        let dns = crate::store::PortRecord {
             proto: sonde_scanner::Proto::Udp,
             ..record([10, 0, 0, 1], 53)
         };
