@@ -169,13 +169,16 @@ impl ApplianceBackend {
             probes_total: targets.len() * (ports.len() + udp_ports.len()) as u64,
             created_by,
         };
+        // Chunks carry TCP ports only, so a scan with UDP ports is not shared out: the
+        // appliance that receives it runs it whole, as a single appliance would.
         if let Some(cluster) = &self.cluster {
-            if !udp_ports.is_empty() {
-                return Err(ApiError::BadRequest(
-                    "udp_ports: scans shared by several appliances probe TCP only; queue the UDP ports as a scan on one appliance without [cluster]".into(),
-                ));
+            if udp_ports.is_empty() {
+                return self.queue_shared(cluster, new, &targets, &ports, engine).await;
             }
-            return self.queue_shared(cluster, new, &targets, &ports, engine).await;
+            tracing::info!(
+                udp_ports = %new.udp_ports,
+                "This scan has UDP ports: it runs on this appliance, not shared out as chunks."
+            );
         }
         let scan_id = self.persister.send(CreateScan(new)).await.map_err(mailbox)??;
         let job = ScanJob { scan_id, targets, ports, seed, rate, engine, chunk: None };

@@ -66,7 +66,8 @@ pub struct ScanRequest {
     /// (DNS 53, NTP 123, SNMP 161, ...) get their protocol's request, the others an empty
     /// datagram, which many services ignore. `top:N` is refused: it ranks TCP services. A
     /// port that answers is stored as `udp`; a closed or silent one stores nothing. To scan
-    /// only UDP, send `"ports": ""`.
+    /// only UDP, send `"ports": ""`. Appliances sharing a store do not split a scan with UDP
+    /// ports into chunks: the one that receives it runs it.
     #[serde(default)]
     pub udp_ports: Option<String>,
     /// Probes per second; defaults to the appliance's configured rate.
