@@ -801,6 +801,40 @@ mod tests {
     }
 
     #[test]
+    fn udp_ports_are_swept_once_every_tcp_subnet_is_done() {
+        let mut jobs = Jobs::new(config(1));
+        let udp = PortList::parse("53,161").unwrap();
+        let first = jobs.start_with_udp(job("10.0.0.0/23"), udp.clone(), Instant::now()).unwrap();
+        assert_eq!((first.len(), first[0].kind), (1, SubnetKind::Tcp));
+        assert!(jobs.subnet_done(1, 0).unwrap().iter().all(|t| t.kind == SubnetKind::Tcp));
+        let sweep = jobs.subnet_done(1, 1).unwrap();
+        let [task] = sweep.as_slice() else { panic!("one UDP sweep: {sweep:?}") };
+        let SubnetKind::Udp { rate, count_hosts, .. } = task.kind else { panic!("{task:?}") };
+        assert_eq!((rate, count_hosts), (1000, false), "the scan's rate; TCP counted the hosts");
+        assert_eq!(
+            (task.plan.targets().len(), task.plan.ports().as_slice()),
+            (512, &[53, 161][..])
+        );
+        let end = jobs.subnet_done(1, task.subnet).unwrap_err();
+        assert_eq!(end.status, ScanStatus::Completed);
+        assert_eq!(end.counters.probes_total, 512 * 4, "TCP and UDP pairs");
+
+        // UDP only: the sweep starts at once and counts the hosts that answer.
+        let only = ScanJob { ports: PortList::default(), ..job("10.0.0.0/24") };
+        let tasks = jobs.start_with_udp(only, udp.clone(), Instant::now()).unwrap();
+        assert!(matches!(
+            tasks[..],
+            [SubnetTask { kind: SubnetKind::Udp { count_hosts: true, .. }, .. }]
+        ));
+
+        // A cancel before the TCP subnets end drops the sweep.
+        let mut jobs = Jobs::new(config(1));
+        jobs.start_with_udp(job("10.0.0.0/24"), udp, Instant::now()).unwrap();
+        jobs.cancel(1);
+        assert_eq!(jobs.subnet_done(1, 0).unwrap_err().status, ScanStatus::Cancelled);
+    }
+
+    #[test]
     fn nothing_to_probe_ends_at_once() {
         let mut jobs = Jobs::new(config(2));
         let mut empty = job("10.0.0.1");
