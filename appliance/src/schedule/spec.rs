@@ -184,8 +184,18 @@ mod tests {
         let every =
             apply(row.clone(), SchedulePatch { every_hours: Some(4), ..SchedulePatch::default() });
         assert_eq!((every.cron, every.every_hours), (None, Some(4)));
+        assert_eq!(row.udp_ports.as_deref(), Some("53,161"));
+        let cleared = apply(
+            row.clone(),
+            SchedulePatch { udp_ports: Some(String::new()), ..Default::default() },
+        );
+        assert_eq!(cleared.udp_ports, None, "an empty list clears the UDP ports");
         for (patch, needle) in [
             (SchedulePatch { ports: Some("0".into()), ..SchedulePatch::default() }, "0"),
+            (
+                SchedulePatch { udp_ports: Some("top:10".into()), ..SchedulePatch::default() },
+                "udp_ports",
+            ),
             (SchedulePatch { targets: Some(vec![]), ..SchedulePatch::default() }, "target"),
             (SchedulePatch { rate: Some(0), ..SchedulePatch::default() }, "rate"),
             (SchedulePatch { name: Some(" ".into()), ..SchedulePatch::default() }, "name"),
