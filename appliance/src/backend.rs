@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 
 use crate::actors::{
     CancelOutcome, CancelScan, CreateScan, EventBus, FinishScan, Persister, ScanJob, StartScan,
-    Supervisor,
+    StartScanWithUdp, Supervisor,
 };
 use crate::config::ScanSettings;
 use crate::docker::DockerRefresh;
@@ -149,7 +149,14 @@ impl ApplianceBackend {
                 targets.len()
             )));
         }
-        let ports = match &request.ports {
+        let udp_ports = match request.udp_ports.as_deref().map(str::trim) {
+            None | Some("") => PortList::default(),
+            Some(spec) => crate::udp_sweep::parse_ports(spec)
+                .map_err(|e| ApiError::BadRequest(format!("udp_ports: {e}")))?,
+        };
+        let ports = match request.ports.as_deref().map(str::trim) {
+            // An empty TCP list is a UDP-only scan, when it has UDP ports.
+            Some("") if !udp_ports.is_empty() => PortList::default(),
             Some(spec) => parse_ports(spec)?,
             None => self.scan.ports.clone(),
         };
@@ -170,19 +177,31 @@ impl ApplianceBackend {
             targets: request.targets,
             exclude: request.exclude,
             ports: ports.to_spec(),
+            udp_ports: udp_ports.to_spec(),
             rate,
             seed,
-            probes_total: targets.len() * ports.len() as u64,
+            probes_total: targets.len() * (ports.len() + udp_ports.len()) as u64,
             created_by,
         };
+        // Chunks carry TCP ports only, so a scan with UDP ports is not shared out: the
+        // appliance that receives it runs it whole, as a single appliance would.
         if let Some(cluster) = &self.cluster {
-            return self.queue_shared(cluster, new, &targets, &ports, engine).await;
+            if udp_ports.is_empty() {
+                return self.queue_shared(cluster, new, &targets, &ports, engine).await;
+            }
+            tracing::info!(
+                udp_ports = %new.udp_ports,
+                "This scan has UDP ports: it runs on this appliance, not shared out as chunks."
+            );
         }
         let scan_id = self.persister.send(CreateScan(new)).await.map_err(mailbox)??;
-        self.supervisor
-            .send(StartScan(ScanJob { scan_id, targets, ports, seed, rate, engine, chunk: None }))
-            .await
-            .map_err(mailbox)?;
+        let job = ScanJob { scan_id, targets, ports, seed, rate, engine, chunk: None };
+        let start = if udp_ports.is_empty() {
+            self.supervisor.send(StartScan(job)).await
+        } else {
+            self.supervisor.send(StartScanWithUdp { job, udp_ports }).await
+        };
+        start.map_err(mailbox)?;
         Ok(ScanCreated { id: scan_id, status: ScanStatus::Queued })
     }
 

@@ -333,6 +333,9 @@ pub struct ScheduleAddArgs {
     /// Ports (default: the appliance's at each run).
     #[arg(short, long, value_name = "PORTS")]
     pub ports: Option<String>,
+    /// UDP ports each run probes too, after the TCP ones (e.g. 53,123,161).
+    #[arg(long = "udp-ports", value_name = "PORTS")]
+    pub udp_ports: Option<String>,
     /// Probes per second (default: the appliance's at each run).
     #[arg(long, value_name = "PPS")]
     pub rate: Option<u64>,

@@ -21,6 +21,7 @@
 //! - [`service_names`]: host names services give about themselves (certificates, greetings).
 //! - [`export`]: a stored scan or hosts query as JSON, CSV or Nmap XML (`sonde export`, the
 //!   API).
+//! - [`udp_sweep`]: UDP probes over a scan's targets, shared by `sonde scan` and `serve`.
 //! - [`checkpoint`]: the resume file of `sonde scan --resume`.
 //! - [`error`]: which errors are the operator's to fix (exit 2) and which are not (exit 1).
 #![forbid(unsafe_code)]
@@ -46,6 +47,7 @@ pub mod service_names;
 pub mod signature_dirs;
 pub mod store;
 pub mod tls;
+pub mod udp_sweep;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;

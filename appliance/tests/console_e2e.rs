@@ -26,6 +26,19 @@ const HOSTILE_BANNER: &[u8] = b"<script>window.__sondeXss=1;alert(1)</script> \
 /// Seconds the browser run may take before it is killed.
 const RUN_LIMIT_SECS: u32 = 300;
 
+/// A UDP socket that answers every datagram, on a thread, for the test's life.
+fn udp_echo() -> u16 {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((_, peer)) = socket.recv_from(&mut buf) {
+            let _ = socket.send_to(b"hello from udp\n", peer);
+        }
+    });
+    port
+}
+
 /// A listener that answers every connection with `banner`, on a thread, for the test's life.
 fn greeter(banner: &'static [u8]) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -64,6 +77,7 @@ fn console_e2e_in_headless_chromium() {
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_port = silent.local_addr().unwrap().port();
     let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let udp = udp_echo();
     let serve = Serve::start(dir.path());
     let setup_link = serve.setup_link();
 
@@ -80,6 +94,7 @@ fn console_e2e_in_headless_chromium() {
         .env("SONDE_TARGETS", "127.0.0.0/24")
         .env("SONDE_PORTS", format!("{ssh},{hostile},{silent_port},{closed}"))
         .env("SONDE_XSS_PORT", hostile.to_string())
+        .env("SONDE_UDP_PORT", udp.to_string())
         .env("SONDE_SCREENSHOTS", &shots)
         .env("CHROMIUM", &chromium)
         .stdin(Stdio::null())

@@ -29,4 +29,5 @@ mod scan_signatures;
 mod schedules;
 mod serve_api;
 mod serve_tls;
+mod serve_udp;
 mod shard_scan;

@@ -51,6 +51,7 @@ fn bench_backend(
         targets: vec!["10.0.0.0/8".into()],
         exclude: vec![],
         ports: "1-1000".into(),
+        udp_ports: String::new(),
         rate: 1_000_000,
         seed: 1,
         probes_total: 1 << 34,

@@ -61,6 +61,15 @@ pub struct ScanRequest {
     /// to 1000); defaults to the top 100 ports.
     #[serde(default)]
     pub ports: Option<String>,
+    /// UDP ports such as `53,123,161`, probed over the same targets after the TCP ports (none
+    /// when absent). Any port from 1 to 65535 is accepted; those with a built-in UDP probe
+    /// (DNS 53, NTP 123, SNMP 161, ...) get their protocol's request, the others an empty
+    /// datagram, which many services ignore. `top:N` is refused: it ranks TCP services. A
+    /// port that answers is stored as `udp`; a closed or silent one stores nothing. To scan
+    /// only UDP, send `"ports": ""`. Appliances sharing a store do not split a scan with UDP
+    /// ports into chunks: the one that receives it runs it.
+    #[serde(default)]
+    pub udp_ports: Option<String>,
     /// Probes per second; defaults to the appliance's configured rate.
     #[serde(default)]
     pub rate: Option<u64>,
@@ -129,6 +138,9 @@ pub struct ScanView {
     pub targets: Vec<String>,
     /// Port list as resolved (canonical form).
     pub ports: String,
+    /// UDP port list (canonical form); empty when the scan probed no UDP port.
+    #[serde(default)]
+    pub udp_ports: String,
     /// Rate in probes per second.
     pub rate: u64,
     /// Seed of the probe order.
@@ -254,7 +266,7 @@ pub struct HostSummary {
 pub struct PortView {
     /// Port number.
     pub port: u16,
-    /// Always `tcp` for now.
+    /// `tcp`, or `udp` when a UDP probe got an answer.
     pub proto: String,
     /// `open`.
     pub state: String,
@@ -473,7 +485,7 @@ pub struct PortChange {
     pub ip: Ipv4Addr,
     /// The port.
     pub port: u16,
-    /// `tcp`.
+    /// `tcp` or `udp`.
     pub proto: String,
     /// Service name as identified by the scan that saw it open.
     pub service: Option<String>,
@@ -491,7 +503,7 @@ pub struct ServiceChange {
     pub ip: Ipv4Addr,
     /// The port.
     pub port: u16,
-    /// `tcp`.
+    /// `tcp` or `udp`.
     pub proto: String,
     /// As the earlier scan saw it.
     pub before: ServiceInfo,
@@ -593,7 +605,7 @@ pub struct HistoryEntry {
     pub from: Option<Ipv4Addr>,
     /// The port, for port and service changes.
     pub port: Option<u16>,
-    /// `tcp`, for port and service changes.
+    /// `tcp` or `udp`, for port and service changes.
     pub proto: Option<String>,
     /// The identification before (closed and changed ports).
     pub before: Option<ServiceInfo>,
@@ -725,7 +737,7 @@ pub struct ExportHost {
 pub struct ExportPort {
     /// Port number.
     pub port: u16,
-    /// `tcp`.
+    /// `tcp` or `udp`.
     pub proto: String,
     /// `open`.
     pub state: String,
@@ -775,6 +787,9 @@ pub struct ScheduleRequest {
     /// Ports; the appliance's default at each run when absent.
     #[serde(default)]
     pub ports: Option<String>,
+    /// UDP ports, as for a scan; none when absent.
+    #[serde(default)]
+    pub udp_ports: Option<String>,
     /// Probes per second; the appliance's default at each run when absent.
     #[serde(default)]
     pub rate: Option<u64>,
@@ -810,6 +825,9 @@ pub struct SchedulePatch {
     /// New ports.
     #[serde(default)]
     pub ports: Option<String>,
+    /// New UDP ports; an empty string for none.
+    #[serde(default)]
+    pub udp_ports: Option<String>,
     /// New rate.
     #[serde(default)]
     pub rate: Option<u64>,
@@ -840,6 +858,9 @@ pub struct ScheduleView {
     pub exclude: Vec<String>,
     /// Ports, when not the default.
     pub ports: Option<String>,
+    /// UDP ports, when the schedule probes some.
+    #[serde(default)]
+    pub udp_ports: Option<String>,
     /// Rate, when not the default.
     pub rate: Option<u64>,
     /// Cron expression, when it recurs by one.
@@ -974,7 +995,7 @@ pub enum EventPayload {
         ip: Ipv4Addr,
         /// The port.
         port: u16,
-        /// `tcp`.
+        /// `tcp` or `udp`.
         proto: String,
         /// `opened`, `closed` or `service_changed`.
         change: String,

@@ -43,7 +43,8 @@ pub use prober::Prober;
 pub(crate) use rate::RateMeter;
 pub(crate) use supervisor::{CHUNK_COMPLETED, CHUNK_STOPPED, PROGRESS_EVERY, subnet_seed};
 pub use supervisor::{
-    CancelOutcome, CancelScan, ChunkJob, ScanJob, StartScan, Supervisor, SupervisorConfig,
+    CancelOutcome, CancelScan, ChunkJob, ScanJob, StartScan, StartScanWithUdp, Supervisor,
+    SupervisorConfig,
 };
 
 /// Bound of the Prober's mailbox.

@@ -547,7 +547,7 @@ async fn write_with_retry(
 fn port_view(scan_id: i64, r: &PortRecord, stored_at: &str) -> PortView {
     PortView {
         port: r.port,
-        proto: "tcp".to_string(),
+        proto: r.proto.as_str().to_string(),
         state: "open".to_string(),
         service: r.service.clone(),
         product: r.product.clone(),
@@ -598,5 +598,26 @@ mod tests {
             ]
         );
         assert_eq!(events[0].name(), "host_moved");
+    }
+
+    #[test]
+    fn a_found_port_is_announced_with_its_protocol() {
+        let dns = PortRecord {
+            ip: Ipv4Addr::new(10, 0, 0, 1),
+            port: 53,
+            proto: sonde_scanner::Proto::Udp,
+            rtt_ms: 0.5,
+            banner: None,
+            service: Some("domain".into()),
+            product: Some("dnsmasq".into()),
+            version: None,
+            vendor: None,
+            info: None,
+            cpe: None,
+            signature: None,
+            confidence: None,
+            tls: None,
+        };
+        assert_eq!(port_view(1, &dns, "2026-11-26T00:00:00Z").proto, "udp");
     }
 }

@@ -31,8 +31,11 @@ const PER_HOST: usize = 4;
 pub struct ProbePorts {
     /// Scan id.
     pub scan_id: i64,
-    /// The open ports.
+    /// The open ports, to probe.
     pub findings: Vec<Finding>,
+    /// Open ports whose exchange is already done (UDP: the sweep's probe and the datagram
+    /// that came back): they go straight to identification.
+    pub answered: Vec<(Finding, Response)>,
 }
 
 /// An open port and what it said.
@@ -237,7 +240,12 @@ impl Handler<ProbePorts> for Prober {
     type Result = ResponseFuture<()>;
 
     fn handle(&mut self, msg: ProbePorts, ctx: &mut Self::Context) -> Self::Result {
-        self.state.started(msg.scan_id, msg.findings.len());
+        self.state.started(msg.scan_id, msg.findings.len() + msg.answered.len());
+        for (finding, response) in msg.answered {
+            let observed = Observed::new(finding, vec![response], self.banner.max_bytes);
+            self.state.finished(msg.scan_id, observed);
+        }
+        self.drain();
         let me = ctx.address();
         let limit = self.limit.clone();
         let hosts = self.hosts.clone();

@@ -1,4 +1,6 @@
-//! A SubnetScanner: drives the engine over one subnet and batches what it finds.
+//! A SubnetScanner: drives the engine over one subnet and batches what it finds; or, for a
+//! scan's UDP ports, runs the UDP sweep over its targets and hands the answers (already the
+//! probes' exchanges) to the Prober for identification.
 
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
@@ -15,6 +17,7 @@ use super::BATCH;
 use super::persister::{ChunkMark, FinishScan, PersistHosts};
 use super::prober::ProbePorts;
 use crate::store::HostRecord;
+use crate::udp_sweep::{self, PER_HOST, UdpOpen, UdpSweep};
 
 /// Longest time a found port waits in a partial batch.
 const BATCH_WINDOW: Duration = Duration::from_millis(100);
@@ -64,6 +67,24 @@ pub(crate) struct SubnetTask {
     pub start: u64,
     /// The chunk id when this subnet is a leased chunk: its checkpoints follow its results.
     pub chunk: Option<i64>,
+    /// TCP through the engine, or the scan's UDP sweep.
+    pub kind: SubnetKind,
+}
+
+/// What a SubnetScanner runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SubnetKind {
+    /// The plan's (address, port) pairs through the engine, as TCP.
+    Tcp,
+    /// The plan's ports as UDP, over all its targets.
+    Udp {
+        /// Probes per second (the scan's rate).
+        rate: u64,
+        /// Probes in flight at most.
+        concurrency: usize,
+        /// Whether hosts that answer count as up (not when TCP subnets counted them).
+        count_hosts: bool,
+    },
 }
 
 /// Scans one subnet, then stops.
@@ -103,12 +124,64 @@ impl Actor for SubnetScanner {
         let (job, subnet) = (task.job, task.subnet);
         ctx.spawn(
             async move {
-                scan_subnet(task, prober, marks, hosts).await;
+                match task.kind {
+                    SubnetKind::Tcp => scan_subnet(task, prober, marks, hosts).await,
+                    SubnetKind::Udp { .. } => sweep_udp(task, prober).await,
+                }
                 done.do_send(SubnetDone { job, subnet });
             }
             .into_actor(self)
             .map(|_, _, ctx| ctx.stop()),
         );
+    }
+}
+
+/// Runs the UDP sweep and hands what answered to the Prober in batches: the sweep's probe
+/// was the port's exchange, so the Prober passes it straight to identification.
+async fn sweep_udp(task: SubnetTask, prober: Recipient<ProbePorts>) {
+    let SubnetKind::Udp { rate, concurrency, count_hosts } = task.kind else { return };
+    let SubnetTask { scan_id, plan, progress, cancel, .. } = task;
+    let config = UdpSweep { ports: plan.ports().clone(), rate, concurrency, per_host: PER_HOST };
+    let (tx, mut rx) = mpsc::channel::<UdpOpen>(BATCH * 4);
+    let sweep_progress = progress.clone();
+    let sweep = tokio::spawn(async move {
+        udp_sweep::sweep(plan.targets(), &config, &sweep_progress.probes, &cancel, tx).await
+    });
+    let mut hosts: HashSet<Ipv4Addr> = HashSet::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        let next = tokio::time::timeout(BATCH_WINDOW, rx.recv()).await;
+        let closed = matches!(next, Ok(None));
+        let window_over = next.is_err();
+        if let Ok(Some(open)) = next {
+            if count_hosts && hosts.insert(open.finding.ip) {
+                progress.hosts_up.fetch_add(1, Ordering::Relaxed);
+            }
+            batch.push((open.finding, open.response));
+        }
+        if !batch.is_empty() && (closed || batch.len() >= BATCH || window_over) {
+            let answered = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            let ports = ProbePorts { scan_id, findings: Vec::new(), answered };
+            if prober.send(ports).await.is_err() {
+                tracing::error!(scan_id, "The prober is gone; UDP results are lost.");
+                break;
+            }
+        }
+        if closed {
+            break;
+        }
+    }
+    match sweep.await {
+        Ok(counts) => tracing::info!(
+            scan_id,
+            sent = counts.sent,
+            open = counts.open,
+            closed = counts.closed,
+            open_filtered = counts.open_filtered,
+            "UDP sweep done."
+        ),
+        // A panicking task already stops Sonde through the process-wide panic hook.
+        Err(e) => tracing::error!(scan_id, error = %e, "The UDP sweep stopped abnormally."),
     }
 }
 
@@ -198,7 +271,7 @@ async fn scan_subnet(
         if !batch.is_empty() && (closed || batch.len() >= BATCH || next.is_err() || mark.is_some())
         {
             let findings = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            if prober.send(ProbePorts { scan_id, findings }).await.is_err() {
+            if prober.send(ProbePorts { scan_id, findings, answered: Vec::new() }).await.is_err() {
                 tracing::error!(scan_id, "The prober is gone; stopping this subnet.");
                 cancel.cancel();
             }

@@ -10,6 +10,7 @@ use actix::prelude::*;
 use sonde_scanner::{
     ConnectConfig, Engine, EngineKind, PortList, ScanError, ScanPlan, SynConfig, TargetSet,
 };
+
 use sonde_web::api::{EventPayload, ScanCounters, ScanStatus};
 use tokio_util::sync::CancellationToken;
 
@@ -17,7 +18,7 @@ use super::EventBus;
 use super::persister::{ChunkMark, FinishScan, MarkRunning, PersistHosts, StoreCounters};
 use super::prober::ProbePorts;
 use super::rate::RateMeter;
-use super::subnet_scanner::{SubnetDone, SubnetProgress, SubnetScanner, SubnetTask};
+use super::subnet_scanner::{SubnetDone, SubnetKind, SubnetProgress, SubnetScanner, SubnetTask};
 
 /// How often progress goes to the event stream (at most a few events per second per scan).
 pub(crate) const PROGRESS_EVERY: Duration = Duration::from_millis(500);
@@ -84,6 +85,17 @@ impl ChunkJob {
 #[rtype(result = "()")]
 pub struct StartScan(pub ScanJob);
 
+/// Starts a queued scan that also probes UDP ports: they are swept over the scan's targets
+/// once its TCP subnets are done, so that the two never add up past the scan's rate.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct StartScanWithUdp {
+    /// The scan (its `ports` are the TCP ports, possibly none).
+    pub job: ScanJob,
+    /// The UDP ports.
+    pub udp_ports: PortList,
+}
+
 /// Asks a scan to stop.
 #[derive(Debug, Message)]
 #[rtype(result = "CancelOutcome")]
@@ -138,6 +150,12 @@ struct Job {
     seed: u64,
     engine: Engine,
     pending: VecDeque<(usize, TargetSet)>,
+    /// The UDP ports still to sweep (empty once the sweep started, or when none were asked).
+    udp_ports: PortList,
+    /// The scan's targets, for the UDP sweep.
+    targets: TargetSet,
+    /// The scan's rate, for the UDP sweep.
+    scan_rate: u64,
     running: HashMap<usize, Arc<SubnetProgress>>,
     finished: ScanCounters,
     cancel: CancellationToken,
@@ -160,7 +178,19 @@ impl Jobs {
         job: ScanJob,
         now: Instant,
     ) -> Result<Vec<SubnetTask>, FinishScan> {
-        let total = job.targets.len() * job.ports.len() as u64;
+        self.start_with_udp(job, PortList::default(), now)
+    }
+
+    /// As [`Jobs::start`], with UDP ports swept after the TCP subnets (a leased chunk never
+    /// has any: shared scans are TCP only).
+    pub(crate) fn start_with_udp(
+        &mut self,
+        job: ScanJob,
+        udp_ports: PortList,
+        now: Instant,
+    ) -> Result<Vec<SubnetTask>, FinishScan> {
+        let udp_ports = if job.chunk.is_some() { PortList::default() } else { udp_ports };
+        let total = job.targets.len() * (job.ports.len() + udp_ports.len()) as u64;
         if total == 0 {
             let end = finish(job.scan_id, ScanStatus::Completed, ScanCounters::default());
             return Err(end_chunk(end, job.chunk.as_ref()));
@@ -185,9 +215,14 @@ impl Jobs {
         // A chunk is already one subnet, walked in its own order from its checkpoint.
         let pending = match job.chunk {
             Some(_) => VecDeque::from([(0, job.targets.clone())]),
+            // A UDP-only scan has no TCP subnet to walk.
+            None if job.ports.is_empty() => VecDeque::new(),
             None => job.targets.split_by_prefix(prefix).into_iter().enumerate().collect(),
         };
         let entry = Job {
+            udp_ports,
+            targets: job.targets.clone(),
+            scan_rate: job.rate,
             ports: job.ports,
             seed: job.seed,
             engine,
@@ -220,8 +255,9 @@ impl Jobs {
         }
         if job.cancel.is_cancelled() {
             job.pending.clear();
+            job.udp_ports = PortList::default();
         }
-        if job.running.is_empty() && job.pending.is_empty() {
+        if job.running.is_empty() && job.pending.is_empty() && job.udp_ports.is_empty() {
             let Some(job) = self.jobs.remove(&key) else { return Ok(Vec::new()) };
             let status = if job.cancel.is_cancelled() {
                 ScanStatus::Cancelled
@@ -350,6 +386,37 @@ impl Jobs {
                 cancel: job.cancel.child_token(),
                 start,
                 chunk,
+                kind: SubnetKind::Tcp,
+            });
+        }
+        // The UDP sweep runs alone once every TCP subnet is done: it paces itself at the
+        // scan's rate, which the TCP subnets' shared engine would otherwise also use.
+        if tasks.is_empty()
+            && job.running.is_empty()
+            && job.pending.is_empty()
+            && !job.udp_ports.is_empty()
+        {
+            let udp_ports = std::mem::take(&mut job.udp_ports);
+            // After every TCP subnet index, so that its counters are kept apart.
+            let subnet = usize::MAX;
+            let progress = Arc::new(SubnetProgress::default());
+            job.running.insert(subnet, progress.clone());
+            tasks.push(SubnetTask {
+                scan_id,
+                job: key,
+                subnet,
+                plan: ScanPlan::new(job.targets.clone(), udp_ports, job.seed),
+                engine: job.engine.clone(),
+                progress,
+                cancel: job.cancel.child_token(),
+                start: 0,
+                chunk: None,
+                kind: SubnetKind::Udp {
+                    rate: job.scan_rate,
+                    concurrency: self.config.connect.concurrency,
+                    // Hosts with TCP ports open were counted by their subnets already.
+                    count_hosts: job.ports.is_empty(),
+                },
             });
         }
         tasks
@@ -492,6 +559,25 @@ impl Handler<StartScan> for Supervisor {
             self.mark_running.do_send(MarkRunning { scan_id });
         }
         let next = self.jobs.start(msg.0, Instant::now());
+        self.spawn_or_finish(next, ctx);
+    }
+}
+
+impl Handler<StartScanWithUdp> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, msg: StartScanWithUdp, ctx: &mut Self::Context) {
+        let StartScanWithUdp { job, udp_ports } = msg;
+        tracing::info!(
+            scan_id = job.scan_id,
+            addresses = job.targets.len(),
+            ports = job.ports.len(),
+            udp_ports = udp_ports.len(),
+            rate = job.rate,
+            "Scan starting."
+        );
+        self.mark_running.do_send(MarkRunning { scan_id: job.scan_id });
+        let next = self.jobs.start_with_udp(job, udp_ports, Instant::now());
         self.spawn_or_finish(next, ctx);
     }
 }
@@ -700,6 +786,40 @@ mod tests {
             panic!("loopback chunks use the connect engine")
         };
         assert_eq!((a.config().rate, b.config().rate), (500, 300));
+    }
+
+    #[test]
+    fn udp_ports_are_swept_once_every_tcp_subnet_is_done() {
+        let mut jobs = Jobs::new(config(1));
+        let udp = PortList::parse("53,161").unwrap();
+        let first = jobs.start_with_udp(job("10.0.0.0/23"), udp.clone(), Instant::now()).unwrap();
+        assert_eq!((first.len(), first[0].kind), (1, SubnetKind::Tcp));
+        assert!(jobs.subnet_done(1, 0).unwrap().iter().all(|t| t.kind == SubnetKind::Tcp));
+        let sweep = jobs.subnet_done(1, 1).unwrap();
+        let [task] = sweep.as_slice() else { panic!("one UDP sweep: {sweep:?}") };
+        let SubnetKind::Udp { rate, count_hosts, .. } = task.kind else { panic!("{task:?}") };
+        assert_eq!((rate, count_hosts), (1000, false), "the scan's rate; TCP counted the hosts");
+        assert_eq!(
+            (task.plan.targets().len(), task.plan.ports().as_slice()),
+            (512, &[53, 161][..])
+        );
+        let end = jobs.subnet_done(1, task.subnet).unwrap_err();
+        assert_eq!(end.status, ScanStatus::Completed);
+        assert_eq!(end.counters.probes_total, 512 * 4, "TCP and UDP pairs");
+
+        // UDP only: the sweep starts at once and counts the hosts that answer.
+        let only = ScanJob { ports: PortList::default(), ..job("10.0.0.0/24") };
+        let tasks = jobs.start_with_udp(only, udp.clone(), Instant::now()).unwrap();
+        assert!(matches!(
+            tasks[..],
+            [SubnetTask { kind: SubnetKind::Udp { count_hosts: true, .. }, .. }]
+        ));
+
+        // A cancel before the TCP subnets end drops the sweep.
+        let mut jobs = Jobs::new(config(1));
+        jobs.start_with_udp(job("10.0.0.0/24"), udp, Instant::now()).unwrap();
+        jobs.cancel(1);
+        assert_eq!(jobs.subnet_done(1, 0).unwrap_err().status, ScanStatus::Cancelled);
     }
 
     #[test]

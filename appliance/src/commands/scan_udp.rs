@@ -1,24 +1,13 @@
-//! The UDP part of `sonde scan --udp-ports`: every target address gets one probe per UDP
-//! port (the port's own probe, DNS, NTP or SNMP, else an empty datagram), paced at the scan's
-//! rate and bounded by its concurrency. A port is open when a datagram comes back; ICMP port
-//! unreachable (closed) and silence (open|filtered) are counted, not reported.
-
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+//! The UDP part of `sonde scan --udp-ports`: the shared sweep ([`crate::udp_sweep`]) with
+//! each open port identified as it answers, reported in address then port order.
 
 use sonde_matcher::{Identifier, ServiceMatch};
-use sonde_scanner::{
-    Finding, Pacer, PortList, PortState, ProbeRegistry, Proto, TargetSet, UdpOutcome, probe_udp,
-};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
+use sonde_scanner::{Finding, PortList, Progress, TargetSet};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::probing::identify_one;
-
-/// Sends per probe: UDP loses datagrams, and one resend costs little next to a missed port.
-const ATTEMPTS: u32 = 2;
+use crate::udp_sweep::{self, PER_HOST};
 
 /// How a UDP sweep runs.
 #[derive(Debug, Clone)]
@@ -43,69 +32,46 @@ pub(crate) struct UdpReport {
     pub(crate) sent: u64,
 }
 
-/// Probes every (address, port) of `targets` x `sweep.ports`; stops early on `cancel`.
-/// Open ports come back in address, then port order.
+/// Probes every (address, port) of `targets` x `sweep.ports` through the sweep `sonde serve`
+/// uses too; stops early on `cancel`. Open ports come back in address, then port order.
 pub(crate) async fn sweep(
     targets: &TargetSet,
     sweep: &UdpSweep,
     cancel: &CancellationToken,
 ) -> UdpReport {
-    let registry = Arc::new(ProbeRegistry::builtin());
-    let identifier = sweep.identifier.clone();
-    let pacer = Arc::new(Pacer::new(sweep.rate));
-    let limit = Arc::new(Semaphore::new(sweep.concurrency.max(1)));
-    let mut tasks = JoinSet::new();
-    let mut report = UdpReport::default();
-    'outer: for i in 0..targets.len() {
-        let Some(ip) = targets.nth(i) else { break };
-        for &port in sweep.ports.as_slice() {
-            let permit = tokio::select! {
-                permit = limit.clone().acquire_owned() => permit,
-                () = cancel.cancelled() => break 'outer,
-            };
-            // The semaphore is never closed.
-            let Ok(permit) = permit else { break 'outer };
-            pacer.acquire().await;
-            report.sent += 1;
-            let (registry, identifier) = (registry.clone(), identifier.clone());
-            tasks.spawn(async move {
-                let probe = registry.udp_probe(port);
-                let started = Instant::now();
-                let outcome = probe_udp(SocketAddr::from((ip, port)), probe, ATTEMPTS).await;
-                drop(permit);
-                let rtt = started.elapsed();
-                (ip, port, rtt, outcome, identifier)
-            });
-            while let Some(done) = tasks.try_join_next() {
-                record(&mut report, done);
-            }
+    let config = udp_sweep::UdpSweep {
+        ports: sweep.ports.clone(),
+        rate: sweep.rate,
+        concurrency: sweep.concurrency,
+        per_host: PER_HOST,
+    };
+    let (tx, mut rx) = mpsc::channel::<udp_sweep::UdpOpen>(256);
+    let progress = Progress::default();
+    let identifier = sweep.identifier.as_ref();
+    let collect = async {
+        let mut open = Vec::new();
+        while let Some(found) = rx.recv().await {
+            let port = found.finding.port;
+            let service = identifier.and_then(|id| identify_one(id, port, &[found.response]));
+            open.push((found.finding, service));
         }
-    }
-    while let Some(done) = tasks.join_next().await {
-        record(&mut report, done);
-    }
-    report.open.sort_by_key(|(f, _)| (f.ip, f.port));
-    report
-}
-
-type Done = (std::net::Ipv4Addr, u16, Duration, UdpOutcome, Option<Identifier>);
-
-fn record(report: &mut UdpReport, done: Result<Done, tokio::task::JoinError>) {
-    // A probe task only panics on a bug; its port is then simply not reported.
-    let Ok((ip, port, rtt, outcome, identifier)) = done else { return };
-    match outcome {
-        UdpOutcome::Open(response) => {
-            let finding = Finding { ip, port, proto: Proto::Udp, state: PortState::Open, rtt };
-            let service = identifier.and_then(|id| identify_one(&id, port, &[*response]));
-            report.open.push((finding, service));
-        }
-        UdpOutcome::Closed => report.closed += 1,
-        _ => report.open_filtered += 1,
+        open
+    };
+    let (counts, mut open) =
+        tokio::join!(udp_sweep::sweep(targets, &config, &progress, cancel, tx), collect);
+    open.sort_by_key(|(f, _)| (f.ip, f.port));
+    UdpReport {
+        open,
+        closed: counts.closed,
+        open_filtered: counts.open_filtered,
+        sent: counts.sent,
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use sonde_scanner::{PortState, Proto};
+
     use super::*;
 
     /// A loopback service that answers any datagram, one closed port and one silent one:

@@ -68,6 +68,7 @@ fn request(args: &ScheduleAddArgs) -> ScheduleRequest {
         targets: args.targets.clone(),
         exclude: args.exclude.clone(),
         ports: args.ports.clone(),
+        udp_ports: args.udp_ports.clone(),
         rate: args.rate,
         cron: args.cron.clone(),
         every_hours: args.every_hours,

@@ -127,6 +127,7 @@ async fn read(
     let request = ScanRequest {
         targets: scan.target_specs(),
         ports: Some(scan.port_spec()),
+        udp_ports: None,
         rate: None,
         exclude: Vec::new(),
         seed: None,

@@ -98,6 +98,7 @@ pub(crate) mod tests {
                 status: ScanStatus::Completed,
                 targets: vec!["127.0.0.0/30".into()],
                 ports: "22,80".into(),
+                udp_ports: String::new(),
                 rate: 100,
                 seed: 1,
                 counters: ScanCounters { open_ports: 3, hosts_up: 2, ..ScanCounters::default() },

@@ -19,6 +19,9 @@ struct Run<'a> {
     args: String,
     /// The port list probed (`services` of `scaininfo`).
     ports: String,
+    /// The UDP port list probed, empty when none: a second `scaninfo`, as `nmap -sS -sU`
+    /// writes.
+    udp_ports: String,
     /// Start and end, Unix seconds.
     times: ScanTimes,
     /// Start and end as text.
@@ -35,8 +38,14 @@ struct Run<'a> {
 pub(super) fn render(export: &ScanExport, times: ScanTimes) -> Result<Vec<u8>, ExportError> {
     let scan = &export.scan;
     let run = Run {
-        args: format!("sonde scan {} -p {}", scan.targets.join(" "), scan.ports),
+        args: match scan.udp_ports.as_str() {
+            "" => format!("sonde scan {} -p {}", scan.targets.join(" "), scan.ports),
+            udp => {
+                format!("sonde scan {} -p {} --udp-ports {udp}", scan.targets.join(" "), scan.ports)
+            }
+        },
         ports: scan.ports.clone(),
+        udp_ports: scan.udp_ports.clone(),
         times,
         startstr: scan.started_at.as_deref().unwrap_or(&scan.created_at),
         endstr: scan.finished_at.as_deref().unwrap_or(""),
@@ -54,9 +63,14 @@ pub(super) fn render(export: &ScanExport, times: ScanTimes) -> Result<Vec<u8>, E
 /// A query export: no scan ran, so the run is the moment of the export, and the port list is
 /// the ports the matching hosts have open.
 pub(super) fn render_query(export: &QueryExport, times: ScanTimes) -> Result<Vec<u8>, ExportError> {
-    let ports: std::collections::BTreeSet<u16> =
-        export.hosts.iter().flat_map(|h| h.ports.iter().map(|p| p.port)).collect();
-    let ports: Vec<String> = ports.iter().map(ToString::to_string).collect();
+    let list = |proto: &str| {
+        let ports: std::collections::BTreeSet<u16> = export
+            .hosts
+            .iter()
+            .flat_map(|h| h.ports.iter().filter(|p| p.proto == proto).map(|p| p.port))
+            .collect();
+        ports.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+    };
     let f = &export.filter;
     let mut args = String::from("sonde export --query");
     for (key, value) in [
@@ -72,7 +86,8 @@ pub(super) fn render_query(export: &QueryExport, times: ScanTimes) -> Result<Vec
     }
     let run = Run {
         args,
-        ports: ports.join(","),
+        ports: list("tcp"),
+        udp_ports: list("udp"),
         times,
         startstr: &export.generated_at,
         endstr: &export.generated_at,
@@ -120,6 +135,17 @@ fn write(out: &mut Writer<Vec<u8>>, run: &Run<'_>) -> io::Result<()> {
                     ("services", ports),
                 ])
                 .write_empty()?;
+            if !run.udp_ports.is_empty() {
+                let count = count_ports(&run.udp_ports).to_string();
+                out.create_element("scaninfo")
+                    .with_attributes([
+                        ("type", "udp"),
+                        ("protocol", "udp"),
+                        ("numservices", count.as_str()),
+                        ("services", run.udp_ports.as_str()),
+                    ])
+                    .write_empty()?;
+            }
             out.create_element("verbose").with_attribute(("level", "0")).write_empty()?;
             out.create_element("debugging").with_attribute(("level", "0")).write_empty()?;
             for host in run.hosts {
@@ -301,5 +327,28 @@ mod tests {
         assert!(xml.contains("elapsed=\"5\""), "{xml}");
         assert!(xml.contains("<hosts up=\"2\" down=\"0\" total=\"2\"/>"), "{xml}");
         assert_eq!(xml.matches("<port ").count(), 3);
+        assert_eq!(xml.matches("<scaninfo").count(), 1, "no UDP scaninfo without UDP ports");
+    }
+
+    #[test]
+    fn udp_ports_get_their_protocol_and_a_scaninfo_of_their_own() {
+        let mut export = sample();
+        export.scan.udp_ports = "53,161".into();
+        let dns = ExportPort {
+            proto: "udp".into(),
+            product: Some("dnsmasq".into()),
+            ..export.hosts[1].ports[0].clone()
+        };
+        export.hosts[1].ports.push(ExportPort { port: 53, ..dns });
+        let xml = String::from_utf8(render(&export, ScanTimes { start: 100, end: 105 }).unwrap())
+            .unwrap();
+        assert!(
+            xml.contains(
+                "<scaninfo type=\"udp\" protocol=\"udp\" numservices=\"2\" services=\"53,161\"/>"
+            ),
+            "{xml}"
+        );
+        assert!(xml.contains("<port protocol=\"udp\" portid=\"53\">"), "{xml}");
+        assert!(xml.contains("--udp-ports 53,161"), "{xml}");
     }
 }

@@ -60,6 +60,7 @@ async fn tick(
         let request = ScanRequest {
             targets: row.targets.clone(),
             ports: row.ports.clone(),
+            udp_ports: row.udp_ports.clone(),
             rate: row.rate,
             exclude: row.exclude.clone(),
             seed: None,

@@ -42,6 +42,8 @@ pub fn from_request(request: ScheduleRequest) -> ScheduleRow {
         targets: request.targets,
         exclude: request.exclude,
         ports: request.ports,
+        // An empty list is no UDP port, stored as none.
+        udp_ports: request.udp_ports.filter(|p| !p.trim().is_empty()),
         rate: request.rate,
         cron: request.cron,
         every_hours: request.every_hours,
@@ -64,6 +66,9 @@ pub fn apply(mut row: ScheduleRow, patch: SchedulePatch) -> ScheduleRow {
     }
     if patch.ports.is_some() {
         row.ports = patch.ports;
+    }
+    if let Some(udp) = patch.udp_ports {
+        row.udp_ports = Some(udp).filter(|p| !p.trim().is_empty());
     }
     if patch.rate.is_some() {
         row.rate = patch.rate;
@@ -101,6 +106,10 @@ pub fn validate(row: &ScheduleRow) -> Result<Recurrence, ScheduleError> {
     if let Some(ports) = &row.ports {
         PortList::parse(ports).map_err(|e| ScheduleError::Ports(e.to_string()))?;
     }
+    if let Some(ports) = &row.udp_ports {
+        crate::udp_sweep::parse_ports(ports)
+            .map_err(|e| ScheduleError::Ports(format!("udp_ports: {e}")))?;
+    }
     if row.rate == Some(0) {
         return Err(ScheduleError::Rate);
     }
@@ -127,6 +136,7 @@ pub fn view(row: &ScheduleRow) -> ScheduleView {
         targets: row.targets.clone(),
         exclude: row.exclude.clone(),
         ports: row.ports.clone(),
+        udp_ports: row.udp_ports.clone(),
         rate: row.rate,
         cron: row.cron.clone(),
         every_hours: row.every_hours,
@@ -157,6 +167,7 @@ mod tests {
             targets: vec!["127.0.0.1".into()],
             exclude: vec![],
             ports: Some("22".into()),
+            udp_ports: Some("53,161".into()),
             rate: None,
             cron: Some("0 3 * * *".into()),
             every_hours: None,
@@ -173,8 +184,18 @@ mod tests {
         let every =
             apply(row.clone(), SchedulePatch { every_hours: Some(4), ..SchedulePatch::default() });
         assert_eq!((every.cron, every.every_hours), (None, Some(4)));
+        assert_eq!(row.udp_ports.as_deref(), Some("53,161"));
+        let cleared = apply(
+            row.clone(),
+            SchedulePatch { udp_ports: Some(String::new()), ..Default::default() },
+        );
+        assert_eq!(cleared.udp_ports, None, "an empty list clears the UDP ports");
         for (patch, needle) in [
             (SchedulePatch { ports: Some("0".into()), ..SchedulePatch::default() }, "0"),
+            (
+                SchedulePatch { udp_ports: Some("top:10".into()), ..SchedulePatch::default() },
+                "udp_ports",
+            ),
             (SchedulePatch { targets: Some(vec![]), ..SchedulePatch::default() }, "target"),
             (SchedulePatch { rate: Some(0), ..SchedulePatch::default() }, "rate"),
             (SchedulePatch { name: Some(" ".into()), ..SchedulePatch::default() }, "name"),

@@ -132,14 +132,15 @@ impl Store {
             .collect()
     }
 
-    /// The latest completed scan before `scan_id` with the same targets, exclusions and
-    /// ports: the one whose results are comparable. Ports are part of it because a port one
-    /// scan did not probe has not closed.
+    /// The latest completed scan before `scan_id` with the same targets, exclusions, ports
+    /// and UDP ports: the one whose results are comparable. Ports are part of it because a
+    /// port one scan did not probe has not closed.
     pub async fn previous_comparable_scan(&self, scan_id: i64) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT p.id FROM scans p JOIN scans s ON s.id = $1 \
              WHERE p.id < s.id AND p.status = 'completed' AND p.targets = s.targets \
-             AND p.exclude = s.exclude AND p.ports = s.ports ORDER BY p.id DESC LIMIT 1",
+             AND p.exclude = s.exclude AND p.ports = s.ports AND p.udp_ports = s.udp_ports \
+             ORDER BY p.id DESC LIMIT 1",
         )
         .bind(scan_id)
         .fetch_optional(&self.pool)
@@ -385,6 +386,43 @@ mod tests {
         let history = store.host_history(Ipv4Addr::new(10, 0, 0, 2), None).await.unwrap();
         let kinds: Vec<&str> = history.iter().map(|h| h.kind.as_str()).collect();
         assert_eq!(kinds, ["port_opened", "host_appeared"], "newest first");
+            }
+
+        async fn udp_ports_are_part_of_what_makes_scans_comparable(store) {
+        let done = ScanCounters::default();
+        let with_udp = || crate::store::NewScan {
+            targets: vec!["10.0.0.0/24".into()],
+            exclude: vec![],
+            ports: "22".into(),
+            udp_ports: "53".into(),
+            rate: 1,
+            seed: 1,
+            probes_total: 512,
+            created_by: None,
+        };
+        let tcp_only = scan(store).await;
+        store.finish_scan(tcp_only, ScanStatus::Completed, &done, None).await.unwrap();
+        let first = store.create_scan(&with_udp()).await.unwrap();
+        let dns = crate::store::PortRecord {
+            proto: sonde_scanner::Proto::Udp,
+            ..record([10, 0, 0, 1], 53)
+        };
+        store.persist(first, &[record([10, 0, 0, 1], 22), dns]).await.unwrap();
+        store.finish_scan(first, ScanStatus::Completed, &done, None).await.unwrap();
+        assert_eq!(
+            store.previous_comparable_scan(first).await.unwrap(),
+            None,
+            "a scan without UDP ports never probed 53/udp"
+        );
+        let second = store.create_scan(&with_udp()).await.unwrap();
+        store.persist(second, &[record([10, 0, 0, 1], 22)]).await.unwrap();
+        store.finish_scan(second, ScanStatus::Completed, &done, None).await.unwrap();
+        let c = store.changes(second, None).await.unwrap();
+        assert_eq!(c.against, Some(first));
+        let closed: Vec<(u16, &str)> =
+            c.ports_closed.iter().map(|p| (p.port, p.proto.as_str())).collect();
+        assert_eq!(closed, [(53, "udp")]);
+        assert!(c.ports_opened.is_empty() && c.services_changed.is_empty(), "{c:?}");
             }
     }
 }

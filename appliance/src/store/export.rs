@@ -46,7 +46,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT r.ip, r.port, r.proto, r.service, r.product, r.version, r.info, r.cpe, h.name \
              FROM scan_results r LEFT JOIN hosts h ON h.ip = r.ip WHERE r.scan_id = $1 \
-             ORDER BY r.ip, r.port",
+             ORDER BY r.ip, r.port, r.proto",
         )
         .bind(id)
         .fetch_all(&self.pool)

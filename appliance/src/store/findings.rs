@@ -380,6 +380,7 @@ pub(crate) mod tests {
                 targets: vec!["10.0.0.0/24".into()],
                 exclude: vec![],
                 ports: "22".into(),
+                udp_ports: String::new(),
                 rate: 1,
                 seed: 1,
                 probes_total: 256,

@@ -16,6 +16,8 @@ pub struct NewScan {
     pub exclude: Vec<String>,
     /// Canonical port list.
     pub ports: String,
+    /// Canonical UDP port list; empty for none.
+    pub udp_ports: String,
     /// Probes per second.
     pub rate: u64,
     /// Seed of the order.
@@ -27,14 +29,16 @@ pub struct NewScan {
 }
 
 const SCAN_COLUMNS: &str = "id, status, targets, ports, rate, seed, probes_total, probes_sent, \
-    probes_done, replies, open_ports, hosts_up, error, created_at, started_at, finished_at";
+    probes_done, replies, open_ports, hosts_up, error, created_at, started_at, finished_at, \
+    udp_ports";
 
 impl Store {
     /// Records a new scan as `queued` and returns its id.
     pub async fn create_scan(&self, scan: &NewScan) -> Result<i64, StoreError> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO scans (status, targets, exclude, ports, rate, seed, probes_total, created_by, \
-             created_at) VALUES ('queued', $1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+             created_at, udp_ports) VALUES ('queued', $1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             RETURNING id",
         )
         .bind(json_list(&scan.targets))
         .bind(json_list(&scan.exclude))
@@ -44,6 +48,7 @@ impl Store {
         .bind(i64::try_from(scan.probes_total).unwrap_or(i64::MAX))
         .bind(scan.created_by)
         .bind(now())
+        .bind(&scan.udp_ports)
         .fetch_one(&self.pool)
         .await?;
         Ok(id)
@@ -162,6 +167,7 @@ fn scan_view(row: &AnyRow) -> Result<ScanView, StoreError> {
         status,
         targets,
         ports: row.try_get("ports")?,
+        udp_ports: row.try_get("udp_ports")?,
         rate: count("rate")?,
         seed: row.try_get::<i64, _>("seed")? as u64,
         counters: ScanCounters {
@@ -191,6 +197,7 @@ mod tests {
             targets: vec!["127.0.0.1".into()],
             exclude: vec![],
             ports: "22,80".into(),
+            udp_ports: String::new(),
             rate: 100,
             seed: u64::MAX,
             probes_total: 2,

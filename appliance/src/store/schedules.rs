@@ -18,6 +18,8 @@ pub struct ScheduleRow {
     pub exclude: Vec<String>,
     /// Port list; the appliance default when `None`.
     pub ports: Option<String>,
+    /// UDP port list; none when `None`.
+    pub udp_ports: Option<String>,
     /// Rate; the appliance default when `None`.
     pub rate: Option<u64>,
     /// Cron expression.
@@ -37,15 +39,15 @@ pub struct ScheduleRow {
 }
 
 const COLUMNS: &str = "id, name, targets, exclude, ports, rate, cron, every_hours, timezone, \
-    enabled, created_at, last_run_at, last_scan_id";
+    enabled, created_at, last_run_at, last_scan_id, udp_ports";
 
 impl Store {
     /// Stores a new schedule; returns its id.
     pub async fn insert_schedule(&self, s: &ScheduleRow) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "INSERT INTO schedules (name, targets, exclude, ports, rate, cron, every_hours, \
-             timezone, enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             RETURNING id",
+             timezone, enabled, created_at, udp_ports) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(&s.name)
         .bind(json(&s.targets))
@@ -57,6 +59,7 @@ impl Store {
         .bind(&s.timezone)
         .bind(i64::from(s.enabled))
         .bind(super::backend::unix_now())
+        .bind(&s.udp_ports)
         .fetch_one(&self.pool)
         .await?)
     }
@@ -65,7 +68,8 @@ impl Store {
     pub async fn update_schedule(&self, s: &ScheduleRow) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE schedules SET name = $1, targets = $2, exclude = $3, ports = $4, rate = $5, \
-             cron = $6, every_hours = $7, timezone = $8, enabled = $9 WHERE id = $10",
+             cron = $6, every_hours = $7, timezone = $8, enabled = $9, udp_ports = $10 \
+             WHERE id = $11",
         )
         .bind(&s.name)
         .bind(json(&s.targets))
@@ -76,6 +80,7 @@ impl Store {
         .bind(s.every_hours.map(i64::from))
         .bind(&s.timezone)
         .bind(i64::from(s.enabled))
+        .bind(&s.udp_ports)
         .bind(s.id)
         .execute(&self.pool)
         .await?;
@@ -142,6 +147,7 @@ fn schedule_row(row: &AnyRow) -> Result<ScheduleRow, StoreError> {
         targets: list("targets")?,
         exclude: list("exclude")?,
         ports: row.try_get("ports")?,
+        udp_ports: row.try_get("udp_ports")?,
         rate: rate.and_then(|r| u64::try_from(r).ok()),
         cron: row.try_get("cron")?,
         every_hours: hours.and_then(|h| u32::try_from(h).ok()),

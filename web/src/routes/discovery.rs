@@ -131,7 +131,8 @@ pub(super) async fn schedules<B: Backend>(
     request_body(
         content = ScheduleRequest,
         example = json!({
-            "name": "nightly", "targets": ["127.0.0.1"], "ports": "22,80,443", "cron": "0 3 * * *"
+            "name": "nightly", "targets": ["127.0.0.1"], "ports": "22,80,443",
+            "udp_ports": "53,161", "cron": "0 3 * * *"
         })
     ),
     responses((status = 201, description = "Created; `Location` names it", body = ScheduleView))

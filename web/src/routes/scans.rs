@@ -27,7 +27,12 @@ pub(super) async fn health<B: Backend>(backend: web::Data<B>) -> Result<HttpResp
     post, path = "/api/v1/scans", tag = "scans",
     request_body(
         content = ScanRequest,
-        example = json!({"targets": ["127.0.0.1"], "ports": "22,80,443", "engine": "connect"})
+        example = json!({
+            "targets": ["127.0.0.1"],
+            "ports": "22,80,443",
+            "udp_ports": "53,123,161",
+            "engine": "connect"
+        })
     ),
     responses(
         (status = 201, description = "Queued; `Location` names the new scan", body = ScanCreated),

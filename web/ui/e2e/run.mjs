@@ -9,6 +9,7 @@
 //   SONDE_TARGETS      targets to scan (only 127.0.0.0/8: the test owns those listeners)
 //   SONDE_PORTS        ports to scan
 //   SONDE_XSS_PORT     the port whose banner carries markup and terminal escapes
+//   SONDE_UDP_PORT     a UDP port that answers any datagram, asked for in the scan form
 //   SONDE_SCREENSHOTS  folder for one PNG per page
 //   CHROMIUM           browser binary (default /usr/bin/chromium)
 // Exits 0 when every check passed, 1 with the reason otherwise.
@@ -29,6 +30,7 @@ const setupLink = env('SONDE_SETUP_LINK');
 const targets = env('SONDE_TARGETS');
 const ports = env('SONDE_PORTS');
 const xssPort = env('SONDE_XSS_PORT');
+const udpPort = env('SONDE_UDP_PORT');
 const shots = env('SONDE_SCREENSHOTS', 'target/e2e-screenshots');
 if (!setupLink.startsWith(`${base}/setup#token=`)) throw new Error(`run.mjs: ${setupLink} is not a setup link of ${base}`);
 if (!targets.split(/[\s,]+/).every((t) => t.startsWith('127.'))) {
@@ -148,6 +150,7 @@ try {
     await page.selectOption('select[name=profile]', 'custom');
     await page.fill('input[name=ports]', ports);
     await page.fill('input[name=rate]', '300');
+    await page.fill('input[name=udp_ports]', udpPort);
     // Loopback needs the connect engine; the first scan asks for it, the second leaves it
     // to the appliance.
     if (n === 1) await page.selectOption('select[name=engine]', 'connect');
@@ -216,6 +219,10 @@ try {
   const title = (await page.getByTestId('host-ip').textContent()) ?? '';
   check(title.includes('lab <b>box</b>') && (await page.locator('main h1 b').count()) === 0, 'the host edit is saved and shown as text');
   await shot('06-host');
+  check(
+    (await page.getByRole('heading', { name: `${udpPort}/udp`, exact: true }).count()) === 1,
+    `the UDP port asked for in the scan form is on the host page as ${udpPort}/udp`,
+  );
 
   // A second scan of the same targets, then the comparison.
   const second = await runScan(2);

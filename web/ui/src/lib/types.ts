@@ -18,6 +18,8 @@ export interface ScanView {
   status: ScanStatus;
   targets: string[];
   ports: string;
+  /** Empty when the scan probed no UDP port. */
+  udp_ports: string;
   rate: number;
   seed: number;
   counters: ScanCounters;
@@ -105,6 +107,7 @@ export interface ScheduleView {
   targets: string[];
   exclude: string[];
   ports: string | null;
+  udp_ports: string | null;
   rate: number | null;
   cron: string | null;
   every_hours: number | null;
