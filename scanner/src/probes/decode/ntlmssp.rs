@@ -158,7 +158,11 @@ pub(super) mod tests {
         let mut m = challenge(&[av(1, "A\r\nsmb.dns_name: forged"), av(3, "x")]);
         let mut out = Fields::default();
         decode_challenge(&m, &mut out);
-        assert!(out.text.starts_with("smb.netbios_name: A  smb.dns_name: forged\n"), "{}", out.text);
+        assert!(
+            out.text.starts_with("smb.netbios_name: A  smb.dns_name: forged\n"),
+            "{}",
+            out.text
+        );
         for n in 0..m.len() {
             decode_challenge(&m[..n], &mut Fields::default());
         }

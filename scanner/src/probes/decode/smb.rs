@@ -229,7 +229,8 @@ mod tests {
     /// A SESSION_SETUP response laid out from [MS-SMB2] 2.2.6, status
     /// MORE_PROCESSING_REQUIRED, its buffer a negTokenResp around `challenge`.
     fn session_setup_response(status: u32, challenge: &[u8]) -> Vec<u8> {
-        let token = [b"\xa1\x81\xc0\x30\x81\xbd\xa0\x03\x0a\x01\x01".as_slice(), challenge].concat();
+        let token =
+            [b"\xa1\x81\xc0\x30\x81\xbd\xa0\x03\x0a\x01\x01".as_slice(), challenge].concat();
         let mut smb = b"\xfeSMB\x40\x00\x01\x00".to_vec();
         smb.extend(status.to_le_bytes());
         smb.extend([1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
@@ -245,12 +246,8 @@ mod tests {
     #[test]
     fn the_ntlmssp_challenge_names_the_host() {
         use crate::probes::decode::ntlmssp::tests::{av, challenge};
-        let challenge = challenge(&[
-            av(2, "SONDE"),
-            av(1, "SONDE-LAB-SMB"),
-            av(4, ""),
-            av(3, "sonde-lab-smb"),
-        ]);
+        let challenge =
+            challenge(&[av(2, "SONDE"), av(1, "SONDE-LAB-SMB"), av(4, ""), av(3, "sonde-lab-smb")]);
         let answer =
             [samba_response(0), session_setup_response(MORE_PROCESSING, &challenge)].concat();
         let text = Decoder::Smb.decode(&answer).unwrap_or_default();
@@ -319,5 +316,49 @@ mod tests {
         }
         let failed = Decoder::Smb.decode(&samba_response(0xc000_0022)).unwrap_or_default();
         assert!(failed.starts_with("smb.status: 0xc0000022\n"), "{failed}");
+    }
+
+    /// What Samba 4.17.12 (Debian 12) answered to [`EXCHANGE`], captured in a network
+    /// namespace: smbd as a standalone server with `netbios name = SONDE-LAB-SMB`. A
+    /// standalone server names itself as its domain, and sends an empty DNS computer name
+    /// and the fixed version 6.1.0 (the OS build is Windows' to tell, not Samba's).
+    const SAMBA_4_17_ANSWER: &str = "\
+000000cafe534d42400000000000000000000100010000000000000000000000000000000000000000000000\
+0000000000000000000000000000000000000000000000004100010002030000736f6e64652d6c61622d736d\
+620000000700000000008000000080000000800064428dd7c47ddd01000000000000000080004a0000000000\
+604806062b0601050502a03e303ca00e300c060a2b06010401823702020aa32a3028a0261b246e6f745f6465\
+66696e65645f696e5f5246433431373840706c656173655f69676e6f72650000010dfe534d42400000001600\
+00c00100010001000000000000000100000000000000000000000000000048b3d02600000000000000000000\
+00000000000000000000090000004800c500a181c23081bfa0030a0101a10c060a2b06010401823702020aa2\
+81a90481a64e544c4d53535000020000001a001a003800000005828aa2b0fd2c3b6235800300000000000000\
+005400540052000000060100000000000f53004f004e00440045002d004c00410042002d0053004d00420002\
+001a0053004f004e00440045002d004c00410042002d0053004d00420001001a0053004f004e00440045002d\
+004c00410042002d0053004d00420004000000030000000700080084e5abd7c47ddd0100000000";
+
+    fn unhex(text: &str) -> Vec<u8> {
+        let digits: Vec<u8> = text.bytes().filter(u8::is_ascii_hexdigit).collect();
+        digits
+            .chunks(2)
+            .map(|pair| {
+                u8::from_str_radix(std::str::from_utf8(pair).unwrap_or("00"), 16).unwrap_or(0)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_real_samba_answer_names_the_host() {
+        let answer = unhex(SAMBA_4_17_ANSWER);
+        let text = Decoder::Smb.decode(&answer).unwrap_or_default();
+        assert_eq!(
+            text,
+            "smb.dialect: 3.0.2\nsmb.signing: enabled\n\
+             smb.guid: 646e6f73-2d65-616c-622d-736d62000000\nsmb.capabilities: 0x00000007\n\
+             smb.spnego.hint: not_defined_in_RFC4178@please_ignore\n\
+             smb.netbios_domain: SONDE-LAB-SMB\nsmb.netbios_name: SONDE-LAB-SMB\n\
+             smb.os_version: 6.1.0\n"
+        );
+        for n in 0..answer.len() {
+            let _ = Decoder::Smb.decode(&answer[..n]);
+        }
     }
 }
