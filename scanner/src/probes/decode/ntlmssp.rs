@@ -11,7 +11,10 @@ use super::Fields;
 /// NEGOTIATE_MESSAGE (2.2.1.1), 40 bytes: flags UNICODE, OEM, REQUEST_TARGET, NTLM,
 /// ALWAYS_SIGN, EXTENDED_SESSIONSECURITY, VERSION, 128, 56 (`0xa2088207`), no domain or
 /// workstation, and a client version (6.1.7601, NTLM revision 15), which servers only
-/// answer with their own Version field when the VERSION flag is set.
+/// answer with their own Version field when the VERSION flag is set. It is the mechToken of
+/// [`SESSION_SETUP`](super::smb::SESSION_SETUP), written out there as bytes; this copy lets
+/// the tests check both.
+#[cfg(test)]
 pub(super) const NEGOTIATE: &[u8] = b"NTLMSSP\x00\x01\x00\x00\x00\x07\x82\x08\xa2\
 \x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
 \x06\x01\xb1\x1d\x00\x00\x00\x0f";
