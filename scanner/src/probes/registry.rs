@@ -181,6 +181,8 @@ const BUILTIN: &[ServiceProbe] = &[
         idle: Duration::from_millis(100),
         decoder: Decoder::Rdp,
     },
+    // NEGOTIATE, then SESSION_SETUP with NTLMSSP: the challenge names the machine, its
+    // domain and OS build without any credential.
     ServiceProbe {
         name: "smb",
         payload: Payload::Sequence(decode::SMB),
