@@ -1,5 +1,7 @@
-//! Host names that services say about themselves: the names on a TLS certificate and the host
-//! name in an SMTP, FTP, POP3 or IMAP greeting (`220 mail.example.com ESMTP Exim`).
+//! Host names that services say about themselves: the names on a TLS certificate, the host
+//! name in an SMTP, FTP, POP3 or IMAP greeting (`220 mail.example.com ESMTP Exim`), and the
+//! DNS and NetBIOS computer names of an SMB server's NTLMSSP challenge (`smb.dns_name`,
+//! `smb.netbios_name` in the decoded answer of the `smb` probe).
 //!
 //! These names are attacker-controlled text, so only strings that are valid DNS host names are
 //! kept: no addresses, e-mail addresses, URIs or wildcards. An HTTP page title is free text
@@ -35,6 +37,19 @@ pub fn service_hostnames(
         for candidate in cn.into_iter().chain(cert.san.iter().map(String::as_str)) {
             if let Some(name) = host_name(candidate, false) {
                 push(name, HostnameSource::Tls);
+            }
+        }
+    }
+    if let Some(banner) = banner
+        && banner.starts_with(b"smb.dialect: ")
+    {
+        // Only the SMB decoder writes these lines; a NetBIOS name is one label, upper case.
+        for line in banner.split(|&b| b == b'\n') {
+            let line = String::from_utf8_lossy(line);
+            let value =
+                line.strip_prefix("smb.dns_name: ").or(line.strip_prefix("smb.netbios_name: "));
+            if let Some(name) = value.and_then(|v| host_name(v, false)) {
+                push(name, HostnameSource::Smb);
             }
         }
     }
@@ -218,6 +233,33 @@ mod tests {
         let san: Vec<&str> = san.iter().map(String::as_str).collect();
         let info = tls("O=Many", &san);
         assert_eq!(service_hostnames(None, None, Some(&info)).len(), MAX_NAMES_PER_PORT);
+    }
+
+    #[test]
+    fn smb_challenges_give_the_computer_names() {
+        let banner = "smb.dialect: 3.1.1\nsmb.signing: required\nsmb.netbios_domain: CORP\n\
+                      smb.netbios_name: FS01\nsmb.dns_domain: corp.example\n\
+                      smb.dns_name: fs01.corp.example\nsmb.os_version: 10.0.20348\n";
+        assert_eq!(
+            names(service_hostnames(Some("microsoft-ds"), Some(banner.as_bytes()), None)),
+            [
+                ("fs01".to_string(), HostnameSource::Smb),
+                ("fs01.corp.example".to_string(), HostnameSource::Smb)
+            ]
+        );
+        // Samba standalone: the NetBIOS name only. Any service: the lines are the decoder's.
+        let samba = "smb.dialect: 3.0.2\nsmb.netbios_name: SONDE-LAB-SMB\n";
+        assert_eq!(
+            names(service_hostnames(None, Some(samba.as_bytes()), None)),
+            [("sonde-lab-smb".to_string(), HostnameSource::Smb)]
+        );
+        // A banner that only looks like one, or names that are not host names: nothing.
+        for banner in [
+            "220 x\nsmb.netbios_name: FS01\n",
+            "smb.dialect: 3.0.2\nsmb.netbios_name: A B\nsmb.dns_name: 10.0.0.1\n",
+        ] {
+            assert!(service_hostnames(None, Some(banner.as_bytes()), None).is_empty(), "{banner}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Identification of real daemons: a lab whose target runs OpenSSH, nginx, Redis, memcached,
-//! PostgreSQL, vsftpd, Mosquitto, dnsmasq and Exim from their Debian packages
+//! PostgreSQL, vsftpd, Mosquitto, dnsmasq, Exim, OpenLDAP, Samba and chrony from their Debian
+//! packages
 //! (`benches/lab/daemons`), scanned by `sonde serve` inside the scanning namespace.
 //!
 //! What each daemon is asserted to be, product and exact upstream version from `dpkg -s`,
@@ -12,21 +13,27 @@
 //! | 25    | Exim       | the greeting, `220 ... ESMTP Exim 4.96 ...`                |
 //! | 53    | dnsmasq    | the TXT answer to `version.bind` CHAOS over TCP            |
 //! | 80    | nginx      | the `Server: nginx/1.22.1` header                          |
+//! | 389   | OpenLDAP   | none: its root DSE (`OpenLDAProotDSE`) has no vendorVersion|
 //! | 443   | nginx      | the same header, inside TLS (a self-signed certificate)    |
+//! | 445   | Samba      | none: SMB2 names no software (Samba's SPNEGO hint does)    |
 //! | 1883  | Mosquitto  | the retained `$SYS/broker/version` after CONNACK           |
 //! | 5432  | PostgreSQL | `server_version` (trust for the probe's role and database) |
 //! | 6379  | Redis      | `redis_version` in `INFO server` (protected mode off)      |
 //! | 11211 | memcached  | the answer to `version`                                    |
 //!
-//! Every version is asserted: each of these daemons announces it in the setup the lab gives
-//! it. Closed ports (a live host's resets) and silent ones (dead addresses, dropped) must end
+//! Every version the protocol carries is asserted: each of these daemons announces it in the
+//! setup the lab gives it. OpenLDAP and Samba are named without a version, which their
+//! protocols hide: OpenLDAP publishes no vendorName/vendorVersion in its root DSE, and SMB2
+//! (unlike SMB1's NativeLanMan) has no field for the server's software. Samba's NTLMSSP
+//! challenge names the machine: the SMB banner must carry its NetBIOS name, SONDE-LAB-SMB. Closed ports (a live host's resets) and silent ones (dead addresses, dropped) must end
 //! up with no product: they are not even stored.
 //!
 //! UDP: `sonde scan --udp-ports 53,123,161` sends dnsmasq the same `version.bind` query over
 //! UDP and must name the same product and version for 53/udp; Net-SNMP's snmpd (community
 //! `public`) must be named from the sysObjectID of its GetResponse on 161/udp (it announces
-//! no version); nothing listens on 123 (ICMP port unreachable: closed) and the dead addresses
-//! stay silent (open|filtered), so none of those is reported.
+//! no version); chrony answers the NTP client packet on 123/udp, identified as `ntp` with its
+//! NTP version and stratum (an NTP reply names no software); the dead addresses stay silent
+//! (open|filtered), so none of those is reported.
 //!
 //! The same lab is scanned twice: by `sonde serve` over the REST API (the stored view, with
 //! the certificate nginx presents on 443: subject, SANs and SHA-256 fingerprint), then by
@@ -42,7 +49,7 @@ const PREFIX: &str = "10.77.41.0/24";
 const DAEMONS: &str = "10.77.41.10";
 /// The daemons' ports, then 8080 (closed on live hosts) and 3306 (closed too); every port is
 /// silent on the /24's dead addresses.
-const PORTS: &str = "21,22,25,53,80,443,1883,5432,6379,11211,8080,3306";
+const PORTS: &str = "21,22,25,53,80,389,443,445,1883,5432,6379,11211,8080,3306";
 /// `serve_scan.py`: starts `sonde serve` on 127.0.0.1 in the namespace, scans over the REST
 /// API and prints every stored port's view.
 const SERVE_SCAN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/lab/serve_scan.py");
@@ -53,7 +60,7 @@ fn identify_real_daemons_needs_root_netns() {
     // Two live hosts: the daemons' and one whose every port is closed.
     let lab = Lab::up_with_daemons(PREFIX, DAEMONS, 2);
     let truth = lab.daemon_truth();
-    assert_eq!(truth.len(), 10, "the lab should serve ten daemon ports: {truth:?}");
+    assert_eq!(truth.len(), 12, "the lab should serve twelve daemon ports: {truth:?}");
     assert_eq!(lab.live().len(), 2, "live hosts: {:?}", lab.live());
 
     let wall = tempfile::NamedTempFile::new().expect("a temporary file");
@@ -65,6 +72,7 @@ fn identify_real_daemons_needs_root_netns() {
 
     let mut found: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
     let mut https = None;
+    let mut smb = None;
     for line in out.stdout.lines().filter(|l| !l.trim().is_empty()) {
         let view: serde_json::Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("port view is not JSON ({e}): {line}"));
@@ -73,6 +81,8 @@ fn identify_real_daemons_needs_root_netns() {
         found.insert(pair.clone(), (text("product"), text("version")));
         if pair == format!("{DAEMONS}:443") {
             https = Some(view);
+        } else if pair == format!("{DAEMONS}:445") {
+            smb = Some(view);
         }
     }
 
@@ -91,6 +101,12 @@ fn identify_real_daemons_needs_root_netns() {
         "identified (left) differs from what the daemons announce (right)\n{}",
         out.transcript()
     );
+
+    // Samba's NTLMSSP challenge, decoded: the machine's NetBIOS name, without a credential.
+    let smb = smb.expect("port 445 in the stored view");
+    let banner = smb["banner"].as_str().unwrap_or_default();
+    assert!(banner.contains("smb.netbios_name: SONDE-LAB-SMB\n"), "{smb}");
+    assert!(banner.starts_with("smb.dialect: 3.0.2\n"), "{smb}");
 
     // The certificate nginx presents on 443, as the API shows it.
     let https = https.expect("port 443 in the stored view");
@@ -170,6 +186,7 @@ fn identify_real_daemons_needs_root_netns() {
     let want: BTreeMap<String, (Option<String>, Option<String>)> = [
         (format!("{DAEMONS}:53/tcp"), dns.clone()),
         (format!("{DAEMONS}:53/udp"), dns),
+        (format!("{DAEMONS}:123/udp"), (None, None)),
         (format!("{DAEMONS}:161/udp"), (Some("Net-SNMP".to_string()), None)),
     ]
     .into();
@@ -179,6 +196,13 @@ fn identify_real_daemons_needs_root_netns() {
         "sonde scan --udp-ports found (left) differs from the lab (right)\n{}",
         udp.transcript()
     );
+    // chrony: an NTP server, its protocol version and stratum (`local stratum 10`).
+    let ntp = doc["results"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["port"] == 123 && r["proto"] == "udp"))
+        .unwrap_or_else(|| panic!("no 123/udp result\n{}", udp.transcript()));
+    assert_eq!(ntp["service"], "ntp", "{ntp}");
+    assert_eq!(ntp["info"], "NTPv4, stratum 10", "{ntp}");
     assert!(
         udp.stderr.contains("open|filtered"),
         "the UDP summary line is missing\n{}",

@@ -1,9 +1,10 @@
 //! Host names in the lab: reverse DNS from a real resolver and names the services give.
 //!
 //! The daemons lab (`benches/lab/daemons`) runs dnsmasq with a PTR record for the daemons'
-//! address, Exim greeting as `220 lab.invalid ESMTP Exim ...` and nginx with a certificate for
-//! `lab.sonde.invalid`. `sonde serve` (with `[dns] servers`) and `sonde scan --dns-server`
-//! must name the host from all three, each with its source. Then the resolver is made silent
+//! address, Exim greeting as `220 lab.invalid ESMTP Exim ...`, nginx with a certificate for
+//! `lab.sonde.invalid` and Samba as `SONDE-LAB-SMB` (its NTLMSSP challenge). `sonde serve`
+//! (with `[dns] servers`) must name the host from all four, each with its source, and
+//! `sonde scan --dns-server` from its PTR record. Then the resolver is made silent
 //! (nftables drops DNS in the target namespace): names stop coming, and the scan takes no
 //! longer than max(2 s, 50 %) more than with the resolver answering.
 
@@ -18,7 +19,7 @@ const DAEMONS: &str = "10.77.43.10";
 /// The PTR name dnsmasq serves for `DAEMONS`.
 const PTR_NAME: &str = "daemons.lab.sonde.invalid";
 /// Port 53 stays out: the silent run drops it, and both runs must probe the same thing.
-const PORTS: &str = "21,22,25,80,443,8080";
+const PORTS: &str = "21,22,25,80,443,445,8080";
 const SERVE_SCAN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/lab/serve_scan.py");
 
 /// One `sonde serve` scan with `[dns] servers = [DAEMONS]`: each host's names, and the scan's
@@ -101,6 +102,7 @@ fn names_from_dns_and_services_needs_root_netns() {
     assert!(has(PTR_NAME, "dns"), "no PTR name: {names}");
     assert!(has("lab.invalid", "smtp"), "no name from Exim's greeting: {names}");
     assert!(has("lab.sonde.invalid", "tls"), "no name from nginx's certificate: {names}");
+    assert!(has("sonde-lab-smb", "smb"), "no name from Samba's NTLMSSP challenge: {names}");
     // Most trusted first: the PTR name leads.
     assert_eq!(names[0]["source"], "dns", "{names}");
     let (doc, cli_normal) = cli_scan(&lab);

@@ -82,6 +82,14 @@ pub async fn probe(
         Payload::Nothing => Vec::new(),
         Payload::Bytes(bytes) => bytes.to_vec(),
         Payload::HttpGet => http_get(addr).into_bytes(),
+        Payload::Sequence(requests) => {
+            let data = sequence(&mut stream, requests, probe, limits, deadline).await;
+            return (!data.is_empty()).then(|| Response {
+                probe: probe.name,
+                data: probe.decoder.apply(data),
+                tls: None,
+            });
+        }
         Payload::Tls => {
             let (mut tls, info) = timeout_at(deadline, handshake(addr, stream)).await.ok()??;
             let data = tls_exchange(addr, &mut tls, probe, limits, deadline).await;
@@ -118,6 +126,31 @@ async fn tls_exchange<S: AsyncRead + AsyncWrite + Unpin>(
         Ok(Ok(())) => read_bounded(stream, probe.idle, limits.max_bytes, deadline).await,
         _ => Vec::new(),
     }
+}
+
+/// Each request in turn, each followed by its answer; stops at the first request that cannot
+/// be sent or gets no answer. The answers together, at most `max_bytes`.
+async fn sequence<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    requests: &[&[u8]],
+    probe: &ServiceProbe,
+    limits: ProbeLimits,
+    deadline: Instant,
+) -> Vec<u8> {
+    let mut data = Vec::new();
+    for request in requests {
+        let room = limits.max_bytes.saturating_sub(data.len());
+        if room == 0 || !matches!(timeout_at(deadline, stream.write_all(request)).await, Ok(Ok(())))
+        {
+            break;
+        }
+        let answer = read_bounded(stream, probe.idle, room, deadline).await;
+        if answer.is_empty() {
+            break;
+        }
+        data.extend(answer);
+    }
+    data
 }
 
 /// Reads at most `max_bytes`: the first bytes by `deadline`, then more until the peer closes,

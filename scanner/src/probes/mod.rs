@@ -2,7 +2,8 @@
 //!
 //! - [`registry`](ProbeRegistry): which probes exist, what they send, which ports they go
 //!   to first and how long they wait. It is data: adding a probe is adding an entry.
-//! - [`exchange`](probe): one connection, one payload, a bounded read.
+//! - [`exchange`](probe): one connection, one payload (or a fixed sequence of requests, each
+//!   after the answer before), a bounded read.
 //! - [`host_limit`](HostLimiter): at most a few exchanges in flight per host.
 //! - [`tls`](TlsInfo): the TLS handshake of the `tls` probe and the certificate it records.
 //! - [`decode`](Decoder): binary answers (MongoDB, RDP, SMB, LDAP, DNS, NTP, SNMP) become

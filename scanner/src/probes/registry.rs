@@ -14,6 +14,10 @@ pub enum Payload {
     HttpGet,
     /// These bytes, as they are.
     Bytes(&'static [u8]),
+    /// These messages in turn, each once the answer to the one before is in (a pause of the
+    /// probe's `idle` time); the answers are kept together, in order. For exchanges whose
+    /// later requests depend on nothing the server says (SMB2 NEGOTIATE, then SESSION_SETUP).
+    Sequence(&'static [&'static [u8]]),
     /// A TLS handshake that records the certificate, then inside TLS what the service says
     /// first or, when it waits, `GET /` as for [`HttpGet`](Self::HttpGet).
     Tls,
@@ -177,9 +181,11 @@ const BUILTIN: &[ServiceProbe] = &[
         idle: Duration::from_millis(100),
         decoder: Decoder::Rdp,
     },
+    // NEGOTIATE, then SESSION_SETUP with NTLMSSP: the challenge names the machine, its
+    // domain and OS build without any credential.
     ServiceProbe {
         name: "smb",
-        payload: Payload::Bytes(decode::SMB),
+        payload: Payload::Sequence(decode::SMB),
         ports: &[445],
         fallback: false,
         timeout: Duration::from_millis(1500),

@@ -263,3 +263,43 @@ fn tls_records_and_https_complaints_ask_for_tls() {
     assert!(!response(b"HTTP/1.1 200 OK\r\n\r\n").asks_for_tls());
     assert!(!response(b"\x15\x02").asks_for_tls());
 }
+
+#[tokio::test]
+async fn a_sequence_sends_each_request_after_the_answer_before() {
+    // Answers `one` with `A`, then `two` with `B`, each only once its request is in whole;
+    // `close_early` closes after the first answer.
+    async fn start(close_early: bool) -> SocketAddr {
+        service(true, move |_, mut stream| async move {
+            for (request, answer) in [(&b"one"[..], &b"A"[..]), (b"two", b"B")] {
+                let mut got = vec![0; request.len()];
+                if stream.read_exact(&mut got).await.is_err() || got != request {
+                    return;
+                }
+                let _ = stream.write_all(answer).await;
+                if close_early {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        })
+        .await
+    }
+    let sequence = ServiceProbe {
+        name: "sequence",
+        payload: Payload::Sequence(&[b"one", b"two"]),
+        ports: &[],
+        fallback: false,
+        timeout: Duration::from_millis(1500),
+        idle: Duration::from_millis(100),
+        decoder: Decoder::Raw,
+    };
+    let limits = ProbeLimits::for_probe(&sequence);
+    let started = Instant::now();
+    let got = probe(start(false).await, &sequence, limits).await.unwrap();
+    assert_eq!(got.data, b"AB");
+    assert!(started.elapsed() < Duration::from_millis(1000), "{:?}", started.elapsed());
+    let got = probe(start(true).await, &sequence, limits).await.unwrap();
+    assert_eq!(got.data, b"A", "the first answer is kept when the second never comes");
+    // The SMB probe is a NEGOTIATE, then a SESSION_SETUP.
+    assert!(matches!(registry_probe("smb").payload, Payload::Sequence([_, _])));
+}

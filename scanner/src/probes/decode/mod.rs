@@ -15,6 +15,7 @@ mod ber;
 mod dns;
 mod ldap;
 mod mongodb;
+mod ntlmssp;
 mod ntp;
 mod rdp;
 mod smb;
@@ -25,7 +26,7 @@ pub(crate) use ldap::REQUEST as LDAP;
 pub(crate) use mongodb::REQUEST as MONGODB;
 pub(crate) use ntp::REQUEST as NTP;
 pub(crate) use rdp::REQUEST as RDP;
-pub(crate) use smb::REQUEST as SMB;
+pub(crate) use smb::EXCHANGE as SMB;
 pub(crate) use snmp::REQUEST as SNMP;
 
 /// Longest value kept, in bytes.
@@ -41,7 +42,7 @@ pub enum Decoder {
     MongoDb,
     /// RDP: the X.224 Connection Confirm and its negotiation response.
     Rdp,
-    /// SMB2 NEGOTIATE response.
+    /// SMB2 NEGOTIATE response, then the SESSION_SETUP response and its NTLMSSP challenge.
     Smb,
     /// LDAP: the rootDSE search result.
     Ldap,
