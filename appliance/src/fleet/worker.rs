@@ -279,6 +279,7 @@ mod tests {
                     seed: 1,
                     probes_total: 1000,
                     created_by: None,
+                    udp_ports: String::new(),
                 })
                 .await
                 .unwrap();
