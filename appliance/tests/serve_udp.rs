@@ -5,8 +5,9 @@
 //! (`benches/lab/daemons`): dnsmasq answers the DNS probe's `version.bind` query on 53/udp
 //! (product and the exact version `dpkg -s` reports, as over TCP on 53), Net-SNMP's snmpd
 //! answers the SNMP probe on 161/udp (named from its sysObjectID; it announces no version),
-//! and nothing listens on 123/udp, which must store nothing, as must every closed or silent
-//! port of the /24. The results are read back over the API: the host page, the scan's
+//! chrony answers the NTP probe on 123/udp (`ntp`, no product: NTP names none), and nothing
+//! listens on 69/udp, which must store nothing, as must every closed or silent port of the
+//! /24. The results are read back over the API: the host page, the scan's
 //! counters, its JSON, CSV and Nmap XML exports, its changes and the event stream.
 //!
 //! The validation test needs no lab: what the API refuses in `udp_ports`, and why.
@@ -116,7 +117,7 @@ fn serve_identifies_udp_services_and_stores_them_as_udp_needs_root_netns() {
     let serve_log = || std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
 
     let request = json!({
-        "targets": [PREFIX], "ports": "53", "udp_ports": "53,123,161", "rate": 2000,
+        "targets": [PREFIX], "ports": "53", "udp_ports": "53,69,123,161", "rate": 2000,
         "engine": "connect", "seed": 1,
     });
     let (status, created) = console.call("POST", "/api/v1/scans", &request.to_string());
@@ -142,18 +143,19 @@ fn serve_identifies_udp_services_and_stores_them_as_udp_needs_root_netns() {
     // The scan says what it probed, and its progress counted the UDP probes.
     assert_eq!(
         (&scan["ports"], &scan["udp_ports"]),
-        (&json!("53"), &json!("53,123,161")),
+        (&json!("53"), &json!("53,69,123,161")),
         "{scan}"
     );
     let counters = &scan["counters"];
-    assert_eq!(counters["probes_total"], 256 * 4, "{scan}");
+    assert_eq!(counters["probes_total"], 256 * 5, "{scan}");
     assert_eq!(counters["probes_done"], counters["probes_total"], "{scan}");
 
-    // The host page: DNS over both protocols, SNMP over UDP, nothing on 123/udp.
+    // The host page: DNS over both protocols, NTP and SNMP over UDP, nothing on 69/udp.
     let host = console.get(&format!("/api/v1/hosts/{DAEMONS}"));
     let want: Identified = [
         ("53/tcp".to_owned(), dns.clone()),
         ("53/udp".to_owned(), dns.clone()),
+        ("123/udp".to_owned(), (None, None)),
         ("161/udp".to_owned(), (Some("Net-SNMP".to_owned()), None)),
     ]
     .into();
@@ -164,14 +166,17 @@ fn serve_identifies_udp_services_and_stores_them_as_udp_needs_root_netns() {
     );
     let snmp = host["ports"].as_array().unwrap().iter().find(|p| p["port"] == 161).unwrap();
     assert_eq!(snmp["service"], "snmp", "{snmp}");
+    let ntp = host["ports"].as_array().unwrap().iter().find(|p| p["port"] == 123).unwrap();
+    assert_eq!((&ntp["service"], &ntp["proto"]), (&json!("ntp"), &json!("udp")), "{ntp}");
 
     // The exports: UDP ports only where something answered, with their protocol.
     let csv = console.get_text(&format!("/api/v1/scans/{id}/export?format=csv"));
     let mut udp_rows: Vec<&str> = csv.lines().filter(|l| l.contains(",udp,")).collect();
     udp_rows.sort_unstable();
-    assert_eq!(udp_rows.len(), 2, "{csv}");
+    assert_eq!(udp_rows.len(), 3, "{csv}");
     assert!(udp_rows.iter().all(|r| r.starts_with(&format!("{DAEMONS},"))), "{csv}");
-    assert!(udp_rows[0].contains(",161,udp,") && udp_rows[1].contains(",53,udp,"), "{csv}");
+    assert!(udp_rows[0].contains(",123,udp,"), "{csv}");
+    assert!(udp_rows[1].contains(",161,udp,") && udp_rows[2].contains(",53,udp,"), "{csv}");
     let json_export = console.get(&format!("/api/v1/scans/{id}/export?format=json"));
     let exported: Vec<String> =
         json_export["hosts"]
@@ -188,20 +193,20 @@ fn serve_identifies_udp_services_and_stores_them_as_udp_needs_root_netns() {
             .collect();
     assert_eq!(
         exported,
-        [format!("{DAEMONS}:53/udp"), format!("{DAEMONS}:161/udp")],
+        [format!("{DAEMONS}:53/udp"), format!("{DAEMONS}:123/udp"), format!("{DAEMONS}:161/udp")],
         "{json_export}"
     );
     let xml = console.get_text(&format!("/api/v1/scans/{id}/export?format=nmap-xml"));
     for needle in [
-        "<scaninfo type=\"udp\" protocol=\"udp\" numservices=\"3\" services=\"53,123,161\"/>",
+        "<scaninfo type=\"udp\" protocol=\"udp\" numservices=\"4\" services=\"53,69,123,161\"/>",
         "<port protocol=\"udp\" portid=\"53\">",
         "<port protocol=\"udp\" portid=\"161\">",
     ] {
         assert!(xml.contains(needle), "{needle} missing from\n{xml}");
     }
-    assert!(!xml.contains("portid=\"123\""), "{xml}");
+    assert!(!xml.contains("portid=\"69\""), "{xml}");
 
-    // The first scan's changes open both UDP ports; the event stream carried them.
+    // The first scan's changes open the three UDP ports; the event stream carried them.
     let changes = console.get(&format!("/api/v1/scans/{id}/changes"));
     let opened: Vec<String> = changes["ports_opened"]
         .as_array()
@@ -210,7 +215,8 @@ fn serve_identifies_udp_services_and_stores_them_as_udp_needs_root_netns() {
         .filter(|p| p["proto"] == "udp")
         .map(|p| format!("{}:{}", p["ip"].as_str().unwrap_or("?"), p["port"]))
         .collect();
-    assert_eq!(opened, [format!("{DAEMONS}:53"), format!("{DAEMONS}:161")], "{changes}");
+    let want_opened = [53, 123, 161].map(|port| format!("{DAEMONS}:{port}"));
+    assert_eq!(opened, want_opened, "{changes}");
     let events = console.replayed_events();
     let found: Vec<String> = events
         .iter()
@@ -219,7 +225,8 @@ fn serve_identifies_udp_services_and_stores_them_as_udp_needs_root_netns() {
         .collect();
     let mut found = found;
     found.sort_unstable();
-    assert_eq!(found, [format!("{DAEMONS}:161"), format!("{DAEMONS}:53")], "{events:?}");
+    let want_found = [123, 161, 53].map(|port| format!("{DAEMONS}:{port}"));
+    assert_eq!(found, want_found, "{events:?}");
 }
 
 #[test]
