@@ -16,6 +16,10 @@ the scan is final, every host's /api/v1/hosts/{ip} `hostnames` are printed as
 {"ip", "hostnames"} lines (waiting up to NAMES_WAIT_S for a `dns` name to arrive), and the
 scan's own duration from the API (finished_at - started_at) is a third number in WALL_FILE.
 
+When SONDE_TEST_DATABASE_URL names a PostgreSQL server (the second test pass of `.ci/run`),
+`sonde serve` stores into a fresh database created on it with `psql`, instead of the SQLite
+file in the data directory.
+
 usage: serve_scan.py SONDE SCOPE PORTS RATE SEED TIMEOUT_MS RETRIES WALL_FILE [detail | names DNS_SERVER]
 """
 import json
@@ -25,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from datetime import datetime
 
@@ -34,6 +39,17 @@ NAMES_WAIT_S = 5.0
 
 def api_time(text):
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def fresh_postgres_database():
+    """A new database on the SONDE_TEST_DATABASE_URL server, as a URL; None when unset."""
+    admin = os.environ.get("SONDE_TEST_DATABASE_URL")
+    if not admin:
+        return None
+    name = f"sonde_serve_scan_{os.getpid()}_{time.monotonic_ns()}"
+    subprocess.run(["psql", admin, "-q", "-c", f"CREATE DATABASE {name}"],
+                   check=True, capture_output=True, text=True)
+    return urllib.parse.urlunsplit(urllib.parse.urlsplit(admin)._replace(path="/" + name))
 
 
 def free_port():
@@ -49,7 +65,10 @@ def main():
     dns_server = sys.argv[10] if names else None
     data = tempfile.mkdtemp(prefix="sonde-serve-")
     config = os.path.join(data, "sonde.toml")
+    database_url = fresh_postgres_database()
     with open(config, "w") as f:
+        if database_url:
+            f.write(f"[server]\ndatabase_url = {json.dumps(database_url)}\n")
         f.write(f"[scan]\ntimeout_ms = {timeout_ms}\nretries = {retries}\n")
         # The engine `sonde serve` scans with (auto, connect or syn); its default when unset.
         if os.environ.get("SONDE_SERVE_ENGINE"):
@@ -58,11 +77,11 @@ def main():
             f.write(f'[dns]\nservers = ["{dns_server}"]\ntimeout_ms = 1000\n')
     # A token belongs to a user: the store's first admin.
     subprocess.run(
-        [sonde, "user", "add", "--data-dir", data, "--role", "admin", "--password-stdin", "compare"],
+        [sonde, "user", "add", "--config", config, "--data-dir", data, "--role", "admin", "--password-stdin", "compare"],
         check=True, capture_output=True, text=True, input="compare-lab-password\n",
     )
     token = subprocess.run(
-        [sonde, "token", "create", "--data-dir", data, "--name", "compare"],
+        [sonde, "token", "create", "--config", config, "--data-dir", data, "--name", "compare"],
         check=True, capture_output=True, text=True,
     ).stdout.strip().splitlines()[-1]
     port = free_port()
