@@ -150,8 +150,31 @@ async fn record(
     }
 }
 
+/// Loopback UDP ports for the sweep's tests and `sonde scan --udp-ports`'s.
+#[cfg(test)]
+pub(crate) mod fixture {
+    /// A loopback service answering every datagram with `hello\n`, a closed port, and a
+    /// silent socket (bound, never answering, silent while the caller holds it): the
+    /// answering and closed ports and the silent socket.
+    #[allow(clippy::unwrap_used)] // A test fixture: a failed bind is a failed test.
+    pub(crate) async fn loopback_ports() -> (u16, u16, tokio::net::UdpSocket) {
+        let echo = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let echo_port = echo.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            while let Ok((_, peer)) = echo.recv_from(&mut buf).await {
+                let _ = echo.send_to(b"hello\n", peer).await;
+            }
+        });
+        let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        (echo_port, closed, silent)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::fixture::loopback_ports;
     use super::*;
 
     #[test]
@@ -167,17 +190,8 @@ mod tests {
     /// the counters (shared with the appliance's progress) say what happened to the others.
     #[tokio::test]
     async fn a_sweep_streams_open_ports_and_counts_the_rest() {
-        let echo = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let echo_port = echo.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            let mut buf = [0u8; 512];
-            while let Ok((_, peer)) = echo.recv_from(&mut buf).await {
-                let _ = echo.send_to(b"hello\n", peer).await;
-            }
-        });
-        let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (echo_port, closed, silent) = loopback_ports().await;
         let silent_port = silent.local_addr().unwrap().port();
-        let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let targets = TargetSet::parse(&["127.0.0.1".to_string()]).unwrap();
         let config = UdpSweep {
             ports: PortList::from_ports([echo_port, closed, silent_port]),

@@ -73,23 +73,15 @@ mod tests {
     use sonde_scanner::{PortState, Proto};
 
     use super::*;
+    use crate::udp_sweep::fixture::loopback_ports;
 
     /// A loopback service that answers any datagram, one closed port and one silent one:
     /// only the answering port is reported, as UDP. (Ports with a probe of their own, such as
     /// DNS on 53, are identified in the lab test, which may bind them.)
     #[tokio::test]
     async fn udp_sweep_reports_answering_ports_only() {
-        let echo = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let echo_port = echo.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            let mut buf = [0u8; 512];
-            while let Ok((_, peer)) = echo.recv_from(&mut buf).await {
-                let _ = echo.send_to(b"hello\n", peer).await;
-            }
-        });
-        let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (echo_port, closed, silent) = loopback_ports().await;
         let silent_port = silent.local_addr().unwrap().port();
-        let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let targets = TargetSet::parse(&["127.0.0.1".to_string()]).unwrap();
         let ports = PortList::from_ports([echo_port, closed, silent_port]);
         let config =

@@ -370,15 +370,18 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Marks chunk `id` done by `owner` (every pair settled; the other counters stay as the
-    /// last renewal stored them). The scan's row is locked first, so that of two appliances
-    /// releasing the last two chunks at once exactly one is told it released the last.
-    pub async fn release_chunk(&self, id: i64, owner: &str) -> Result<Released, StoreError> {
-        let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
+    /// The scan of chunk `id` and its status, its row locked for the rest of `tx`: of two
+    /// appliances ending the last two chunks of a scan at once, exactly one then sees that no
+    /// chunk is left and ends the scan.
+    async fn lock_scan_of_chunk(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        id: i64,
+    ) -> Result<(i64, String), StoreError> {
         let scan_id: Option<i64> =
             sqlx::query_scalar("SELECT scan_id FROM scan_chunks WHERE id = $1")
                 .bind(id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
         let Some(scan_id) = scan_id else {
             return Err(StoreError::NotFound(format!("no chunk {id}")));
@@ -388,8 +391,16 @@ impl Store {
             self.backend.lock_row()
         ))
         .bind(scan_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
+        Ok((scan_id, status))
+    }
+
+    /// Marks chunk `id` done by `owner` (every pair settled; the other counters stay as the
+    /// last renewal stored them). The scan's row is locked first (see `lock_scan_of_chunk`).
+    pub async fn release_chunk(&self, id: i64, owner: &str) -> Result<Released, StoreError> {
+        let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
+        let (scan_id, status) = self.lock_scan_of_chunk(&mut tx, id).await?;
         let done = sqlx::query(
             "UPDATE scan_chunks SET status = 'done', settled_below = probes_total, \
              lease_until = NULL, done_by = $1, finished_at = $2, probes_done = probes_total \
@@ -421,23 +432,7 @@ impl Store {
         max_attempts: u32,
     ) -> Result<ChunkFailure, StoreError> {
         let mut tx = self.pool.begin_with(self.backend.begin_write()).await?;
-        let scan_id: Option<i64> =
-            sqlx::query_scalar("SELECT scan_id FROM scan_chunks WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(scan_id) = scan_id else {
-            return Err(StoreError::NotFound(format!("no chunk {id}")));
-        };
-        // Locked first, as in `release_chunk`: one of two last chunks ending at once ends the
-        // scan.
-        let status: String = sqlx::query_scalar(&format!(
-            "SELECT status FROM scans WHERE id = $1{}",
-            self.backend.lock_row()
-        ))
-        .bind(scan_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let (scan_id, status) = self.lock_scan_of_chunk(&mut tx, id).await?;
         let attempts: Option<i64> = sqlx::query_scalar(
             "UPDATE scan_chunks SET attempts = attempts + 1, error = $1, lease_owner = NULL, \
              lease_until = NULL, status = CASE WHEN attempts + 1 >= $2 THEN 'failed' \
