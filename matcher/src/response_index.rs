@@ -21,7 +21,7 @@
 //! dense DFA: on HTML its fingerprints of 64 anchors leave a candidate at about one byte in
 //! four, and verifying them cost more than the DFA it replaced.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use aho_corasick::automaton::Automaton;
@@ -65,7 +65,7 @@ struct Anchors {
 
 /// The wide fields' anchors as a dense DFA: the transitions of aho-corasick's DFA copied into
 /// one table indexed by state and byte class, so that the per-byte loop is a class lookup, a
-/// table lookup and a flag test. aho-corasick's own overlapping loop checks for special
+/// table lookup and one comparison. aho-corasick's own overlapping loop checks for special
 /// states and calls back per hit, about 19 instructions per byte under callgrind.
 #[derive(Debug)]
 struct WideDfa {
@@ -73,18 +73,20 @@ struct WideDfa {
     classes: [u8; 256],
     /// Number of classes: the stride of `table`.
     stride: usize,
-    /// Per (state, class): the next state times `stride`, with [`MATCH`] set when it is a
-    /// match state.
+    /// Per (state, class): the next state's id, premultiplied by `stride` so that it indexes
+    /// its own row directly. The start state is 0; match states come after every other
+    /// state, so one comparison with `first_match` tells whether a byte entered one. Padded
+    /// to a power of two entries.
     table: Vec<u32>,
-    /// Per state: the (pattern length, pairs) of every anchor that ends there.
+    /// The premultiplied id of the first match state.
+    first_match: u32,
+    /// Per match state (id minus the first match state's): the (pattern length, pairs) of
+    /// every anchor that ends there.
     matches: Vec<Box<[AnchorEnd]>>,
 }
 
 /// An anchor ending at a state: its length and the (field id, signature) pairs it names.
 type AnchorEnd = (usize, Box<[(u16, u32)]>);
-
-/// The flag of a [`WideDfa`] table entry whose state is a match state.
-const MATCH: u32 = 1 << 31;
 
 /// Largest [`WideDfa`] table, in entries; beyond it the whole-response DFA is used.
 const MAX_WIDE_TABLE: usize = 1 << 20;
@@ -250,40 +252,47 @@ impl WideDfa {
             by_pattern.into_iter().map(Vec::into_boxed_slice).collect();
 
         let Ok(start) = dfa.start_state(Anchored::No) else { return Ok(None) };
-        let mut ids = HashMap::from([(start, 0u32)]);
+        if dfa.is_match(start) {
+            return Ok(None);
+        }
+        // Every state reachable from the start, breadth first.
+        let mut seen = HashSet::from([start]);
         let mut order = vec![start];
-        let mut table = Vec::new();
         let mut i = 0;
         while i < order.len() {
             let sid = order[i];
             i += 1;
             for &rep in &representatives {
                 let next = dfa.next_state(Anchored::No, sid, rep);
-                let id = match ids.get(&next) {
-                    Some(&id) => id,
-                    None => {
-                        let id = order.len() as u32;
-                        ids.insert(next, id);
-                        order.push(next);
-                        id
-                    }
-                };
-                table.push((id, dfa.is_match(next)));
+                if seen.insert(next) {
+                    order.push(next);
+                }
             }
-            if table.len() + order.len().saturating_sub(i) * stride > MAX_WIDE_TABLE {
+            if order.len() * stride > MAX_WIDE_TABLE {
                 return Ok(None);
             }
         }
-        let table = table
-            .into_iter()
-            .map(|(id, is_match)| (id * stride as u32) | if is_match { MATCH } else { 0 })
-            .collect();
-        let matches = order
+        // Renumbered: the other states first (the start state stays 0), match states last.
+        let (mut numbered, matching): (Vec<_>, Vec<_>) =
+            order.into_iter().partition(|&sid| !dfa.is_match(sid));
+        let first_match = numbered.len();
+        numbered.extend(matching);
+        let Ok(first_match) = u32::try_from(first_match * stride) else { return Ok(None) };
+        let ids: HashMap<_, u32> =
+            numbered.iter().enumerate().map(|(n, &sid)| (sid, (n * stride) as u32)).collect();
+        let mut table: Vec<u32> = numbered
             .iter()
+            .flat_map(|&sid| representatives.iter().map(move |&rep| (sid, rep)))
+            .map(|(sid, rep)| ids[&dfa.next_state(Anchored::No, sid, rep)])
+            .collect();
+        // A power of two long, so that the loop can mask its index instead of checking it
+        // against the length (one instruction per byte fewer); the padding is never reached.
+        table.resize(table.len().next_power_of_two(), 0);
+        let matches = numbered
+            .iter()
+            .filter(|&&sid| dfa.is_match(sid))
             .map(|&sid| {
-                // `match_len` is only defined for match states.
-                let len = if dfa.is_match(sid) { dfa.match_len(sid) } else { 0 };
-                (0..len)
+                (0..dfa.match_len(sid))
                     .map(|k| {
                         let pid = dfa.match_pattern(sid, k);
                         (dfa.pattern_len(pid), by_pattern[pid.as_usize()].clone())
@@ -291,7 +300,7 @@ impl WideDfa {
                     .collect()
             })
             .collect();
-        Ok(Some(Self { classes, stride, table, matches }))
+        Ok(Some(Self { classes, stride, table, first_match, matches }))
     }
 
     /// Calls `found(start, end, pairs)` for every occurrence of every anchor inside `span`
@@ -307,7 +316,8 @@ impl WideDfa {
         let mut from = 0;
         while let Some(i) = self.next_match(bytes, from, &mut state) {
             let end = span.start + i + 1;
-            for (len, pairs) in self.matches[state / self.stride].iter() {
+            let nth = (state - self.first_match) as usize / self.stride;
+            for (len, pairs) in self.matches[nth].iter() {
                 found(end - len, end, pairs);
             }
             from = i + 1;
@@ -316,19 +326,37 @@ impl WideDfa {
 
     /// Runs the DFA from `state` over `bytes[from..]` up to the first byte that enters a
     /// match state, and returns that byte's index.
-    // Not inlined: alone, the loop keeps its few variables in registers (a class lookup, a
-    // table lookup and a test per byte); inlined into the caller it spilled them to the stack
-    // and cost three times as many instructions.
+    // Not inlined: alone, the loop keeps its few variables in registers; inlined into the
+    // caller it spilled them to the stack and cost three times as many instructions. Four
+    // bytes per iteration, so that the loop's own bookkeeping is paid once per four steps.
     #[inline(never)]
-    fn next_match(&self, bytes: &[u8], from: usize, state: &mut usize) -> Option<usize> {
-        let (table, classes) = (&self.table[..], &self.classes);
+    fn next_match(&self, bytes: &[u8], from: usize, state: &mut u32) -> Option<usize> {
+        let (table, classes, first_match) = (&self.table[..], &self.classes, self.first_match);
+        if table.is_empty() {
+            return None;
+        }
+        let mask = table.len() - 1;
+        let step =
+            |s: u32, b: u8| table[(s as usize + usize::from(classes[usize::from(b)])) & mask];
         let mut s = *state;
-        for (i, &b) in bytes.iter().enumerate().skip(from) {
-            let entry = table[s + usize::from(classes[usize::from(b)])];
-            s = (entry & !MATCH) as usize;
-            if entry & MATCH != 0 {
+        let rest = bytes.get(from..).unwrap_or_default();
+        let mut quads = rest.chunks_exact(4);
+        let mut at = from;
+        for quad in &mut quads {
+            for (k, &b) in quad.iter().enumerate() {
+                s = step(s, b);
+                if s >= first_match {
+                    *state = s;
+                    return Some(at + k);
+                }
+            }
+            at += 4;
+        }
+        for (k, &b) in quads.remainder().iter().enumerate() {
+            s = step(s, b);
+            if s >= first_match {
                 *state = s;
-                return Some(i);
+                return Some(at + k);
             }
         }
         *state = s;
