@@ -105,7 +105,8 @@ impl<'a> Fields<'a> {
             Ok(text) => Cow::Borrowed(text),
             Err(_) => String::from_utf8_lossy(data),
         };
-        let mut fields = Vec::with_capacity(8);
+        // An HTTP response has a dozen fields or more: sized once rather than grown.
+        let mut fields = Vec::with_capacity(32);
         parse_into(&text, &mut fields);
         Self { text, fields }
     }
@@ -161,7 +162,7 @@ pub(crate) fn is_known_field(name: &str) -> bool {
 
 fn parse_into(text: &str, fields: &mut Vec<(Cow<'static, str>, Range<usize>)>) {
     fields.push((Cow::Borrowed("banner"), 0..text.len()));
-    let line1 = text.find(['\r', '\n']).unwrap_or(text.len());
+    let line1 = memchr::memchr2(b'\r', b'\n', text.as_bytes()).unwrap_or(text.len());
     fields.push((Cow::Borrowed("banner.line1"), 0..line1));
     if text.starts_with("SSH-") {
         fields.push((Cow::Borrowed("ssh.ident"), 0..line1));
@@ -196,7 +197,7 @@ fn parse_http(text: &str, line1: usize, fields: &mut Vec<(Cow<'static, str>, Ran
         if pos >= text.len() {
             break None;
         }
-        let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+        let end = memchr::memchr(b'\n', &text.as_bytes()[pos..]).map_or(text.len(), |i| pos + i);
         let line = text[pos..end].trim_end_matches('\r');
         if line.is_empty() {
             break Some((end + 1).min(text.len()));
@@ -277,19 +278,12 @@ fn title(body: &str) -> Option<Range<usize>> {
 /// `<`) in `hay`, ignoring ASCII case.
 fn find_ascii_ci(hay: &str, needle: &[u8]) -> Option<usize> {
     let (&first, rest) = needle.split_first()?;
-    // Jump from one occurrence of the first byte to the next (`str::find` of a char is a
-    // vectorised memchr) rather than comparing a window at every byte of a kilobyte body.
-    // `first` is ASCII, so every `at + 1` is a char boundary.
-    let mut from = 0;
-    while let Some(i) = hay.get(from..)?.find(char::from(first)) {
-        let at = from + i;
-        let tail = hay.as_bytes().get(at + 1..at + needle.len())?;
-        if tail.eq_ignore_ascii_case(rest) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+    // Jump from one occurrence of the first byte to the next (a vectorised memchr) rather
+    // than comparing a window at every byte of a kilobyte body.
+    let hay = hay.as_bytes();
+    memchr::memchr_iter(first, hay).find(|&at| {
+        hay.get(at + 1..at + needle.len()).is_some_and(|tail| tail.eq_ignore_ascii_case(rest))
+    })
 }
 
 #[cfg(test)]

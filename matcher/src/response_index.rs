@@ -21,11 +21,12 @@
 //! dense DFA: on HTML its fingerprints of 64 anchors leave a candidate at about one byte in
 //! four, and verifying them cost more than the DFA it replaced.
 
-use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind};
+// foldhash rather than SipHash: field names are looked up once per value of every response.
+use foldhash::{HashMap, HashSet};
 
 /// Fields whose values span most of a response.
 const WIDE_FIELDS: &[&str] = &["banner", BODY_FIELD];
@@ -256,7 +257,7 @@ impl WideDfa {
             return Ok(None);
         }
         // Every state reachable from the start, breadth first.
-        let mut seen = HashSet::from([start]);
+        let mut seen = HashSet::from_iter([start]);
         let mut order = vec![start];
         let mut i = 0;
         while i < order.len() {

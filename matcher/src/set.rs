@@ -9,9 +9,11 @@
 //! the observed port first; then source order.
 
 use std::cmp::Reverse;
-use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, MatchKind};
+// foldhash rather than SipHash: a response's field names are looked up a dozen times per
+// identification, and the maps' keys come from the signatures, not from the network.
+use foldhash::HashMap;
 use regex::Captures;
 
 use crate::error::{LoadError, LoadErrorKind};
@@ -85,7 +87,7 @@ impl SignatureSet {
         sources: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, LoadError> {
         let mut signatures = Vec::new();
-        let mut seen: HashMap<String, String> = HashMap::new();
+        let mut seen: HashMap<String, String> = HashMap::default();
         let mut untranslatable = Vec::new();
         for (file, text) in sources {
             let loaded = if file.ends_with(".xml") {
@@ -125,9 +127,9 @@ impl SignatureSet {
     }
 
     fn compile(signatures: Vec<Signature>) -> Result<Self, LoadError> {
-        let mut anchors: PendingAnchors<'_> = HashMap::new();
-        let mut pending_probes: HashMap<&str, PendingProbe> = HashMap::new();
-        let mut always: HashMap<(&str, &str), Vec<u32>> = HashMap::new();
+        let mut anchors: PendingAnchors<'_> = HashMap::default();
+        let mut pending_probes: HashMap<&str, PendingProbe> = HashMap::default();
+        let mut always: HashMap<(&str, &str), Vec<u32>> = HashMap::default();
         let mut unanchored = 0;
         for (i, sig) in signatures.iter().enumerate() {
             let key = (sig.probe.as_str(), sig.field.as_str());
@@ -150,7 +152,7 @@ impl SignatureSet {
                 }
             }
         }
-        let mut index: HashMap<String, HashMap<String, FieldIndex>> = HashMap::new();
+        let mut index: HashMap<String, HashMap<String, FieldIndex>> = HashMap::default();
         for ((probe, field), (patterns, by_pattern)) in anchors {
             let automaton = AhoCorasick::builder()
                 .ascii_case_insensitive(true)
@@ -168,7 +170,7 @@ impl SignatureSet {
         for ((probe, field), sigs) in always {
             index.entry(probe.into()).or_default().entry(field.into()).or_default().always = sigs;
         }
-        let mut by_probe = HashMap::new();
+        let mut by_probe = HashMap::default();
         for (probe, pending) in pending_probes {
             let built = pending.build().map_err(|e| LoadError {
                 file: "(all sources)".into(),
@@ -177,7 +179,7 @@ impl SignatureSet {
             })?;
             by_probe.insert(probe.to_string(), built);
         }
-        let mut by_service: HashMap<String, Vec<String>> = HashMap::new();
+        let mut by_service: HashMap<String, Vec<String>> = HashMap::default();
         for sig in signatures.iter().filter(|s| s.product.is_some() && s.probe != "null") {
             let probes = by_service.entry(sig.service.clone()).or_default();
             if !probes.contains(&sig.probe) {
