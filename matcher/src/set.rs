@@ -230,9 +230,11 @@ impl SignatureSet {
         tls: Option<&TlsFacts<'_>>,
     ) -> Option<ServiceMatch> {
         let parsed: Vec<Fields<'_>> = responses.iter().map(|r| Fields::parse(r.data)).collect();
-        let mut values = Vec::new();
-        let mut candidates = Vec::new();
-        let mut ranged = Vec::new();
+        // Sized for an HTTP response (a dozen values or more, a few candidates) so that the
+        // hot path does not grow them step by step.
+        let mut values = Vec::with_capacity(32);
+        let mut candidates = Vec::with_capacity(16);
+        let mut ranged = Vec::with_capacity(32);
         for (response, fields) in responses.iter().zip(&parsed) {
             let (probe, over_tls) = probe_of(response);
             let whole = self.by_probe.get(probe);
@@ -406,11 +408,14 @@ impl SignatureSet {
         port: u16,
         values: &[Value<'_>],
         // (signature, value) pairs; small, so a Vec and a sort beat any set.
-        mut candidates: Vec<(u32, u32)>,
+        candidates: Vec<(u32, u32)>,
     ) -> Option<ServiceMatch> {
-        candidates.sort_unstable_by_key(|&(s, vi)| (self.rank(s, port), vi));
-        candidates.dedup();
-        candidates.into_iter().find_map(|(s, vi)| self.confirm(s, &values[vi as usize], false))
+        // Each candidate's rank computed once, not at every comparison of the sort.
+        let mut ranked: Vec<_> =
+            candidates.into_iter().map(|(s, vi)| (self.rank(s, port), vi)).collect();
+        ranked.sort_unstable();
+        ranked.dedup();
+        ranked.into_iter().find_map(|((_, _, s), vi)| self.confirm(s, &values[vi as usize], false))
     }
 
     /// Signature `i` on `value`: the match, or `None`. `check_anchor` when `value` did not come
