@@ -84,10 +84,17 @@ struct WideDfa {
     /// Per match state (id minus the first match state's): the (pattern length, pairs) of
     /// every anchor that ends there.
     matches: Vec<Box<[AnchorEnd]>>,
+    /// The longest anchor's length: how far the second half of a two-lane walk starts
+    /// before the middle, so that no hit across the middle is missed.
+    longest: usize,
 }
 
 /// An anchor ending at a state: its length and the (field id, signature) pairs it names.
 type AnchorEnd = (usize, Box<[(u16, u32)]>);
+
+/// Shortest half of a span that [`WideDfa`] walks as two halves side by side (beyond the
+/// overlap between them); shorter spans are walked in one.
+const TWO_LANES_MIN: usize = 64;
 
 /// Largest [`WideDfa`] table, in entries; beyond it the whole-response DFA is used.
 const MAX_WIDE_TABLE: usize = 1 << 20;
@@ -301,11 +308,19 @@ impl WideDfa {
                     .collect()
             })
             .collect();
-        Ok(Some(Self { classes, stride, table, first_match, matches }))
+        let longest = patterns.iter().map(String::len).max().unwrap_or(0);
+        Ok(Some(Self { classes, stride, table, first_match, matches, longest }))
     }
 
     /// Calls `found(start, end, pairs)` for every occurrence of every anchor inside `span`
-    /// of `text`, overlapping ones included.
+    /// of `text`, overlapping ones included. A hit may be reported twice.
+    ///
+    /// A long span is walked as two halves in one loop, two independent chains of table
+    /// lookups: each step waits on the previous one's load, so one chain leaves the core
+    /// idle most of the time, and two fill it at the same instruction count. The second
+    /// half starts `longest - 1` bytes before the middle (from the start state, which finds
+    /// every hit that starts there or later), so a hit across the middle is found by it, and
+    /// one that ends in the overlap by both.
     fn each_hit(
         &self,
         text: &[u8],
@@ -313,16 +328,90 @@ impl WideDfa {
         mut found: impl FnMut(usize, usize, &[(u16, u32)]),
     ) {
         let bytes = &text[span.clone()];
-        let mut state = 0;
-        let mut from = 0;
-        while let Some(i) = self.next_match(bytes, from, &mut state) {
-            let end = span.start + i + 1;
+        let mut report = |state: u32, end: usize| {
             let nth = (state - self.first_match) as usize / self.stride;
             for (len, pairs) in self.matches[nth].iter() {
                 found(end - len, end, pairs);
             }
+        };
+        let overlap = self.longest.saturating_sub(1);
+        let (mut from, mut state) = (0, 0);
+        let mid = bytes.len() / 2;
+        if mid >= TWO_LANES_MIN + overlap {
+            let (first, second_start) = (&bytes[..mid], mid - overlap);
+            let second = &bytes[second_start..];
+            let mut state2 = 0;
+            while let Some(i) = self.next_match2(first, second, from, &mut state, &mut state2) {
+                if state >= self.first_match {
+                    report(state, span.start + i + 1);
+                }
+                if state2 >= self.first_match {
+                    report(state2, span.start + second_start + i + 1);
+                }
+                from = i + 1;
+            }
+            // The first half is done; the second goes on alone over what is left of it.
+            let (rest, mut from) = (second, mid);
+            while let Some(i) = self.next_match(rest, from, &mut state2) {
+                report(state2, span.start + second_start + i + 1);
+                from = i + 1;
+            }
+            return;
+        }
+        while let Some(i) = self.next_match(bytes, from, &mut state) {
+            report(state, span.start + i + 1);
             from = i + 1;
         }
+    }
+
+    /// Runs the DFA over `first[from..]` and `second[from..]` side by side, from `state` and
+    /// `state2`, up to the first index where either enters a match state, and returns it.
+    /// `second` is at least as long as `first`; the walk stops at the end of `first`.
+    #[inline(never)]
+    fn next_match2(
+        &self,
+        first: &[u8],
+        second: &[u8],
+        from: usize,
+        state: &mut u32,
+        state2: &mut u32,
+    ) -> Option<usize> {
+        let (table, classes, first_match) = (&self.table[..], &self.classes, self.first_match);
+        if table.is_empty() {
+            return None;
+        }
+        let mask = table.len() - 1;
+        // States as `usize`: no widening between a lookup and the next.
+        let step =
+            |s: usize, b: u8| table[(s + usize::from(classes[usize::from(b)])) & mask] as usize;
+        let first_match = first_match as usize;
+        let (mut s1, mut s2) = (*state as usize, *state2 as usize);
+        // Both the same length, so that indexing them needs no check.
+        let second = second.get(..first.len())?;
+        // Two steps per iteration, so that the loop's own bookkeeping is paid once per four
+        // lookups.
+        let mut i = from;
+        while i + 2 <= first.len() {
+            for k in i..i + 2 {
+                s1 = step(s1, first[k]);
+                s2 = step(s2, second[k]);
+                if (s1 >= first_match) | (s2 >= first_match) {
+                    (*state, *state2) = (s1 as u32, s2 as u32);
+                    return Some(k);
+                }
+            }
+            i += 2;
+        }
+        if let (Some(&a), Some(&b)) = (first.get(i), second.get(i)) {
+            s1 = step(s1, a);
+            s2 = step(s2, b);
+            if (s1 >= first_match) | (s2 >= first_match) {
+                (*state, *state2) = (s1 as u32, s2 as u32);
+                return Some(i);
+            }
+        }
+        (*state, *state2) = (s1 as u32, s2 as u32);
+        None
     }
 
     /// Runs the DFA from `state` over `bytes[from..]` up to the first byte that enters a
@@ -433,6 +522,8 @@ impl ProbeIndex {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     fn index(anchors: &[(&str, &str, u32)]) -> ProbeIndex {
@@ -481,11 +572,50 @@ mod tests {
         let (mut got, mut want) = (Vec::new(), Vec::new());
         split.candidates(fields.text(), &values, &mut got);
         whole.candidates(fields.text(), &values, &mut want);
-        got.sort_unstable();
-        want.sort_unstable();
+        // As sets: a hit found twice names the same candidate, which `pick` deduplicates.
+        let got: BTreeSet<(u32, u32)> = got.into_iter().collect();
+        let want: BTreeSet<(u32, u32)> = want.into_iter().collect();
         assert_eq!(got, want);
-        let sigs: std::collections::BTreeSet<u32> = got.iter().map(|&(s, _)| s).collect();
+        let sigs: BTreeSet<u32> = got.iter().map(|&(s, _)| s).collect();
         assert_eq!(sigs, (0..=10).collect(), "{got:?}");
+    }
+
+    #[test]
+    fn long_bodies_walked_in_two_halves_miss_no_hit_across_the_middle() {
+        let anchors = [
+            ("http.body", "phpmyadmin", 0),
+            ("http.body", "admin", 1),
+            ("banner", "zzq", 2),
+            ("http.header.server", "nginx", 3),
+        ];
+        let split = pending(&anchors).build().unwrap();
+        let whole = pending(&anchors).build_with(false).unwrap();
+        // Every placement of the hits around the middle of the response (before it, across
+        // it, in the overlap of the two halves, after it), odd and even lengths.
+        for pad in 0..90 {
+            let body = format!(
+                "{}PhpMyAdmin{}zzq{}",
+                "z".repeat(150 + pad),
+                "y".repeat(pad % 7),
+                "x".repeat(200 + pad % 3)
+            );
+            let text = format!("HTTP/1.1 200 OK\r\nServer: nginx\r\n\r\n{body}");
+            let fields = crate::Fields::parse(text.as_bytes());
+            let values: Vec<RangeValue> = fields
+                .ranges()
+                .enumerate()
+                .filter_map(|(i, (name, range))| {
+                    Some(RangeValue { field: split.field(name)?, range, value: i as u32 })
+                })
+                .collect();
+            let (mut got, mut want) = (Vec::new(), Vec::new());
+            split.candidates(fields.text(), &values, &mut got);
+            whole.candidates(fields.text(), &values, &mut want);
+            let got: BTreeSet<(u32, u32)> = got.into_iter().collect();
+            let want: BTreeSet<(u32, u32)> = want.into_iter().collect();
+            assert_eq!(got, want, "pad {pad}");
+            assert_eq!(got.iter().map(|&(s, _)| s).collect::<BTreeSet<_>>(), (0..=3).collect());
+        }
     }
 
     #[test]
