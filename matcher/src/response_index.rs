@@ -13,9 +13,9 @@
 //! those of the narrow fields (headers, status, title...) go into one DFA run only over the
 //! spans that narrow values cover, and those of the wide fields into a small dense DFA of
 //! their own ([`WideDfa`]) whose loop costs about 8 instructions per byte against about 19
-//! for aho-corasick's overlapping loop, and which walks a long span as two halves side by
-//! side (the lookups of one walk each wait on the previous one; two independent walks keep
-//! the core busy). Probes without a body field (greetings, whose narrow values cover nearly
+//! for aho-corasick's overlapping loop, and which walks a long span as four parts side by
+//! side (the lookups of one walk each wait on the previous one; independent walks keep the
+//! core busy). Probes without a body field (greetings, whose narrow values cover nearly
 //! the whole response), and wide anchors that would make too large a table, keep one DFA over
 //! every anchor across the whole response.
 //!
@@ -97,9 +97,11 @@ struct WideDfa {
 /// An anchor ending at a state: its length and the (field id, signature) pairs it names.
 type AnchorEnd = (usize, Box<[(u16, u32)]>);
 
-/// Shortest half of a span that [`WideDfa`] walks as two halves side by side (beyond the
-/// overlap between them); shorter spans are walked in one.
-const TWO_LANES_MIN: usize = 64;
+/// How many parts of a long span [`WideDfa`] walks side by side.
+const LANES: usize = 4;
+/// Shortest share of a part (beyond the overlap between parts) for a span to be walked in
+/// [`LANES`] parts; shorter spans are walked in one.
+const LANE_MIN: usize = 64;
 
 /// Largest [`WideDfa`] table, in entries; beyond it the whole-response DFA is used.
 const MAX_WIDE_TABLE: usize = 1 << 20;
@@ -320,12 +322,12 @@ impl WideDfa {
     /// Calls `found(start, end, pairs)` for every occurrence of every anchor inside `span`
     /// of `text`, overlapping ones included. A hit may be reported twice.
     ///
-    /// A long span is walked as two halves in one loop, two independent chains of table
+    /// A long span is walked as [`LANES`] parts in one loop, independent chains of table
     /// lookups: each step waits on the previous one's load, so one chain leaves the core
-    /// idle most of the time, and two fill it at the same instruction count. The second
-    /// half starts `longest - 1` bytes before the middle (from the start state, which finds
-    /// every hit that starts there or later), so a hit across the middle is found by it, and
-    /// one that ends in the overlap by both.
+    /// idle most of the time, and several fill it at about the same instruction count. Each
+    /// part after the first starts `longest - 1` bytes before its share (from the start
+    /// state, which finds every hit that starts there or later), so a hit across a boundary
+    /// is found by the part after it, and one that ends in the overlap by both.
     fn each_hit(
         &self,
         text: &[u8],
@@ -333,89 +335,87 @@ impl WideDfa {
         mut found: impl FnMut(usize, usize, &[(u16, u32)]),
     ) {
         let bytes = &text[span.clone()];
-        let mut report = |state: u32, end: usize| {
-            let nth = (state - self.first_match) as usize / self.stride;
+        let mut report = |state: usize, end: usize| {
+            let nth = (state - self.first_match as usize) / self.stride;
             for (len, pairs) in self.matches[nth].iter() {
                 found(end - len, end, pairs);
             }
         };
         let overlap = self.longest.saturating_sub(1);
-        let (mut from, mut state) = (0, 0);
-        let mid = bytes.len() / 2;
-        if mid >= TWO_LANES_MIN + overlap {
-            let (first, second_start) = (&bytes[..mid], mid - overlap);
-            let second = &bytes[second_start..];
-            let mut state2 = 0;
-            while let Some(i) = self.next_match2(first, second, from, &mut state, &mut state2) {
-                if state >= self.first_match {
-                    report(state, span.start + i + 1);
-                }
-                if state2 >= self.first_match {
-                    report(state2, span.start + second_start + i + 1);
+        let share = bytes.len() / LANES;
+        if share >= LANE_MIN + overlap {
+            // Part k walks bytes[starts[k]..ends[k]]; all walk `share` bytes side by side,
+            // then each part after the first finishes its overlap (and the last its
+            // remainder) alone.
+            let starts: [usize; LANES] =
+                std::array::from_fn(|k| (k * share).saturating_sub(overlap));
+            let ends: [usize; LANES] =
+                std::array::from_fn(|k| if k + 1 == LANES { bytes.len() } else { (k + 1) * share });
+            let parts: [&[u8]; LANES] = std::array::from_fn(|k| &bytes[starts[k]..ends[k]]);
+            let mut states = [0usize; LANES];
+            let mut from = 0;
+            while let Some(i) = self.next_match_lanes(&parts, share, from, &mut states) {
+                for k in 0..LANES {
+                    if states[k] >= self.first_match as usize {
+                        report(states[k], span.start + starts[k] + i + 1);
+                    }
                 }
                 from = i + 1;
             }
-            // The first half is done; the second goes on alone over what is left of it.
-            let (rest, mut from) = (second, mid);
-            while let Some(i) = self.next_match(rest, from, &mut state2) {
-                report(state2, span.start + second_start + i + 1);
-                from = i + 1;
+            for k in 1..LANES {
+                let mut state = states[k] as u32;
+                let mut from = share;
+                while let Some(i) = self.next_match(parts[k], from, &mut state) {
+                    report(state as usize, span.start + starts[k] + i + 1);
+                    from = i + 1;
+                }
             }
             return;
         }
+        let (mut from, mut state) = (0, 0);
         while let Some(i) = self.next_match(bytes, from, &mut state) {
-            report(state, span.start + i + 1);
+            report(state as usize, span.start + i + 1);
             from = i + 1;
         }
     }
 
-    /// Runs the DFA over `first[from..]` and `second[from..]` side by side, from `state` and
-    /// `state2`, up to the first index where either enters a match state, and returns it.
-    /// `second` is at least as long as `first`; the walk stops at the end of `first`.
+    /// Runs the DFA over `parts[k][from..len]` for every k side by side, from `states`, up to
+    /// the first index where any enters a match state, and returns it. Every part is at least
+    /// `len` long.
     #[inline(never)]
-    fn next_match2(
+    fn next_match_lanes(
         &self,
-        first: &[u8],
-        second: &[u8],
+        parts: &[&[u8]; LANES],
+        len: usize,
         from: usize,
-        state: &mut u32,
-        state2: &mut u32,
+        states: &mut [usize; LANES],
     ) -> Option<usize> {
-        let (table, classes, first_match) = (&self.table[..], &self.classes, self.first_match);
+        let (table, classes) = (&self.table[..], &self.classes);
         if table.is_empty() {
             return None;
         }
         let mask = table.len() - 1;
-        // States as `usize`: no widening between a lookup and the next.
+        let first_match = self.first_match as usize;
         let step =
             |s: usize, b: u8| table[(s + usize::from(classes[usize::from(b)])) & mask] as usize;
-        let first_match = first_match as usize;
-        let (mut s1, mut s2) = (*state as usize, *state2 as usize);
-        // Both the same length, so that indexing them needs no check.
-        let second = second.get(..first.len())?;
-        // Two steps per iteration, so that the loop's own bookkeeping is paid once per four
-        // lookups.
-        let mut i = from;
-        while i + 2 <= first.len() {
-            for k in i..i + 2 {
-                s1 = step(s1, first[k]);
-                s2 = step(s2, second[k]);
-                if (s1 >= first_match) | (s2 >= first_match) {
-                    (*state, *state2) = (s1 as u32, s2 as u32);
-                    return Some(k);
-                }
-            }
-            i += 2;
+        // All the same length, so that indexing them needs no check.
+        let mut cut = [&[][..]; LANES];
+        for (c, p) in cut.iter_mut().zip(parts) {
+            *c = p.get(..len)?;
         }
-        if let (Some(&a), Some(&b)) = (first.get(i), second.get(i)) {
-            s1 = step(s1, a);
-            s2 = step(s2, b);
-            if (s1 >= first_match) | (s2 >= first_match) {
-                (*state, *state2) = (s1 as u32, s2 as u32);
+        let mut s = *states;
+        for i in from..len {
+            let mut hit = false;
+            for k in 0..LANES {
+                s[k] = step(s[k], cut[k][i]);
+                hit |= s[k] >= first_match;
+            }
+            if hit {
+                *states = s;
                 return Some(i);
             }
         }
-        (*state, *state2) = (s1 as u32, s2 as u32);
+        *states = s;
         None
     }
 
@@ -586,7 +586,7 @@ mod tests {
     }
 
     #[test]
-    fn long_bodies_walked_in_two_halves_miss_no_hit_across_the_middle() {
+    fn long_bodies_walked_in_parts_miss_no_hit_across_a_boundary() {
         let anchors = [
             ("http.body", "phpmyadmin", 0),
             ("http.body", "admin", 1),
@@ -595,14 +595,15 @@ mod tests {
         ];
         let split = pending(&anchors).build().unwrap();
         let whole = pending(&anchors).build_with(false).unwrap();
-        // Every placement of the hits around the middle of the response (before it, across
-        // it, in the overlap of the two halves, after it), odd and even lengths.
-        for pad in 0..90 {
+        // The hits at every position of a body long enough to be walked in parts, so that
+        // each crosses every boundary between parts and lies in every overlap; odd and even
+        // lengths.
+        for at in 0..400 {
             let body = format!(
                 "{}PhpMyAdmin{}zzq{}",
-                "z".repeat(150 + pad),
-                "y".repeat(pad % 7),
-                "x".repeat(200 + pad % 3)
+                "z".repeat(at),
+                "y".repeat(at % 7),
+                "x".repeat(400 - at + at % 2)
             );
             let text = format!("HTTP/1.1 200 OK\r\nServer: nginx\r\n\r\n{body}");
             let fields = crate::Fields::parse(text.as_bytes());
@@ -618,7 +619,7 @@ mod tests {
             whole.candidates(fields.text(), &values, &mut want);
             let got: BTreeSet<(u32, u32)> = got.into_iter().collect();
             let want: BTreeSet<(u32, u32)> = want.into_iter().collect();
-            assert_eq!(got, want, "pad {pad}");
+            assert_eq!(got, want, "at {at}");
             assert_eq!(got.iter().map(|&(s, _)| s).collect::<BTreeSet<_>>(), (0..=3).collect());
         }
     }
