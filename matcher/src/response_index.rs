@@ -383,6 +383,8 @@ impl WideDfa {
     /// the first index where any enters a match state, and returns it. Every part is at least
     /// `len` long.
     #[inline(never)]
+    // One index walks every part at once, which an iterator over one of them cannot say.
+    #[allow(clippy::needless_range_loop)]
     fn next_match_lanes(
         &self,
         parts: &[&[u8]; LANES],
