@@ -105,7 +105,8 @@ impl<'a> Fields<'a> {
             Ok(text) => Cow::Borrowed(text),
             Err(_) => String::from_utf8_lossy(data),
         };
-        let mut fields = Vec::with_capacity(8);
+        // An HTTP response has a dozen fields or more: sized once rather than grown.
+        let mut fields = Vec::with_capacity(32);
         parse_into(&text, &mut fields);
         Self { text, fields }
     }
@@ -161,7 +162,7 @@ pub(crate) fn is_known_field(name: &str) -> bool {
 
 fn parse_into(text: &str, fields: &mut Vec<(Cow<'static, str>, Range<usize>)>) {
     fields.push((Cow::Borrowed("banner"), 0..text.len()));
-    let line1 = text.find(['\r', '\n']).unwrap_or(text.len());
+    let line1 = memchr::memchr2(b'\r', b'\n', text.as_bytes()).unwrap_or(text.len());
     fields.push((Cow::Borrowed("banner.line1"), 0..line1));
     if text.starts_with("SSH-") {
         fields.push((Cow::Borrowed("ssh.ident"), 0..line1));
@@ -196,21 +197,21 @@ fn parse_http(text: &str, line1: usize, fields: &mut Vec<(Cow<'static, str>, Ran
         if pos >= text.len() {
             break None;
         }
-        let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+        let end = memchr::memchr(b'\n', &text.as_bytes()[pos..]).map_or(text.len(), |i| pos + i);
         let line = text[pos..end].trim_end_matches('\r');
         if line.is_empty() {
             break Some((end + 1).min(text.len()));
         }
         if headers < MAX_HEADERS
-            && let Some((name, _)) = line.split_once(':')
+            && let Some(colon) = memchr::memchr(b':', line.as_bytes())
         {
-            let value_start = pos + name.len() + 1;
-            let value = &text[value_start..pos + line.len()];
-            let trimmed = value.trim();
-            let offset = value_start + (value.len() - value.trim_start().len());
-            let name = name.trim();
+            let value_start = pos + colon + 1;
+            let value = trimmed(&text[value_start..pos + line.len()]);
+            let name = &line[..colon];
+            let name = &name[trimmed(name)];
             if !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic()) {
-                fields.push((header_field(name), offset..offset + trimmed.len()));
+                let range = value_start + value.start..value_start + value.end;
+                fields.push((header_field(name), range));
                 headers += 1;
             }
         }
@@ -240,6 +241,26 @@ fn header_field(name: &str) -> Cow<'static, str> {
     Cow::Owned(key)
 }
 
+/// The range of `s` that `str::trim` keeps, found without decoding characters when the
+/// edges are ASCII (header names and values nearly always are).
+fn trimmed(s: &str) -> Range<usize> {
+    let b = s.as_bytes();
+    let start = b.len() - b.trim_ascii_start().len();
+    let end = b.trim_ascii_end().len();
+    if start >= end {
+        // Only ASCII white space: `str::trim` leaves an empty string at the end.
+        return s.len()..s.len();
+    }
+    // `trim_ascii` keeps U+000B (vertical tab) and non-ASCII white space, which `str::trim`
+    // removes: then the slow path decides.
+    let plain = |c: u8| c.is_ascii() && c != 0x0b;
+    if plain(b[start]) && plain(b[end - 1]) {
+        return start..end;
+    }
+    let lead = s.len() - s.trim_start().len();
+    lead..lead + s.trim().len()
+}
+
 /// Where the text of a status reply starts: after `NNN ` or `NNN-` (FTP, SMTP, NNTP), `+OK `
 /// (POP3) or `* OK ` (IMAP).
 fn reply_text_start(line1: &str) -> Option<usize> {
@@ -262,7 +283,7 @@ fn skip_line_end(text: &str, at: usize) -> usize {
 /// The trimmed text between `<title ...>` and `</title`, as a range of `body`.
 fn title(body: &str) -> Option<Range<usize>> {
     let open = find_ascii_ci(body, b"<title")?;
-    let start = open + body[open..].find('>')? + 1;
+    let start = open + memchr::memchr(b'>', &body.as_bytes()[open..])? + 1;
     let len = find_ascii_ci(&body[start..], b"</title").unwrap_or(body.len() - start);
     let mut end = start + len.min(MAX_TITLE);
     while !body.is_char_boundary(end) {
@@ -277,19 +298,12 @@ fn title(body: &str) -> Option<Range<usize>> {
 /// `<`) in `hay`, ignoring ASCII case.
 fn find_ascii_ci(hay: &str, needle: &[u8]) -> Option<usize> {
     let (&first, rest) = needle.split_first()?;
-    // Jump from one occurrence of the first byte to the next (`str::find` of a char is a
-    // vectorised memchr) rather than comparing a window at every byte of a kilobyte body.
-    // `first` is ASCII, so every `at + 1` is a char boundary.
-    let mut from = 0;
-    while let Some(i) = hay.get(from..)?.find(char::from(first)) {
-        let at = from + i;
-        let tail = hay.as_bytes().get(at + 1..at + needle.len())?;
-        if tail.eq_ignore_ascii_case(rest) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+    // Jump from one occurrence of the first byte to the next (a vectorised memchr) rather
+    // than comparing a window at every byte of a kilobyte body.
+    let hay = hay.as_bytes();
+    memchr::memchr_iter(first, hay).find(|&at| {
+        hay.get(at + 1..at + needle.len()).is_some_and(|tail| tail.eq_ignore_ascii_case(rest))
+    })
 }
 
 #[cfg(test)]
@@ -391,6 +405,28 @@ mod tests {
         }
         let f = Fields::parse(b"HTTP/1.1 200 OK\r\n\r\n<title>\xe2\x82");
         assert_eq!(f.get("http.title"), Some("\u{fffd}"));
+    }
+
+    #[test]
+    fn trimming_agrees_with_str_trim() {
+        for s in [
+            "",
+            " ",
+            "  \t",
+            "x",
+            " x ",
+            "\tnginx/1.22\r",
+            "\u{b}x\u{b}",
+            " \u{a0}x\u{3000} ",
+            "\u{a0}",
+            "\u{b}",
+            " \u{e9} ",
+            "a b",
+            " \u{85}",
+        ] {
+            let lead = s.len() - s.trim_start().len();
+            assert_eq!(trimmed(s), lead..lead + s.trim().len(), "{s:?}");
+        }
     }
 
     #[test]

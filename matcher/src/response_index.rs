@@ -12,20 +12,26 @@
 //! (`banner`, `http.body`: 64 of about 3,900 for `http`) can hit there. So the anchors are split:
 //! those of the narrow fields (headers, status, title...) go into one DFA run only over the
 //! spans that narrow values cover, and those of the wide fields into a small dense DFA of
-//! their own ([`WideDfa`]) whose loop costs about 11 instructions per byte against about 19
-//! for aho-corasick's overlapping loop. Probes without a body field (greetings, whose
-//! narrow values cover nearly the whole response), and wide anchors that would make too
-//! large a table, keep one DFA over every anchor across the whole response.
+//! their own ([`WideDfa`]) whose loop costs about 8 instructions per byte against about 19
+//! for aho-corasick's overlapping loop, and which walks a long span as four parts side by
+//! side (the lookups of one walk each wait on the previous one; independent walks keep the
+//! core busy). Probes without a body field (greetings, whose narrow values cover nearly
+//! the whole response), and wide anchors that would make too large a table, keep one DFA over
+//! every anchor across the whole response.
 //!
 //! A packed (Teddy) searcher over a lowercased copy of the body was measured instead of the
 //! dense DFA: on HTML its fingerprints of 64 anchors leave a candidate at about one byte in
-//! four, and verifying them cost more than the DFA it replaced.
+//! four, and verifying them cost more than the DFA it replaced. Putting the `banner` anchors
+//! in the narrow automaton as well, so that the dense DFA could start at the body, was
+//! measured too: the narrow automaton's cost over the header block grew by more than the
+//! dense DFA saved.
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind};
+// foldhash rather than SipHash: field names are looked up once per value of every response.
+use foldhash::{HashMap, HashSet};
 
 /// Fields whose values span most of a response.
 const WIDE_FIELDS: &[&str] = &["banner", BODY_FIELD];
@@ -65,7 +71,7 @@ struct Anchors {
 
 /// The wide fields' anchors as a dense DFA: the transitions of aho-corasick's DFA copied into
 /// one table indexed by state and byte class, so that the per-byte loop is a class lookup, a
-/// table lookup and a flag test. aho-corasick's own overlapping loop checks for special
+/// table lookup and one comparison. aho-corasick's own overlapping loop checks for special
 /// states and calls back per hit, about 19 instructions per byte under callgrind.
 #[derive(Debug)]
 struct WideDfa {
@@ -73,18 +79,29 @@ struct WideDfa {
     classes: [u8; 256],
     /// Number of classes: the stride of `table`.
     stride: usize,
-    /// Per (state, class): the next state times `stride`, with [`MATCH`] set when it is a
-    /// match state.
+    /// Per (state, class): the next state's id, premultiplied by `stride` so that it indexes
+    /// its own row directly. The start state is 0; match states come after every other
+    /// state, so one comparison with `first_match` tells whether a byte entered one. Padded
+    /// to a power of two entries.
     table: Vec<u32>,
-    /// Per state: the (pattern length, pairs) of every anchor that ends there.
+    /// The premultiplied id of the first match state.
+    first_match: u32,
+    /// Per match state (id minus the first match state's): the (pattern length, pairs) of
+    /// every anchor that ends there.
     matches: Vec<Box<[AnchorEnd]>>,
+    /// The longest anchor's length: how far the second half of a two-lane walk starts
+    /// before the middle, so that no hit across the middle is missed.
+    longest: usize,
 }
 
 /// An anchor ending at a state: its length and the (field id, signature) pairs it names.
 type AnchorEnd = (usize, Box<[(u16, u32)]>);
 
-/// The flag of a [`WideDfa`] table entry whose state is a match state.
-const MATCH: u32 = 1 << 31;
+/// How many parts of a long span [`WideDfa`] walks side by side.
+const LANES: usize = 4;
+/// Shortest share of a part (beyond the overlap between parts) for a span to be walked in
+/// [`LANES`] parts; shorter spans are walked in one.
+const LANE_MIN: usize = 64;
 
 /// Largest [`WideDfa`] table, in entries; beyond it the whole-response DFA is used.
 const MAX_WIDE_TABLE: usize = 1 << 20;
@@ -250,40 +267,47 @@ impl WideDfa {
             by_pattern.into_iter().map(Vec::into_boxed_slice).collect();
 
         let Ok(start) = dfa.start_state(Anchored::No) else { return Ok(None) };
-        let mut ids = HashMap::from([(start, 0u32)]);
+        if dfa.is_match(start) {
+            return Ok(None);
+        }
+        // Every state reachable from the start, breadth first.
+        let mut seen = HashSet::from_iter([start]);
         let mut order = vec![start];
-        let mut table = Vec::new();
         let mut i = 0;
         while i < order.len() {
             let sid = order[i];
             i += 1;
             for &rep in &representatives {
                 let next = dfa.next_state(Anchored::No, sid, rep);
-                let id = match ids.get(&next) {
-                    Some(&id) => id,
-                    None => {
-                        let id = order.len() as u32;
-                        ids.insert(next, id);
-                        order.push(next);
-                        id
-                    }
-                };
-                table.push((id, dfa.is_match(next)));
+                if seen.insert(next) {
+                    order.push(next);
+                }
             }
-            if table.len() + order.len().saturating_sub(i) * stride > MAX_WIDE_TABLE {
+            if order.len() * stride > MAX_WIDE_TABLE {
                 return Ok(None);
             }
         }
-        let table = table
-            .into_iter()
-            .map(|(id, is_match)| (id * stride as u32) | if is_match { MATCH } else { 0 })
-            .collect();
-        let matches = order
+        // Renumbered: the other states first (the start state stays 0), match states last.
+        let (mut numbered, matching): (Vec<_>, Vec<_>) =
+            order.into_iter().partition(|&sid| !dfa.is_match(sid));
+        let first_match = numbered.len();
+        numbered.extend(matching);
+        let Ok(first_match) = u32::try_from(first_match * stride) else { return Ok(None) };
+        let ids: HashMap<_, u32> =
+            numbered.iter().enumerate().map(|(n, &sid)| (sid, (n * stride) as u32)).collect();
+        let mut table: Vec<u32> = numbered
             .iter()
+            .flat_map(|&sid| representatives.iter().map(move |&rep| (sid, rep)))
+            .map(|(sid, rep)| ids[&dfa.next_state(Anchored::No, sid, rep)])
+            .collect();
+        // A power of two long, so that the loop can mask its index instead of checking it
+        // against the length (one instruction per byte fewer); the padding is never reached.
+        table.resize(table.len().next_power_of_two(), 0);
+        let matches = numbered
+            .iter()
+            .filter(|&&sid| dfa.is_match(sid))
             .map(|&sid| {
-                // `match_len` is only defined for match states.
-                let len = if dfa.is_match(sid) { dfa.match_len(sid) } else { 0 };
-                (0..len)
+                (0..dfa.match_len(sid))
                     .map(|k| {
                         let pid = dfa.match_pattern(sid, k);
                         (dfa.pattern_len(pid), by_pattern[pid.as_usize()].clone())
@@ -291,11 +315,19 @@ impl WideDfa {
                     .collect()
             })
             .collect();
-        Ok(Some(Self { classes, stride, table, matches }))
+        let longest = patterns.iter().map(String::len).max().unwrap_or(0);
+        Ok(Some(Self { classes, stride, table, first_match, matches, longest }))
     }
 
     /// Calls `found(start, end, pairs)` for every occurrence of every anchor inside `span`
-    /// of `text`, overlapping ones included.
+    /// of `text`, overlapping ones included. A hit may be reported twice.
+    ///
+    /// A long span is walked as [`LANES`] parts in one loop, independent chains of table
+    /// lookups: each step waits on the previous one's load, so one chain leaves the core
+    /// idle most of the time, and several fill it at about the same instruction count. Each
+    /// part after the first starts `longest - 1` bytes before its share (from the start
+    /// state, which finds every hit that starts there or later), so a hit across a boundary
+    /// is found by the part after it, and one that ends in the overlap by both.
     fn each_hit(
         &self,
         text: &[u8],
@@ -303,32 +335,125 @@ impl WideDfa {
         mut found: impl FnMut(usize, usize, &[(u16, u32)]),
     ) {
         let bytes = &text[span.clone()];
-        let mut state = 0;
-        let mut from = 0;
-        while let Some(i) = self.next_match(bytes, from, &mut state) {
-            let end = span.start + i + 1;
-            for (len, pairs) in self.matches[state / self.stride].iter() {
+        let mut report = |state: usize, end: usize| {
+            let nth = (state - self.first_match as usize) / self.stride;
+            for (len, pairs) in self.matches[nth].iter() {
                 found(end - len, end, pairs);
             }
+        };
+        let overlap = self.longest.saturating_sub(1);
+        let share = bytes.len() / LANES;
+        if share >= LANE_MIN + overlap {
+            // Part k walks bytes[starts[k]..ends[k]]; all walk `share` bytes side by side,
+            // then each part after the first finishes its overlap (and the last its
+            // remainder) alone.
+            let starts: [usize; LANES] =
+                std::array::from_fn(|k| (k * share).saturating_sub(overlap));
+            let ends: [usize; LANES] =
+                std::array::from_fn(|k| if k + 1 == LANES { bytes.len() } else { (k + 1) * share });
+            let parts: [&[u8]; LANES] = std::array::from_fn(|k| &bytes[starts[k]..ends[k]]);
+            let mut states = [0usize; LANES];
+            let mut from = 0;
+            while let Some(i) = self.next_match_lanes(&parts, share, from, &mut states) {
+                for k in 0..LANES {
+                    if states[k] >= self.first_match as usize {
+                        report(states[k], span.start + starts[k] + i + 1);
+                    }
+                }
+                from = i + 1;
+            }
+            for k in 1..LANES {
+                let mut state = states[k] as u32;
+                let mut from = share;
+                while let Some(i) = self.next_match(parts[k], from, &mut state) {
+                    report(state as usize, span.start + starts[k] + i + 1);
+                    from = i + 1;
+                }
+            }
+            return;
+        }
+        let (mut from, mut state) = (0, 0);
+        while let Some(i) = self.next_match(bytes, from, &mut state) {
+            report(state as usize, span.start + i + 1);
             from = i + 1;
         }
     }
 
+    /// Runs the DFA over `parts[k][from..len]` for every k side by side, from `states`, up to
+    /// the first index where any enters a match state, and returns it. Every part is at least
+    /// `len` long.
+    #[inline(never)]
+    // One index walks every part at once, which an iterator over one of them cannot say.
+    #[allow(clippy::needless_range_loop)]
+    fn next_match_lanes(
+        &self,
+        parts: &[&[u8]; LANES],
+        len: usize,
+        from: usize,
+        states: &mut [usize; LANES],
+    ) -> Option<usize> {
+        let (table, classes) = (&self.table[..], &self.classes);
+        if table.is_empty() {
+            return None;
+        }
+        let mask = table.len() - 1;
+        let first_match = self.first_match as usize;
+        let step =
+            |s: usize, b: u8| table[(s + usize::from(classes[usize::from(b)])) & mask] as usize;
+        // All the same length, so that indexing them needs no check.
+        let mut cut = [&[][..]; LANES];
+        for (c, p) in cut.iter_mut().zip(parts) {
+            *c = p.get(..len)?;
+        }
+        let mut s = *states;
+        for i in from..len {
+            let mut hit = false;
+            for k in 0..LANES {
+                s[k] = step(s[k], cut[k][i]);
+                hit |= s[k] >= first_match;
+            }
+            if hit {
+                *states = s;
+                return Some(i);
+            }
+        }
+        *states = s;
+        None
+    }
+
     /// Runs the DFA from `state` over `bytes[from..]` up to the first byte that enters a
     /// match state, and returns that byte's index.
-    // Not inlined: alone, the loop keeps its few variables in registers (a class lookup, a
-    // table lookup and a test per byte); inlined into the caller it spilled them to the stack
-    // and cost three times as many instructions.
+    // Not inlined: alone, the loop keeps its few variables in registers; inlined into the
+    // caller it spilled them to the stack and cost three times as many instructions. Four
+    // bytes per iteration, so that the loop's own bookkeeping is paid once per four steps.
     #[inline(never)]
-    fn next_match(&self, bytes: &[u8], from: usize, state: &mut usize) -> Option<usize> {
-        let (table, classes) = (&self.table[..], &self.classes);
+    fn next_match(&self, bytes: &[u8], from: usize, state: &mut u32) -> Option<usize> {
+        let (table, classes, first_match) = (&self.table[..], &self.classes, self.first_match);
+        if table.is_empty() {
+            return None;
+        }
+        let mask = table.len() - 1;
+        let step =
+            |s: u32, b: u8| table[(s as usize + usize::from(classes[usize::from(b)])) & mask];
         let mut s = *state;
-        for (i, &b) in bytes.iter().enumerate().skip(from) {
-            let entry = table[s + usize::from(classes[usize::from(b)])];
-            s = (entry & !MATCH) as usize;
-            if entry & MATCH != 0 {
+        let rest = bytes.get(from..).unwrap_or_default();
+        let mut quads = rest.chunks_exact(4);
+        let mut at = from;
+        for quad in &mut quads {
+            for (k, &b) in quad.iter().enumerate() {
+                s = step(s, b);
+                if s >= first_match {
+                    *state = s;
+                    return Some(at + k);
+                }
+            }
+            at += 4;
+        }
+        for (k, &b) in quads.remainder().iter().enumerate() {
+            s = step(s, b);
+            if s >= first_match {
                 *state = s;
-                return Some(i);
+                return Some(at + k);
             }
         }
         *state = s;
@@ -404,6 +529,8 @@ impl ProbeIndex {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     fn index(anchors: &[(&str, &str, u32)]) -> ProbeIndex {
@@ -452,11 +579,51 @@ mod tests {
         let (mut got, mut want) = (Vec::new(), Vec::new());
         split.candidates(fields.text(), &values, &mut got);
         whole.candidates(fields.text(), &values, &mut want);
-        got.sort_unstable();
-        want.sort_unstable();
+        // As sets: a hit found twice names the same candidate, which `pick` deduplicates.
+        let got: BTreeSet<(u32, u32)> = got.into_iter().collect();
+        let want: BTreeSet<(u32, u32)> = want.into_iter().collect();
         assert_eq!(got, want);
-        let sigs: std::collections::BTreeSet<u32> = got.iter().map(|&(s, _)| s).collect();
+        let sigs: BTreeSet<u32> = got.iter().map(|&(s, _)| s).collect();
         assert_eq!(sigs, (0..=10).collect(), "{got:?}");
+    }
+
+    #[test]
+    fn long_bodies_walked_in_parts_miss_no_hit_across_a_boundary() {
+        let anchors = [
+            ("http.body", "phpmyadmin", 0),
+            ("http.body", "admin", 1),
+            ("banner", "zzq", 2),
+            ("http.header.server", "nginx", 3),
+        ];
+        let split = pending(&anchors).build().unwrap();
+        let whole = pending(&anchors).build_with(false).unwrap();
+        // The hits at every position of a body long enough to be walked in parts, so that
+        // each crosses every boundary between parts and lies in every overlap; odd and even
+        // lengths.
+        for at in 0..400 {
+            let body = format!(
+                "{}PhpMyAdmin{}zzq{}",
+                "z".repeat(at),
+                "y".repeat(at % 7),
+                "x".repeat(400 - at + at % 2)
+            );
+            let text = format!("HTTP/1.1 200 OK\r\nServer: nginx\r\n\r\n{body}");
+            let fields = crate::Fields::parse(text.as_bytes());
+            let values: Vec<RangeValue> = fields
+                .ranges()
+                .enumerate()
+                .filter_map(|(i, (name, range))| {
+                    Some(RangeValue { field: split.field(name)?, range, value: i as u32 })
+                })
+                .collect();
+            let (mut got, mut want) = (Vec::new(), Vec::new());
+            split.candidates(fields.text(), &values, &mut got);
+            whole.candidates(fields.text(), &values, &mut want);
+            let got: BTreeSet<(u32, u32)> = got.into_iter().collect();
+            let want: BTreeSet<(u32, u32)> = want.into_iter().collect();
+            assert_eq!(got, want, "at {at}");
+            assert_eq!(got.iter().map(|&(s, _)| s).collect::<BTreeSet<_>>(), (0..=3).collect());
+        }
     }
 
     #[test]

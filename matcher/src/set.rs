@@ -9,9 +9,11 @@
 //! the observed port first; then source order.
 
 use std::cmp::Reverse;
-use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, MatchKind};
+// foldhash rather than SipHash: a response's field names are looked up a dozen times per
+// identification, and the maps' keys come from the signatures, not from the network.
+use foldhash::HashMap;
 use regex::Captures;
 
 use crate::error::{LoadError, LoadErrorKind};
@@ -85,7 +87,7 @@ impl SignatureSet {
         sources: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, LoadError> {
         let mut signatures = Vec::new();
-        let mut seen: HashMap<String, String> = HashMap::new();
+        let mut seen: HashMap<String, String> = HashMap::default();
         let mut untranslatable = Vec::new();
         for (file, text) in sources {
             let loaded = if file.ends_with(".xml") {
@@ -125,9 +127,9 @@ impl SignatureSet {
     }
 
     fn compile(signatures: Vec<Signature>) -> Result<Self, LoadError> {
-        let mut anchors: PendingAnchors<'_> = HashMap::new();
-        let mut pending_probes: HashMap<&str, PendingProbe> = HashMap::new();
-        let mut always: HashMap<(&str, &str), Vec<u32>> = HashMap::new();
+        let mut anchors: PendingAnchors<'_> = HashMap::default();
+        let mut pending_probes: HashMap<&str, PendingProbe> = HashMap::default();
+        let mut always: HashMap<(&str, &str), Vec<u32>> = HashMap::default();
         let mut unanchored = 0;
         for (i, sig) in signatures.iter().enumerate() {
             let key = (sig.probe.as_str(), sig.field.as_str());
@@ -150,7 +152,7 @@ impl SignatureSet {
                 }
             }
         }
-        let mut index: HashMap<String, HashMap<String, FieldIndex>> = HashMap::new();
+        let mut index: HashMap<String, HashMap<String, FieldIndex>> = HashMap::default();
         for ((probe, field), (patterns, by_pattern)) in anchors {
             let automaton = AhoCorasick::builder()
                 .ascii_case_insensitive(true)
@@ -168,7 +170,7 @@ impl SignatureSet {
         for ((probe, field), sigs) in always {
             index.entry(probe.into()).or_default().entry(field.into()).or_default().always = sigs;
         }
-        let mut by_probe = HashMap::new();
+        let mut by_probe = HashMap::default();
         for (probe, pending) in pending_probes {
             let built = pending.build().map_err(|e| LoadError {
                 file: "(all sources)".into(),
@@ -177,7 +179,7 @@ impl SignatureSet {
             })?;
             by_probe.insert(probe.to_string(), built);
         }
-        let mut by_service: HashMap<String, Vec<String>> = HashMap::new();
+        let mut by_service: HashMap<String, Vec<String>> = HashMap::default();
         for sig in signatures.iter().filter(|s| s.product.is_some() && s.probe != "null") {
             let probes = by_service.entry(sig.service.clone()).or_default();
             if !probes.contains(&sig.probe) {
@@ -228,9 +230,11 @@ impl SignatureSet {
         tls: Option<&TlsFacts<'_>>,
     ) -> Option<ServiceMatch> {
         let parsed: Vec<Fields<'_>> = responses.iter().map(|r| Fields::parse(r.data)).collect();
-        let mut values = Vec::new();
-        let mut candidates = Vec::new();
-        let mut ranged = Vec::new();
+        // Sized for an HTTP response (a dozen values or more, a few candidates) so that the
+        // hot path does not grow them step by step.
+        let mut values = Vec::with_capacity(32);
+        let mut candidates = Vec::with_capacity(16);
+        let mut ranged = Vec::with_capacity(32);
         for (response, fields) in responses.iter().zip(&parsed) {
             let (probe, over_tls) = probe_of(response);
             let whole = self.by_probe.get(probe);
@@ -404,11 +408,14 @@ impl SignatureSet {
         port: u16,
         values: &[Value<'_>],
         // (signature, value) pairs; small, so a Vec and a sort beat any set.
-        mut candidates: Vec<(u32, u32)>,
+        candidates: Vec<(u32, u32)>,
     ) -> Option<ServiceMatch> {
-        candidates.sort_unstable_by_key(|&(s, vi)| (self.rank(s, port), vi));
-        candidates.dedup();
-        candidates.into_iter().find_map(|(s, vi)| self.confirm(s, &values[vi as usize], false))
+        // Each candidate's rank computed once, not at every comparison of the sort.
+        let mut ranked: Vec<_> =
+            candidates.into_iter().map(|(s, vi)| (self.rank(s, port), vi)).collect();
+        ranked.sort_unstable();
+        ranked.dedup();
+        ranked.into_iter().find_map(|((_, _, s), vi)| self.confirm(s, &values[vi as usize], false))
     }
 
     /// Signature `i` on `value`: the match, or `None`. `check_anchor` when `value` did not come
