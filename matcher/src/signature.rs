@@ -235,10 +235,18 @@ fn validate(file: &str, s: SignatureSpec) -> Result<Signature, LoadErrorKind> {
 /// ` esmtp exim`). Empty when nothing usable is found.
 pub(crate) fn extracted_anchors(pattern: &str) -> Vec<String> {
     // Anchors match ASCII case-insensitively, so Unicode case folding (`s` and `ſ`) is left
-    // out of the extraction rather than multiplying the literals.
-    let parsed =
-        regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern);
-    let Ok(hir) = parsed else { return Vec::new() };
+    // out of the extraction rather than multiplying the literals. A pattern that byte mode
+    // refuses (a non-ASCII character in a class, `[-–]`) is read as Unicode instead: its
+    // literals are just as much part of every match.
+    let parse = |unicode| {
+        regex_syntax::ParserBuilder::new()
+            .unicode(unicode)
+            .utf8(unicode)
+            .build()
+            .parse(pattern)
+            .ok()
+    };
+    let Some(hir) = parse(false).or_else(|| parse(true)) else { return Vec::new() };
     let prefix = prefix_anchors(&hir);
     if !prefix.is_empty() {
         return prefix;
@@ -268,6 +276,12 @@ fn prefix_anchors(hir: &Hir) -> Vec<String> {
     };
     anchors.sort();
     anchors.dedup();
+    // Text holding `- nextcloud` holds `nextcloud`: the longer one would only add hits.
+    let anchors: Vec<String> = anchors
+        .iter()
+        .filter(|a| !anchors.iter().any(|b| b.len() < a.len() && a.contains(b.as_str())))
+        .cloned()
+        .collect();
     let usable = !anchors.is_empty()
         && anchors.len() <= MAX_EXTRACTED
         && anchors.iter().all(|a| a.len() >= MIN_ANCHOR);
@@ -288,5 +302,6 @@ mod tests {
         assert_eq!(extracted_anchors(r"^(\S+) ESMTP Exim ([\d.]+)"), [" esmtp exim "]);
         assert_eq!(extracted_anchors(r"^\d+ (?:Foo|Bar)ish"), [" barish", " fooish"]);
         assert!(extracted_anchors(r"^ab").is_empty(), "too short");
+        assert_eq!(extracted_anchors(r"(?:^|[-–] )Nextcloud$"), ["nextcloud"], "non-ASCII class");
     }
 }
